@@ -1,0 +1,122 @@
+"""A worker assembled from settings: local store, optional Hub sync, target, cache, loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from autocoder.engine.cache import ResultCache
+from autocoder.engine.perspective import RunOptions
+from autocoder.engine.spec import WorkerSpec
+from autocoder.engine.target import Target
+from autocoder.engine.worker import Worker
+from autocoder.errors import HubUnavailable
+from autocoder.settings import Settings
+from autocoder.store.hub import HubSync
+from autocoder.store.local import LocalStore
+
+log = logging.getLogger("autocoder.service")
+
+
+class WorkerService:
+    """Owns one worker's parts and their lifetime. :meth:`run` is the task an app or CLI awaits.
+
+    In Hub mode the worker is only built after the Hub answered: its iteration counter and
+    rotation come from the Hub on a fresh disk, so an outage at start-up means waiting, never
+    starting again at iteration 1 and overwriting shards.
+    """
+
+    def __init__(self, spec: WorkerSpec, settings: Settings) -> None:
+        self.spec, self.settings = spec, settings
+        self.store = LocalStore(
+            settings.data_dir / spec.dataset, spec.title, spec.description, spec.configs
+        )
+        token = settings.hf_token.get_secret_value() if settings.hf_token else None
+        repo_id = settings.repo_id(spec.dataset)
+        self.hub = (
+            HubSync(self.store, repo_id, token, settings.hub_private, settings.push_every_s)
+            if settings.hub_mode and token and repo_id
+            else None
+        )
+        self.target = Target(
+            settings.target,
+            settings.cache_path / "targets",
+            settings.fetch_interval_s,
+            github_token=settings.github_token.get_secret_value() if settings.github_token else None,
+            hf_token=token,
+        )
+        self.cache = ResultCache(settings.cache_path / "results.sqlite3")
+        self.worker: Worker | None = None
+        self.waiting_for: str | None = None
+        self._closing = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return f"WorkerService({self.spec.name}, {self.target!r}, {self.hub or self.store!r})"
+
+    async def open(self, hub_retry_s: float = 10.0, give_up_after_s: float | None = None) -> Worker:
+        """Open the Hub (retrying outages) and build the worker from the restored store."""
+        if self.hub is not None:
+            await self._open_hub(hub_retry_s, give_up_after_s)
+        self.worker = Worker(
+            self.spec,
+            self.store,
+            self.target,
+            self.cache,
+            RunOptions(
+                run_target_tests=self.settings.run_target_tests,
+                network=self.settings.network,
+                tool_timeout_s=self.settings.tool_timeout_s,
+            ),
+            interval_s=self.settings.interval_s,
+            iteration_timeout_s=self.settings.iteration_timeout_s,
+            hub=self.hub,
+            secrets=self.settings.secrets(),
+        )
+        if self.hub is not None:
+            self.hub.start()
+        return self.worker
+
+    async def _open_hub(self, retry_s: float, give_up_after_s: float | None) -> None:
+        assert self.hub is not None
+        waited = 0.0
+        while True:
+            try:
+                await asyncio.to_thread(self.hub.open)
+                self.waiting_for = None
+                return
+            except HubUnavailable as e:
+                if give_up_after_s is not None and waited >= give_up_after_s:
+                    raise
+                wait = max(e.retry_after_s or 0.0, retry_s)
+                self.waiting_for = f"the Hub ({e}); next try in {wait:.0f}s"
+                log.warning("waiting for %s", self.waiting_for)
+                try:
+                    await asyncio.wait_for(self._closing.wait(), wait)
+                    raise asyncio.CancelledError
+                except TimeoutError:
+                    waited += wait
+
+    async def run(self, iterations: int | None = None) -> None:
+        worker = self.worker or await self.open()
+        await worker.run(iterations)
+
+    async def close(self) -> None:
+        """Stop taking work, push what is left to the Hub, release the cache."""
+        self._closing.set()
+        if self.worker is not None:
+            self.worker.close()
+        if self.hub is not None:
+            await asyncio.to_thread(self.hub.stop)
+        self.cache.close()
+
+    def status(self) -> dict[str, Any]:
+        if self.worker is None:
+            return {
+                "worker": self.spec.name,
+                "state": "starting",
+                "waiting_for": self.waiting_for,
+                "target": self.target.display,
+                "iteration": 0,
+            }
+        return self.worker.status()

@@ -1,0 +1,142 @@
+"""The Gradio app of a worker: status, latest result, logs, start/stop, API and ``GET /health``.
+
+A FastAPI app whose lifespan starts the worker task and stops it cleanly, with the Gradio
+Blocks mounted at ``/``. The same function serves a local run and a Space.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI
+
+from autocoder.apps.controls import authorize
+from autocoder.apps.service import WorkerService
+from autocoder.apps.views import (
+    FINDING_COLUMNS,
+    findings_rows,
+    latest_markdown,
+    status_markdown,
+)
+from autocoder.engine.logbuffer import RingBuffer
+from autocoder.errors import Unauthorized
+
+log = logging.getLogger("autocoder.app")
+REFRESH_S = 5.0
+SHUTDOWN_GRACE_S = 30.0
+
+
+def health(service: WorkerService) -> dict[str, Any]:
+    status = service.status()
+    return {
+        "status": "ok",
+        "worker": service.spec.name,
+        "state": status.get("state"),
+        "iteration": status.get("iteration", 0),
+        "last_completed_at": status.get("last_completed_at"),
+        "interval_s": status.get("interval_s"),
+        "dataset": service.spec.dataset,
+    }
+
+
+def build_blocks(service: WorkerService, ring: RingBuffer) -> gr.Blocks:
+    settings = service.settings
+
+    def status() -> dict[str, Any]:
+        return service.status()
+
+    def latest() -> dict[str, Any] | None:
+        return service.store.latest()
+
+    def refresh() -> tuple[str, str, list[list[Any]], str]:
+        record = service.store.latest()
+        return (
+            status_markdown(service.status()),
+            latest_markdown(record),
+            findings_rows(record),
+            "\n".join(ring.lines),
+        )
+
+    def control(action: str, admin_token: str | None, profile: gr.OAuthProfile | None) -> str:
+        try:
+            who = authorize(settings, admin_token, profile.username if profile else None)
+        except Unauthorized as e:
+            raise gr.Error(str(e)) from None
+        if service.worker is None:
+            return "The worker is still starting; try again in a moment."
+        getattr(service.worker, action)()
+        log.info("%s by %s", action, who)
+        return f"{service.spec.name} worker: {action} requested by {who}."
+
+    def start(admin_token: str | None, profile: gr.OAuthProfile | None) -> str:
+        return control("start", admin_token, profile)
+
+    def stop(admin_token: str | None, profile: gr.OAuthProfile | None) -> str:
+        return control("stop", admin_token, profile)
+
+    with gr.Blocks(title=f"autocoder · {service.spec.title}") as blocks:
+        gr.Markdown(f"# autocoder · {service.spec.title}")
+        with gr.Row():
+            status_view = gr.Markdown(status_markdown(service.status()))
+            with gr.Column(scale=0, min_width=260):
+                if settings.on_space:
+                    gr.LoginButton()
+                token = gr.Textbox(
+                    label="Admin token", type="password", visible=settings.on_space, max_lines=1
+                )
+                with gr.Row():
+                    start_button = gr.Button("Start", variant="primary")
+                    stop_button = gr.Button("Stop", variant="stop")
+                control_message = gr.Markdown()
+        latest_view = gr.Markdown(latest_markdown(service.store.latest()))
+        findings_view = gr.Dataframe(headers=FINDING_COLUMNS, label="Top findings", wrap=True)
+        with gr.Accordion("Perspectives", open=False):
+            gr.Dataframe(
+                value=[list(p.values()) for p in service.spec.registry.listing()],
+                headers=["position", "id", "name"],
+            )
+        logs_view = gr.Textbox(label="Recent log", lines=10, max_lines=10, autoscroll=True)
+        outputs = [status_view, latest_view, findings_view, logs_view]
+        gr.Timer(REFRESH_S).tick(refresh, outputs=outputs, api_name="refresh", api_visibility="private")
+        blocks.load(refresh, outputs=outputs, api_name="refresh_on_load", api_visibility="private")
+        start_button.click(start, inputs=token, outputs=control_message, api_name="start")
+        stop_button.click(stop, inputs=token, outputs=control_message, api_name="stop")
+        # API-only endpoints for scripts (gradio_client) and the dashboard.
+        hidden = gr.JSON(visible=False)
+        gr.Button(visible=False).click(status, outputs=hidden, api_name="status")
+        gr.Button(visible=False).click(latest, outputs=hidden, api_name="latest")
+    return blocks
+
+
+def build_app(service: WorkerService, ring: RingBuffer) -> FastAPI:
+    """The whole app: FastAPI with ``/health``, the worker task in its lifespan, Gradio at ``/``."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(service.run(), name=f"autocoder-{service.spec.name}")
+        log.info("%r started", service)
+        try:
+            yield
+        finally:
+            await service.close()
+            try:
+                await asyncio.wait_for(task, SHUTDOWN_GRACE_S)
+            except TimeoutError:
+                task.cancel()
+                log.warning("the running iteration did not finish within %ss", SHUTDOWN_GRACE_S)
+            except Exception:
+                log.exception("the worker task ended with an error")
+            log.info("%s stopped after iteration %s", service.spec.name, service.status().get("iteration"))
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/health")
+    def health_route() -> dict[str, Any]:
+        return health(service)
+
+    return gr.mount_gradio_app(app, build_blocks(service, ring), path="/")

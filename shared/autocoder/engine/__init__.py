@@ -1,0 +1,1 @@
+"""The generic machinery every worker runs on: targets, perspectives, caching, the loop."""

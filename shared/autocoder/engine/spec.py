@@ -1,0 +1,45 @@
+"""What makes a worker a worker: its perspectives, dataset, configs and cumulative insights."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from autocoder.engine.perspective import Perspective, PerspectiveResult, Registry
+from autocoder.schema import DatasetConfig, Record
+
+
+class Insights(Protocol):
+    """Cumulative insights over all iterations, persisted in the store's state and restored.
+
+    ``apply`` must be idempotent for an iteration it has already seen (a crash between writing
+    the state and the record makes the engine run that iteration again).
+    """
+
+    def apply(
+        self, iteration: int, perspective: Perspective, status: str, result: PerspectiveResult | None
+    ) -> None: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
+    def to_state(self) -> dict[str, Any]: ...
+
+
+ItemRows = Callable[[Record, PerspectiveResult], dict[str, list[BaseModel]]]
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    name: str  # "analysis": used in CLI commands and records
+    title: str  # "Analysis Worker"
+    dataset: str  # "autocoder-analysis-results"
+    description: str  # first paragraph of the dataset card
+    registry: Registry
+    configs: tuple[DatasetConfig, ...]
+    default_interval_s: float
+    new_insights: Callable[[dict[str, Any]], Insights]
+    item_rows: ItemRows
+    record_analysis: Callable[[PerspectiveResult], dict[str, Any]]

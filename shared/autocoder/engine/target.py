@@ -1,0 +1,137 @@
+"""The repository under analysis: a local folder, or a git URL cloned shallowly and kept fresh."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from autocoder.errors import TargetError, redact
+
+log = logging.getLogger("autocoder.target")
+GIT_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A ready-to-read tree: where it is, what it is called in records, which commit."""
+
+    root: Path
+    repo: str
+    commit: str | None
+
+
+def is_url(spec: str) -> bool:
+    return spec.startswith(("https://", "http://", "file://", "ssh://", "git@"))
+
+
+def public_url(url: str) -> str:
+    """The URL without user name or password, fit for records and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def auth_header(url: str, github_token: str | None, hf_token: str | None) -> str | None:
+    """The Authorization header for a private clone, sent only to the host the token belongs to."""
+    host = (urlsplit(url).hostname or "").lower()
+    if github_token and (host == "github.com" or host.endswith(".github.com")):
+        basic = base64.b64encode(f"x-access-token:{github_token}".encode()).decode()
+        return f"Authorization: Basic {basic}"
+    if hf_token and (host == "huggingface.co" or host.endswith(".huggingface.co")):
+        return f"Authorization: Bearer {hf_token}"
+    return None
+
+
+class Target:
+    """Resolves ``AUTOCODER_TARGET`` to a :class:`Checkout`; call :meth:`prepare` each iteration."""
+
+    def __init__(
+        self,
+        spec: str,
+        clone_dir: Path,
+        fetch_interval_s: float = 600.0,
+        github_token: str | None = None,
+        hf_token: str | None = None,
+    ) -> None:
+        self.spec = spec.strip() or "."
+        self.fetch_interval_s = fetch_interval_s
+        self._tokens = [github_token, hf_token]
+        self._header = auth_header(self.spec, github_token, hf_token) if is_url(self.spec) else None
+        key = hashlib.sha256(public_url(self.spec).encode()).hexdigest()[:12]
+        self._clone = clone_dir / f"{Path(urlsplit(self.spec).path).stem or 'repo'}-{key}"
+        self._fetched_at: float | None = None
+
+    def __repr__(self) -> str:
+        return f"Target({self.display})"
+
+    @property
+    def display(self) -> str:
+        return public_url(self.spec) if is_url(self.spec) else str(Path(self.spec).resolve())
+
+    def prepare(self) -> Checkout:
+        if is_url(self.spec):
+            return self._prepare_clone()
+        root = Path(self.spec).expanduser().resolve()
+        if not root.exists():
+            raise TargetError(
+                f"AUTOCODER_TARGET={self.spec!r} does not exist; give a directory or a git URL (https://...)"
+            )
+        if not root.is_dir():
+            raise TargetError(f"AUTOCODER_TARGET={self.spec!r} is a file, not a directory or a git URL")
+        return Checkout(root=root, repo=str(root), commit=head_commit(root))
+
+    def _prepare_clone(self) -> Checkout:
+        due = self._fetched_at is None or time.monotonic() - self._fetched_at >= self.fetch_interval_s
+        if not (self._clone / ".git").exists():
+            self._clone.parent.mkdir(parents=True, exist_ok=True)
+            self._git(["clone", "--depth", "1", "--no-tags", self.spec, str(self._clone)], cwd=None)
+            self._fetched_at = time.monotonic()
+        elif due:
+            self._git(["fetch", "--depth", "1", "--no-tags", "origin", "HEAD"], cwd=self._clone)
+            self._git(["reset", "--hard", "--quiet", "FETCH_HEAD"], cwd=self._clone)
+            self._fetched_at = time.monotonic()
+            log.info("fetched %s", self.display)
+        return Checkout(root=self._clone, repo=self.display, commit=head_commit(self._clone))
+
+    def _git(self, args: list[str], cwd: Path | None) -> None:
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+        if self._header:  # in the environment, never on the command line or in a URL
+            env.update(
+                GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="http.extraHeader", GIT_CONFIG_VALUE_0=self._header
+            )
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                timeout=GIT_TIMEOUT_S, check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise TargetError(f"git {args[0]} of {self.display} took longer than {GIT_TIMEOUT_S}s") from None
+        except FileNotFoundError:
+            raise TargetError("git is not installed; install it (apt-get install git)") from None
+        if done.returncode != 0:
+            detail = redact(done.stderr.strip()[-400:], [*self._tokens, self._header])
+            raise TargetError(
+                f"git {args[0]} of {self.display} failed: {detail}; check the URL, and for a "
+                "private repo set GITHUB_TOKEN (GitHub) or HF_TOKEN (Hugging Face)"
+            )
+
+
+def head_commit(root: Path) -> str | None:
+    """The commit checked out in ``root``, or None when it is not a git work tree."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root, capture_output=True,
+            text=True, timeout=30, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = done.stdout.strip()
+    return sha if done.returncode == 0 and len(sha) == 40 else None

@@ -1,0 +1,182 @@
+"""Helpers every perspective uses: run an analyser, know its version, cache per file, fingerprint.
+
+Analysers run as subprocesses of this interpreter (``python -m tool``) with a timeout, so a hung
+or crashing tool cannot take the worker down, and memory goes back to the OS when it exits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from autocoder.engine.cache import ResultCache
+from autocoder.engine.sources import SourceFiles
+from autocoder.errors import ToolError, ToolMissing, ToolTimeout
+from autocoder.schema import Finding, Severity
+
+ARGS_PER_CALL = 400  # files per analyser call: stays far below the OS argument limit
+
+
+def tool_version(distribution: str) -> str:
+    """The installed version of a distribution, or raise ToolMissing naming the install command."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise ToolMissing(distribution, f"pip install {distribution}") from None
+
+
+def require_module(module: str, distribution: str) -> str:
+    """Check that ``python -m module`` can run; return the distribution's version."""
+    if importlib.util.find_spec(module) is None:
+        raise ToolMissing(distribution, f"pip install {distribution}")
+    return tool_version(distribution)
+
+
+def run_tool(
+    args: list[str],
+    cwd: Path,
+    timeout_s: float,
+    ok_codes: Iterable[int] = (0, 1),
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``args`` (the first being a module run with this interpreter's ``-m``) and return it.
+
+    Exit codes outside ``ok_codes`` raise ToolError with the end of stderr; a timeout kills the
+    process and raises ToolTimeout.
+    """
+    command = [sys.executable, "-m", *args]
+    try:
+        done = subprocess.run(
+            command,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env={**os.environ, **(env or {})},
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ToolTimeout(
+            f"{args[0]} ran longer than {timeout_s:.0f}s on {cwd}; raise AUTOCODER_TOOL_TIMEOUT_S"
+        ) from None
+    if done.returncode not in set(ok_codes):
+        tail = (done.stderr or done.stdout).strip()[-600:]
+        raise ToolError(f"{args[0]} exited with {done.returncode}: {tail}")
+    return done
+
+
+def batched(items: list[str], size: int = ARGS_PER_CALL) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def cached_per_file(
+    cache: ResultCache,
+    tool: str,
+    version: str,
+    sources: SourceFiles,
+    files: list[str],
+    analyse: Callable[[list[str]], dict[str, Any]],
+) -> dict[str, Any]:
+    """Results for each of ``files``: from the cache when its content was seen, else ``analyse``.
+
+    ``analyse`` gets the files that missed and returns a result per file (every file it got should
+    have an entry, empty when clean, so that clean files are cached too).
+    """
+    keys = {f: sources.digest(f) for f in files}
+    hits = cache.get_many(tool, version, list(set(keys.values())))
+    results = {f: hits[k] for f, k in keys.items() if k in hits}
+    missing = [f for f in files if f not in results]
+    if missing:
+        fresh = analyse(missing)
+        for f in missing:
+            results[f] = fresh.get(f, [])
+        cache.put_many(tool, version, {keys[f]: results[f] for f in missing})
+    return results
+
+
+def cached_whole_tree(
+    cache: ResultCache,
+    tool: str,
+    version: str,
+    sources: SourceFiles,
+    files: list[str],
+    analyse: Callable[[], Any],
+) -> Any:
+    """A whole-program result (an import graph, a dependency check) keyed by the files' contents."""
+    key = sources.tree_digest(files)
+    hit = cache.get(tool, version, key)
+    if hit is not None:
+        return hit
+    result = analyse()
+    cache.put(tool, version, key, result)
+    return result
+
+
+def relative(root: Path, path: str) -> str:
+    """A tool's path (absolute or relative to root) as a repo-relative posix path."""
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            p = p.resolve().relative_to(root.resolve())
+        except ValueError:
+            return p.as_posix().lstrip("/")
+    return p.as_posix().removeprefix("./")
+
+
+def finding(
+    sources: SourceFiles,
+    *,
+    tool: str,
+    rule: str,
+    severity: Severity,
+    file: str,
+    line: int,
+    message: str,
+    anchor: str | None = None,
+) -> Finding:
+    """A Finding with a provisional fingerprint; call :func:`stable_fingerprints` on the list.
+
+    The fingerprint hashes the tool, rule, file and the *text* of the flagged line (or ``anchor``,
+    e.g. a qualified name), never the line number, so it survives unrelated lines moving.
+    """
+    text = anchor if anchor is not None else sources.line_text(file, line)
+    base = hashlib.sha256(f"{tool}\0{rule}\0{file}\0{text}".encode()).hexdigest()[:16]
+    return Finding(
+        tool=tool, rule=rule, severity=severity, file=file, line=line, message=message,
+        fingerprint=base,
+    )  # fmt: skip
+
+
+def stable_fingerprints(findings: list[Finding]) -> list[Finding]:
+    """Sort by file and line, and make repeated fingerprints unique by their order of occurrence."""
+    ordered = sorted(findings, key=lambda f: (f.file, f.line, f.rule, f.message))
+    seen: Counter[str] = Counter()
+    out: list[Finding] = []
+    for f in ordered:
+        n = seen[f.fingerprint]
+        seen[f.fingerprint] += 1
+        out.append(f if n == 0 else f.model_copy(update={"fingerprint": f"{f.fingerprint}-{n}"}))
+    return out
+
+
+def count_by(findings: Iterable[Finding], attribute: str) -> dict[str, int]:
+    return dict(Counter(str(getattr(f, attribute)) for f in findings).most_common())
+
+
+def kloc(sources: SourceFiles, files: list[str] | None = None) -> float:
+    """Thousands of lines in ``files`` (default: the Python files)."""
+    total = sum(len(sources.lines(f)) for f in (files if files is not None else sources.python))
+    return total / 1000.0
+
+
+def per_kloc(count: int, size_kloc: float) -> float:
+    return round(count / size_kloc, 2) if size_kloc > 0 else 0.0

@@ -1,0 +1,59 @@
+"""The one errors module. Each message names the bad value, where it came from, and the fix."""
+
+from __future__ import annotations
+
+
+class AutocoderError(Exception):
+    """Base class of every error autocoder raises on purpose."""
+
+
+class ConfigError(AutocoderError):
+    """A setting or argument has a value autocoder cannot use."""
+
+
+class TargetError(AutocoderError):
+    """The repository to analyse is missing, unreachable or unusable."""
+
+
+class StoreError(AutocoderError):
+    """A dataset could not be read or written."""
+
+
+class HubUnavailable(StoreError):
+    """The Hub did not accept a request; the data stays in the local buffer."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ToolError(AutocoderError):
+    """An analyser could not run or failed."""
+
+
+class ToolMissing(ToolError):
+    """An analyser is not installed."""
+
+    def __init__(self, tool: str, install: str) -> None:
+        super().__init__(f"{tool} is not installed; install it with: {install}")
+        self.tool = tool
+
+
+class ToolTimeout(ToolError):
+    """An analyser ran longer than its timeout."""
+
+
+class PerspectiveSkipped(AutocoderError):
+    """A perspective cannot run on this target; the record says why instead of inventing output."""
+
+
+class Unauthorized(AutocoderError):
+    """A control action was asked for by a visitor who may not take it."""
+
+
+def redact(text: str, secrets: list[str | None]) -> str:
+    """Return ``text`` with every non-empty secret value replaced by ``***``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text

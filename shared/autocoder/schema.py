@@ -1,0 +1,190 @@
+"""Typed records, validated before they are written, and the dataset card generated from them.
+
+A dataset has a ``default`` config (one row per iteration: :class:`Record`) and optional extra
+configs (one row per item, e.g. ``findings``: :class:`FindingRow`). The card's ``dataset_info``
+features are derived from the models, so ``load_dataset`` never has to guess a schema: the free-form
+``analysis`` and ``cumulative_insights`` mappings are ``Json`` features and come back as dicts.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
+Severity = Literal["critical", "high", "medium", "low", "info"]
+Status = Literal["ok", "error", "skipped"]
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """ISO 8601 UTC with microseconds and an explicit offset.
+
+    Always the same shape, so pyarrow's JSON reader keeps it a string and it round-trips exactly
+    through ``load_dataset`` (``...Z`` without fractions would come back as ``YYYY-MM-DD HH:MM:SS``).
+    """
+    moment = moment or datetime.now(UTC)
+    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+
+
+def severity_rank(severity: str) -> int:
+    """0 for critical ... 4 for info; lower is worse."""
+    return SEVERITIES.index(severity)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Finding(_Model):
+    """One piece of evidence: where, which rule, how bad, and a fingerprint stable across runs."""
+
+    tool: str
+    rule: str
+    severity: Severity
+    file: str = Field(description="repo-relative path with forward slashes")
+    line: int = Field(ge=0)
+    message: str
+    fingerprint: str
+
+    @field_validator("file")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if value.startswith("/") or "\\" in value or value.startswith("../"):
+            raise ValueError(f"file {value!r} must be repo-relative with forward slashes")
+        return value
+
+
+class TargetRef(_Model):
+    repo: str
+    commit: str | None
+
+
+class Record(_Model):
+    """One iteration of one worker: the row of the dataset's default config."""
+
+    iteration: int = Field(ge=1)
+    timestamp: str
+    worker: str
+    perspective_id: str
+    perspective_name: str
+    target: TargetRef
+    status: Status
+    error: str | None
+    duration_s: float = Field(ge=0)
+    analysis: dict[str, Any]
+    cumulative_insights: dict[str, Any]
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc_iso(cls, value: str) -> str:
+        try:
+            parse_timestamp(value)
+        except ValueError:
+            raise ValueError(
+                f"timestamp {value!r} must look like 2026-01-31T12:00:00.000000+00:00 "
+                "(use autocoder.schema.utc_timestamp)"
+            ) from None
+        return value
+
+
+class FindingRow(_Model):
+    """One finding of one iteration: the row of the ``findings`` config."""
+
+    iteration: int = Field(ge=1)
+    timestamp: str
+    worker: str
+    perspective_id: str
+    perspective_name: str
+    repo: str
+    commit: str | None
+    tool: str
+    rule: str
+    severity: Severity
+    file: str
+    line: int
+    message: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """A config of a dataset: its name, the folder its shards live in, and its row model."""
+
+    name: str
+    folder: str
+    model: type[BaseModel]
+
+    @property
+    def glob(self) -> str:
+        return f"{self.folder}/*/*.jsonl"
+
+
+RECORDS = DatasetConfig("default", "data/records", Record)
+FINDINGS = DatasetConfig("findings", "data/findings", FindingRow)
+
+
+def _feature(annotation: Any) -> dict[str, Any]:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return _feature(args[0])
+        return {"dtype": "json"}
+    if origin is Literal:
+        return {"dtype": "string"}
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {"struct": _features(annotation)}
+    simple = {int: "int64", float: "float64", str: "string", bool: "bool"}
+    if annotation in simple:
+        return {"dtype": simple[annotation]}
+    return {"dtype": "json"}
+
+
+def _features(model: type[BaseModel]) -> list[dict[str, Any]]:
+    hints = typing.get_type_hints(model)
+    return [{"name": name, **_feature(hints[name])} for name in model.model_fields]
+
+
+def dataset_card(
+    title: str,
+    description: str,
+    configs: tuple[DatasetConfig, ...],
+    sizes: dict[str, int] | None = None,
+) -> str:
+    """The README.md of a dataset repo: YAML ``configs`` and ``dataset_info`` derived from models.
+
+    No ``splits``/``num_examples``: the data grows, and a fixed count would make ``load_dataset``
+    raise ``NonMatchingSplitsSizesError``. ``dataset_size`` (bytes of each config's shards) is
+    there because ``datasets`` keys its cache of a local folder on the card alone: without a
+    value that changes with the data, ``load_dataset(folder)`` keeps returning the first rows it
+    ever read, and mixes up folders that share a name.
+    """
+    sizes = sizes or {}
+    header = {
+        "configs": [
+            {
+                "config_name": c.name,
+                "data_files": [{"split": "train", "path": c.glob}],
+                **({"default": True} if c.name == "default" else {}),
+            }
+            for c in configs
+        ],
+        "dataset_info": [
+            {"config_name": c.name, "features": _features(c.model), "dataset_size": sizes.get(c.name, 0)}
+            for c in configs
+        ],
+        "tags": ["autocoder"],
+    }
+    yaml_text = yaml.safe_dump(header, sort_keys=False)
+    return f"---\n{yaml_text}---\n\n# {title}\n\n{description}\n"

@@ -1,0 +1,85 @@
+"""Typed settings from environment variables (prefix ``AUTOCODER_``), read once.
+
+Every setting has a default that works locally with no token. The Hub and git tokens keep their
+usual names (``HF_TOKEN``, ``HF_USERNAME``, ``GITHUB_TOKEN``) and are held as ``SecretStr`` so
+they never show in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from autocoder.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AUTOCODER_", extra="ignore", frozen=True)
+
+    target: str = Field(".", description="directory or git URL to analyse")
+    data_dir: Path = Field(Path("autocoder-data"), description="where the local datasets live")
+    cache_dir: Path | None = Field(None, description="analysis cache and clones (default: DATA_DIR/.cache)")
+    interval_s: float | None = Field(None, description="seconds between iterations (worker default)")
+    iteration_timeout_s: float = 900.0
+    tool_timeout_s: float = 600.0
+    fetch_interval_s: float = Field(600.0, description="how often a git URL target is fetched again")
+    run_target_tests: bool = Field(False, description="execute the target's tests (off by default)")
+    network: bool = Field(True, description="allow network lookups such as pip-audit")
+    port: int = Field(7860, validation_alias=AliasChoices("AUTOCODER_PORT", "GRADIO_SERVER_PORT"))
+    host: str | None = Field(None, description="bind address (default 127.0.0.1, 0.0.0.0 on a Space)")
+    hub_repo: str | None = Field(None, description="USER/NAME overriding the dataset repo of one worker")
+    hub_private: bool = True
+    push_every_s: float = Field(300.0, description="seconds between Hub commits (128/hour limit)")
+    admin_token: SecretStr | None = None
+    hf_token: SecretStr | None = Field(None, validation_alias="HF_TOKEN")
+    hf_username: str | None = Field(None, validation_alias="HF_USERNAME")
+    github_token: SecretStr | None = Field(None, validation_alias="GITHUB_TOKEN")
+    space_id: str | None = Field(None, validation_alias="SPACE_ID")
+
+    @field_validator("interval_s", "push_every_s", "iteration_timeout_s", "tool_timeout_s")
+    @classmethod
+    def _non_negative(cls, value: float | None) -> float | None:
+        if value is not None and value < 0:
+            raise ValueError(f"{value!r} is negative; use a number of seconds >= 0")
+        return value
+
+    @property
+    def cache_path(self) -> Path:
+        return self.cache_dir or self.data_dir / ".cache"
+
+    @property
+    def on_space(self) -> bool:
+        return self.space_id is not None
+
+    @property
+    def bind_host(self) -> str:
+        return self.host or ("0.0.0.0" if self.on_space else "127.0.0.1")  # noqa: S104
+
+    @property
+    def hub_mode(self) -> bool:
+        return self.hf_token is not None and (self.hf_username or self.hub_repo) is not None
+
+    def repo_id(self, dataset: str) -> str | None:
+        """The Hub repo of a dataset, or None in local mode."""
+        if self.hub_repo:
+            return self.hub_repo
+        return f"{self.hf_username}/{dataset}" if self.hf_username else None
+
+    def secrets(self) -> list[str | None]:
+        return [
+            s.get_secret_value() if s else None
+            for s in (self.hf_token, self.github_token, self.admin_token)
+        ]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with CLI flags (non-None) taking precedence."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as e:
+        problems = "; ".join(
+            f"AUTOCODER_{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}" for err in e.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None

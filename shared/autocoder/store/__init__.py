@@ -1,0 +1,6 @@
+"""Where records go: a local folder laid out like the Hub dataset repo, optionally pushed to the Hub."""
+
+from autocoder.store.local import LocalStore
+from autocoder.store.reader import DatasetReader, LocalReader
+
+__all__ = ["DatasetReader", "LocalReader", "LocalStore"]

@@ -1,0 +1,1 @@
+"""The analysis worker: six perspectives over the target, findings with evidence."""

@@ -1,0 +1,1 @@
+"""The six perspectives of the analysis worker, one module each."""

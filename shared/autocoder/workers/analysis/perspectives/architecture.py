@@ -1,0 +1,283 @@
+"""Architecture Review: grimp's import graph of the target's packages, cycles, coupling, layers."""
+
+from __future__ import annotations
+
+import ast
+import os
+import tempfile
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any, ClassVar
+
+from autocoder.engine import toolkit
+from autocoder.engine.perspective import PerspectiveResult, RunContext
+from autocoder.errors import PerspectiveSkipped
+from autocoder.schema import Finding
+
+GRAPH_FORMAT = "1"  # bump when the cached graph changes shape
+FAN_OUT_LIMIT = 15  # a module importing more internal modules than this gets a finding
+TOP = 10
+_GRIMP_SETTINGS = threading.Lock()  # grimp's package finder is a process-wide setting
+
+
+def find_packages(sources: Any) -> dict[str, str]:
+    """Top-level packages (folders with ``__init__.py``, at the root or in ``src/``) -> folder."""
+    known = set(sources.python)
+    found: dict[str, str] = {}
+    for f in sources.python:
+        parts = f.split("/")
+        base = parts[:2] if parts[0] == "src" and len(parts) > 2 else parts[:1]
+        folder = "/".join(base)
+        if len(parts) > len(base) and f"{folder}/__init__.py" in known and base[-1].isidentifier():
+            found.setdefault(base[-1], folder)
+    return dict(sorted(found.items()))
+
+
+def module_files(sources: Any, packages: dict[str, str]) -> dict[str, str]:
+    """Module name -> repo-relative file, for every file grimp will see as part of a package."""
+    known = set(sources.python)
+    out: dict[str, str] = {}
+    for name, folder in packages.items():
+        for f in known:
+            if not f.startswith(folder + "/"):
+                continue
+            parts = [name, *f[len(folder) + 1 : -3].split("/")]
+            dirs = ["/".join([folder, *parts[1:i]]) for i in range(1, len(parts))]
+            if all(f"{d}/__init__.py" in known for d in dirs) and all(
+                p.isidentifier() for p in parts
+            ):
+                out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = f
+    return dict(sorted(out.items()))
+
+
+def parse_error(path: Path) -> dict[str, Any] | None:
+    try:
+        ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError) as e:
+        return {"line": int(getattr(e, "lineno", 0) or 0), "message": str(e)}
+    return None
+
+
+def build_graph(root: Path, packages: dict[str, str], modules: dict[str, str]) -> dict[str, Any]:
+    """grimp's graph over a mirror of the package files; unparseable files are mirrored empty.
+
+    The mirror holds exactly the files the target tracks, and a package finder pointing at it
+    means no ``sys.path`` or ``sys.modules`` change and no clash with an installed namesake.
+    """
+    unparsed = {f: e for f in modules.values() if (e := parse_error(root / f)) is not None}
+    with tempfile.TemporaryDirectory(prefix="autocoder-grimp-") as mirror:
+        for module, f in modules.items():
+            top = module.split(".")[0]
+            target = Path(mirror, f.removeprefix(packages[top].removesuffix(top)))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if f in unparsed:
+                target.write_text("")
+            else:
+                target.symlink_to((root / f).resolve())
+        graph = _grimp_graph(mirror, sorted(packages))
+    imports = [
+        [importer, imported, min((d.get("line_number") or 0 for d in details), default=0)]
+        for importer in sorted(graph.modules)
+        for imported in sorted(graph.find_modules_directly_imported_by(importer))
+        for details in [graph.get_import_details(importer=importer, imported=imported)]
+    ]
+    cycles = import_cycles(graph)
+    return {"imports": imports, "cycles": cycles, "layer_cycles": layer_cycles(graph, cycles),
+            "unparsed": unparsed}  # fmt: skip
+
+
+def _grimp_graph(mirror: str, tops: list[str]) -> Any:
+    import grimp
+    from grimp.adaptors.packagefinder import ImportLibPackageFinder
+    from grimp.application.config import settings
+
+    class MirrorFinder(ImportLibPackageFinder):
+        def determine_package_directories(self, package_name: str, file_system: Any) -> set[str]:
+            if package_name in tops:
+                return {os.path.join(mirror, package_name)}
+            return set(super().determine_package_directories(package_name, file_system))
+
+    with _GRIMP_SETTINGS:
+        previous = settings.PACKAGE_FINDER
+        settings.configure(PACKAGE_FINDER=MirrorFinder())
+        try:
+            return grimp.build_graph(*tops, cache_dir=None)
+        finally:
+            settings.configure(PACKAGE_FINDER=previous)
+
+
+def import_cycles(graph: Any) -> list[list[str]]:
+    """One shortest cycle per group of mutually importing modules, through its first module."""
+    cycles: list[list[str]] = []
+    seen: set[str] = set()
+    for module in sorted(graph.modules):
+        if module in seen:
+            continue
+        imported = graph.find_modules_directly_imported_by(module)
+        if not imported or not graph.find_modules_that_directly_import(module):
+            continue
+        group = graph.find_upstream_modules(module) & graph.find_downstream_modules(module)
+        seen |= group
+        chains = [graph.find_shortest_chain(importer=m, imported=module) for m in imported & group]
+        if chains:
+            cycles.append([module, *min(sorted(chains), key=len)])
+    return cycles
+
+
+def layer_cycles(graph: Any, cycles: list[list[str]]) -> list[dict[str, Any]]:
+    """Sibling subpackages that depend on each other, where no module cycle already says so."""
+    out: list[dict[str, Any]] = []
+    for package in sorted(graph.modules):
+        children = sorted(graph.find_children(package))
+        if len(children) < 2 or not any(graph.find_children(c) for c in children):
+            continue
+        prefix = package + "."
+        reach = {
+            c: {prefix + u[len(prefix) :].split(".")[0]
+                for u in graph.find_upstream_modules(c, as_package=True) if u.startswith(prefix)}
+            for c in children
+        }  # fmt: skip
+        seen: set[str] = set()
+        for c in children:
+            group = sorted({c} | {d for d in reach[c] if c in reach[d]})
+            if c in seen or len(group) < 2 or _explained(group, cycles):
+                continue
+            seen.update(group)
+            pairs = [(group[0], group[1]), (group[1], group[0])]
+            chains = [graph.find_shortest_chain(x, y, as_packages=True) for x, y in pairs]
+            if all(chains):
+                found = sorted((list(chain) for chain in chains), key=len)
+                out.append({"package": package, "members": group, "chains": found})
+    return out
+
+
+def _explained(group: list[str], cycles: list[list[str]]) -> bool:
+    """True when a module cycle already runs through two members of the group."""
+    def member(module: str) -> str | None:
+        return next((g for g in group if module == g or module.startswith(g + ".")), None)
+
+    return any(len({member(m) for m in cycle} - {None}) > 1 for cycle in cycles)
+
+
+class ArchitectureReview:
+    id: ClassVar[str] = "architecture"
+    name: ClassVar[str] = "Architecture Review"
+
+    def run(self, ctx: RunContext) -> PerspectiveResult:
+        if not ctx.sources.python:
+            raise PerspectiveSkipped(f"no Python files in {ctx.root}")
+        packages = find_packages(ctx.sources)
+        if not packages:
+            raise PerspectiveSkipped(
+                f"no Python package (a folder with __init__.py, at the top or under src/) in "
+                f"{ctx.root}: there is no import graph to review"
+            )
+        version = toolkit.require_module("grimp", "grimp")
+        modules = module_files(ctx.sources, packages)
+        graph = toolkit.cached_whole_tree(
+            ctx.cache, "grimp/architecture", f"{version}:{GRAPH_FORMAT}", ctx.sources,
+            sorted(modules.values()), lambda: build_graph(ctx.root, packages, modules),
+        )  # fmt: skip
+        findings = toolkit.stable_fingerprints(graph_findings(ctx, modules, graph))
+        metrics = graph_metrics(ctx, packages, modules, graph, findings=findings)
+        return PerspectiveResult(
+            summary=summarise(metrics), findings=findings, metrics=metrics, tools={"grimp": version}
+        )
+
+
+def graph_findings(
+    ctx: RunContext, modules: dict[str, str], graph: dict[str, Any]
+) -> list[Finding]:
+    line = {(a, b): n for a, b, n in graph["imports"]}
+    out = [
+        toolkit.finding(
+            ctx.sources, tool="grimp", rule="import-cycle", severity="medium",
+            file=modules[c[0]], line=line[(c[0], c[1])], anchor="cycle " + " ".join(sorted(c[1:])),
+            message=f"import cycle: {' -> '.join(c)}; move what both need into a third module",
+        )
+        for c in graph["cycles"]
+    ]  # fmt: skip
+    for layer in graph["layer_cycles"]:
+        chain = layer["chains"][0]
+        out.append(toolkit.finding(
+            ctx.sources, tool="grimp", rule="layer-cycle", severity="low",
+            file=modules[chain[0]], line=line.get((chain[0], chain[1]), 0),
+            anchor="layers " + " ".join(layer["members"]),
+            message=f"{' and '.join(layer['members'])} depend on each other "
+            f"({'; '.join(' -> '.join(c) for c in layer['chains'])}): a lower layer imports a "
+            "higher one; invert the shorter chain",
+        ))  # fmt: skip
+    return out + fan_out_findings(ctx, modules, line)
+
+
+def fan_out_findings(
+    ctx: RunContext, modules: dict[str, str], line: dict[tuple[str, str], int]
+) -> list[Finding]:
+    fan_out = Counter(a for a, _b in line)
+    return [
+        toolkit.finding(
+            ctx.sources, tool="grimp", rule="high-fan-out", severity="low", file=modules[module],
+            line=min(at for (a, _b), at in line.items() if a == module), anchor=module,
+            message=f"{module} imports {n} modules of the project (limit {FAN_OUT_LIMIT}): "
+            "it knows too much; split it by responsibility",
+        )
+        for module, n in sorted(fan_out.items())
+        if n > FAN_OUT_LIMIT
+    ]  # fmt: skip
+
+
+def package_size(ctx: RunContext, modules: dict[str, str], package: str) -> dict[str, Any]:
+    files = [f for m, f in modules.items() if m == package or m.startswith(package + ".")]
+    lines = sum(len(ctx.sources.lines(f)) for f in files)
+    return {"package": package, "modules": len(files), "lines": lines}
+
+
+def graph_metrics(
+    ctx: RunContext, packages: dict[str, str], modules: dict[str, str], graph: dict[str, Any],
+    *, findings: list[Finding],
+) -> dict[str, Any]:
+    fan_in = Counter(b for _a, b, _n in graph["imports"])
+    fan_out = Counter(a for a, _b, _n in graph["imports"])
+    names = [m for m, f in modules.items() if f.endswith("__init__.py")]
+    sizes = sorted((package_size(ctx, modules, p) for p in names), key=lambda s: -s["lines"])
+    return {
+        "packages": sorted(packages),
+        "modules": len(modules),
+        "internal_imports": len(graph["imports"]),
+        "by_rule": toolkit.count_by(findings, "rule"),
+        "import_cycles": [" -> ".join(c) for c in graph["cycles"]][:15],
+        "modules_in_cycles": len({m for c in graph["cycles"] for m in c}),
+        "cycles_per_kloc": toolkit.per_kloc(len(graph["cycles"]), toolkit.kloc(ctx.sources)),
+        "highest_fan_in": [{"module": m, "importers": n} for m, n in fan_in.most_common(TOP)],
+        "highest_fan_out": [{"module": m, "imports": n} for m, n in fan_out.most_common(TOP)],
+        "package_sizes": sizes[:15],
+        "unparsed_files": sorted(graph["unparsed"])[:15],
+    }
+
+
+def summarise(m: dict[str, Any]) -> str:
+    cycles = m["import_cycles"]
+    parts = [
+        f"grimp mapped {m['modules']} modules in {len(m['packages'])} top-level packages "
+        f"({', '.join(m['packages'][:5])}) with {m['internal_imports']} internal imports.",
+        f"{len(cycles)} import cycles ({m['cycles_per_kloc']} per KLOC)"
+        + (f": {'; '.join(cycles[:3])}." if cycles else "."),
+    ]
+    if m["highest_fan_in"]:
+        most_in, most_out = m["highest_fan_in"][0], m["highest_fan_out"][0]
+        parts.append(
+            f"Most imported: {most_in['module']} ({most_in['importers']} importers); most "
+            f"importing: {most_out['module']} ({most_out['imports']} modules)."
+        )
+    big = m["package_sizes"][0]
+    parts.append(
+        f"Largest package: {big['package']} ({big['modules']} modules, {big['lines']} lines)."
+    )
+    parts.append(
+        f"{m['by_rule'].get('layer-cycle', 0)} pairs of sibling packages depend on each other; "
+        f"{m['by_rule'].get('high-fan-out', 0)} modules import more than {FAN_OUT_LIMIT} others."
+    )
+    if m["unparsed_files"]:
+        parts.append(f"{len(m['unparsed_files'])} files do not parse and count as empty modules.")
+    return " ".join(parts)

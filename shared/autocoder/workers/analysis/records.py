@@ -1,0 +1,41 @@
+"""What the analysis worker writes: the record's ``analysis`` and the ``findings`` config rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from autocoder.engine.perspective import TOP_FINDINGS_IN_RECORD, PerspectiveResult
+from autocoder.engine.toolkit import count_by
+from autocoder.schema import FINDINGS, FindingRow, Record, severity_rank
+
+
+def record_analysis(result: PerspectiveResult) -> dict[str, Any]:
+    """The record's ``analysis``: summary, metrics, totals and the most severe findings only."""
+    worst = sorted(result.findings, key=lambda f: (severity_rank(f.severity), f.file, f.line))
+    return {
+        "summary": result.summary,
+        "findings_total": len(result.findings),
+        "findings_by_severity": count_by(result.findings, "severity"),
+        "top_findings": [f.model_dump() for f in worst[:TOP_FINDINGS_IN_RECORD]],
+        "metrics": result.metrics,
+        "skipped": result.skipped,
+        "tools": result.tools,
+        **({"details": result.details} if result.details else {}),
+    }
+
+
+def finding_rows(record: Record, result: PerspectiveResult) -> dict[str, list[BaseModel]]:
+    """Every finding of the pass, one row each, for the ``findings`` config."""
+    meta = {
+        "iteration": record.iteration,
+        "timestamp": record.timestamp,
+        "worker": record.worker,
+        "perspective_id": record.perspective_id,
+        "perspective_name": record.perspective_name,
+        "repo": record.target.repo,
+        "commit": record.target.commit,
+    }
+    rows: list[BaseModel] = [FindingRow(**meta, **f.model_dump()) for f in result.findings]
+    return {FINDINGS.name: rows}

@@ -1,0 +1,89 @@
+"""The loop: records per iteration, rotation, errors as records, timeouts, resume after restart."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from enginekit import Crashes, LongLines, Sleeps, make_worker
+
+
+async def test_worker_writes_one_record_per_iteration_with_real_findings(shop_repo: Path, tmp_path: Path) -> None:
+    worker = make_worker(shop_repo, tmp_path / "data")
+    record = await worker.run_iteration()
+    assert record.iteration == 1
+    assert record.status == "ok"
+    assert record.target.commit is not None and len(record.target.commit) == 40
+    assert record.analysis["findings_total"] == len(record.analysis["top_findings"]) or record.analysis["findings_total"] > 15
+    assert record.cumulative_insights["unique_findings"] == record.analysis["findings_total"]
+    assert worker.store.latest() == record.model_dump(mode="json")
+
+
+async def test_crashing_perspective_becomes_error_record_and_rotation_goes_on(shop_dir: Path, tmp_path: Path) -> None:
+    worker = make_worker(shop_dir, tmp_path / "data", Crashes(), LongLines())
+    await worker.run(iterations=3)
+    records = [worker.store.reader.read_text(p) for p in sorted(worker.store.reader.list_files("data/records"))]
+    assert len(records) == 3
+    first = worker.store.latest()
+    assert first is not None and first["perspective_id"] == "crashes" and first["iteration"] == 3
+    assert first["status"] == "error"
+    assert first["error"] == "ZeroDivisionError: division by zero in a perspective"
+    assert first["cumulative_insights"]["iterations_error"] == 2
+    assert first["cumulative_insights"]["iterations_ok"] == 1
+
+
+async def test_perspective_over_its_timeout_is_an_error_record(shop_dir: Path, tmp_path: Path) -> None:
+    worker = make_worker(shop_dir, tmp_path / "data", Sleeps(), iteration_timeout_s=0.2)
+    record = await worker.run_iteration()
+    assert record.status == "error"
+    assert record.error is not None and "did not finish within 0.2s" in record.error
+
+
+async def test_missing_target_gives_clear_error_record_not_a_traceback(tmp_path: Path) -> None:
+    worker = make_worker(tmp_path / "nowhere", tmp_path / "data")
+    record = await worker.run_iteration()
+    assert record.status == "error"
+    assert record.error is not None
+    assert "does not exist" in record.error and "Traceback" not in record.error
+
+
+async def test_target_without_python_files_is_skipped_with_reason(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "README.md").write_text("# only docs\n")
+    worker = make_worker(tmp_path / "docs", tmp_path / "data")
+    record = await worker.run_iteration()
+    assert record.status == "skipped"
+    assert record.error == f"no Python files in {(tmp_path / 'docs').resolve()}"
+
+
+async def test_restart_resumes_iteration_rotation_insights_and_perspective_state(shop_dir: Path, tmp_path: Path) -> None:
+    first = make_worker(shop_dir, tmp_path / "data", LongLines(), Crashes())
+    await first.run(iterations=3)  # long_lines, crashes, long_lines
+    unique = first.store.latest()["cumulative_insights"]["unique_findings"]  # type: ignore[index]
+    second = make_worker(shop_dir, tmp_path / "data", LongLines(), Crashes())
+    assert second.iteration == 3
+    assert second.next_perspective.id == "crashes"
+    assert second.perspective_states["long_lines"] == {"runs": 2}
+    await second.run(iterations=2)
+    latest = second.store.latest()
+    assert latest is not None and latest["iteration"] == 5 and latest["perspective_id"] == "long_lines"
+    assert latest["cumulative_insights"]["unique_findings"] == unique  # same code, no new findings
+    assert latest["cumulative_insights"]["iterations_completed"] == 5
+
+
+async def test_stop_pauses_the_loop_and_start_resumes_it(shop_dir: Path, tmp_path: Path) -> None:
+    worker = make_worker(shop_dir, tmp_path / "data", LongLines(), interval_s=0.05)
+    task = asyncio.create_task(worker.run())
+    while worker.iteration < 2:
+        await asyncio.sleep(0.02)
+    worker.stop()
+    await asyncio.sleep(0.3)
+    paused_at = worker.iteration
+    await asyncio.sleep(0.3)
+    assert worker.iteration == paused_at
+    assert worker.status()["state"] == "stopped"
+    worker.start()
+    while worker.iteration < paused_at + 2:
+        await asyncio.sleep(0.02)
+    worker.close()
+    await asyncio.wait_for(task, 5)

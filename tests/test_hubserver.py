@@ -1,0 +1,303 @@
+"""The Hub test server against the real huggingface_hub and datasets clients."""
+
+from hubserver import hub, hub_server  # noqa: F401  (must come before huggingface_hub/datasets)
+
+import importlib.util
+import json
+import os
+import re
+from pathlib import Path
+
+import datasets
+import huggingface_hub
+import pytest
+from huggingface_hub import (
+    CommitOperationAdd,
+    CommitOperationDelete,
+    HfApi,
+    HfFileSystem,
+    hf_hub_download,
+)
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    HfHubHTTPError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+from hubserver import RATE_LIMIT_TEXT, TEST_TOKEN, TEST_USER, HubServer
+
+REPO = "acme/results"
+
+CARD = """\
+---
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: data/records/*/*.jsonl
+- config_name: findings
+  data_files:
+  - split: train
+    path: data/findings/*.jsonl
+dataset_info:
+- config_name: default
+  features:
+  - name: seq
+    dtype: int64
+  - name: at
+    dtype: string
+  - name: detail
+    dtype: json
+- config_name: findings
+  features:
+  - name: rule
+    dtype: string
+  - name: count
+    dtype: int64
+---
+# Results
+"""
+
+
+@pytest.fixture
+def api() -> HfApi:
+    return HfApi(token=TEST_TOKEN)
+
+
+def _jsonl(rows: list[dict]) -> bytes:
+    return "".join(json.dumps(row) + "\n" for row in rows).encode()
+
+
+def _publish_dataset(api: HfApi, repo_id: str = REPO) -> None:
+    """A dataset repo as the workers publish it: a card plus 3 record shards and a findings file."""
+    api.create_repo(repo_id, repo_type="dataset", private=True)
+    ops = [CommitOperationAdd("README.md", CARD.encode())]
+    for shard in range(1, 4):
+        rows = [
+            {"seq": shard * 10 + i, "at": f"2026-01-0{shard}T00:00:0{i}.000001+00:00",
+             "detail": {f"k{shard}": shard, "nested": {"list": [i, shard], "flag": i == 1}}}
+            for i in range(2)
+        ]  # fmt: skip
+        ops.append(CommitOperationAdd(f"data/records/{shard - 1:04d}/{shard:09d}.jsonl", _jsonl(rows)))
+    ops.append(CommitOperationAdd("data/findings/000000001.jsonl", _jsonl([{"rule": "E1", "count": 3}])))
+    api.create_commit(repo_id, ops, commit_message="publish", repo_type="dataset")
+
+
+def _commit_posts(server: HubServer) -> list:
+    return [r for r in server.requests if r.method == "POST" and "/commit/" in r.path]
+
+
+def test_import_configured_the_clients(hub: HubServer) -> None:
+    assert os.environ["HF_ENDPOINT"] == hub.url
+    assert huggingface_hub.constants.ENDPOINT == hub.url
+    assert datasets.config.HF_ENDPOINT == hub.url
+    assert "HF_TOKEN" not in os.environ and "HF_HUB_OFFLINE" not in os.environ
+    home = Path(os.environ["HF_HOME"])
+    assert home != Path.home() / ".cache" / "huggingface"
+    assert Path(huggingface_hub.constants.HF_HUB_CACHE).is_relative_to(home)
+
+
+def test_import_after_the_clients_is_refused() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "hubserver_again", Path(__file__).with_name("hubserver.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    with pytest.raises(RuntimeError, match="import order is wrong"):
+        spec.loader.exec_module(module)
+
+
+def test_create_private_dataset_and_repo_info(hub: HubServer, api: HfApi) -> None:
+    url = api.create_repo(REPO, repo_type="dataset", private=True)
+    assert url.repo_id == REPO and url.repo_type == "dataset"
+    info = api.repo_info(REPO, repo_type="dataset")
+    assert info.private is True and info.id == REPO
+    assert re.fullmatch(r"[0-9a-f]{40}", info.sha)
+    assert info.last_modified is not None
+    assert [s.rfilename for s in info.siblings] == [".gitattributes"]
+
+    with pytest.raises(HfHubHTTPError) as exc:
+        api.create_repo(REPO, repo_type="dataset")
+    assert exc.value.response.status_code == 409
+    assert api.create_repo(REPO, repo_type="dataset", exist_ok=True).repo_id == REPO
+    with pytest.raises(RepositoryNotFoundError):  # private: hidden from anonymous callers
+        HfApi(token=False).repo_info(REPO, repo_type="dataset")
+    assert api.create_repo("mine", repo_type="dataset").repo_id == f"{TEST_USER}/mine"
+
+
+def test_upload_commit_list_and_download(hub: HubServer, api: HfApi) -> None:
+    api.create_repo(REPO, repo_type="dataset", private=True)
+    api.upload_file(
+        path_or_fileobj=b"hello\n", path_in_repo="notes/a.txt", repo_id=REPO, repo_type="dataset"
+    )
+    info = api.create_commit(
+        REPO,
+        [CommitOperationAdd(f"data/{i}.jsonl", _jsonl([{"i": i}])) for i in range(3)],
+        commit_message="three files",
+        repo_type="dataset",
+    )
+    assert info.oid == api.repo_info(REPO, repo_type="dataset").sha
+    assert api.list_repo_files(REPO, repo_type="dataset") == [
+        ".gitattributes", "data/0.jsonl", "data/1.jsonl", "data/2.jsonl", "notes/a.txt",
+    ]  # fmt: skip
+    path = hf_hub_download(REPO, "data/2.jsonl", repo_type="dataset", token=TEST_TOKEN)
+    assert json.loads(Path(path).read_text()) == {"i": 2}
+    assert hub.commit_count(REPO) == 3  # initial .gitattributes commit + 2
+
+    api.create_commit(
+        REPO, [CommitOperationDelete("notes/a.txt")], commit_message="rm", repo_type="dataset"
+    )
+    assert "notes/a.txt" not in hub.files(REPO)
+    with pytest.raises(EntryNotFoundError):
+        hf_hub_download(REPO, "notes/a.txt", repo_type="dataset", token=TEST_TOKEN)
+    with pytest.raises(RevisionNotFoundError):
+        api.repo_info(REPO, repo_type="dataset", revision="f" * 40)
+    assert all(r.has_auth for r in hub.requests if r.path != "/api/agent-harnesses")
+
+
+def test_unchanged_file_is_skipped_on_reupload(hub: HubServer, api: HfApi) -> None:
+    api.create_repo(REPO, repo_type="dataset")
+    ops = lambda: [CommitOperationAdd("a.txt", b"same"), CommitOperationAdd("b.txt", b"v1")]  # noqa: E731
+    api.create_commit(REPO, ops(), commit_message="first", repo_type="dataset")
+    posts, count = len(_commit_posts(hub)), hub.commit_count(REPO)
+
+    api.create_commit(REPO, ops(), commit_message="again", repo_type="dataset")  # nothing changed
+    assert len(_commit_posts(hub)) == posts and hub.commit_count(REPO) == count
+
+    changed = [CommitOperationAdd("a.txt", b"same"), CommitOperationAdd("b.txt", b"v2")]
+    api.create_commit(REPO, changed, commit_message="b only", repo_type="dataset")
+    assert hub.commit_count(REPO) == count + 1
+    assert hub.files(REPO)["b.txt"] == b"v2"
+
+
+def test_missing_repo_raises_repository_not_found(hub: HubServer, api: HfApi) -> None:
+    with pytest.raises(RepositoryNotFoundError):
+        api.repo_info("acme/nope", repo_type="dataset")
+    with pytest.raises(RepositoryNotFoundError):
+        api.list_repo_files("acme/nope", repo_type="dataset")
+    with pytest.raises(RepositoryNotFoundError):
+        hf_hub_download("acme/nope", "x.txt", repo_type="dataset", token=TEST_TOKEN)
+    with pytest.raises(RepositoryNotFoundError):
+        api.upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id="acme/nope",
+                        repo_type="dataset")  # fmt: skip
+    assert {r.status for r in hub.requests if "nope" in r.path} == {404}
+
+
+def test_load_dataset_with_card_configs_and_json_features(hub: HubServer, api: HfApi) -> None:
+    _publish_dataset(api)
+    ds = datasets.load_dataset(REPO, token=TEST_TOKEN)
+    train = ds["train"]
+    assert [row["seq"] for row in train] == [10, 11, 20, 21, 30, 31]
+    newest = train[-1]
+    assert newest["seq"] == 31
+    assert newest["at"] == "2026-01-03T00:00:01.000001+00:00"
+    assert newest["detail"] == {"k3": 3, "nested": {"list": [1, 3], "flag": True}}
+    assert train[0]["detail"] == {"k1": 1, "nested": {"list": [0, 1], "flag": False}}
+
+    findings = datasets.load_dataset(REPO, "findings", token=TEST_TOKEN)
+    assert findings["train"][:] == {"rule": ["E1"], "count": [3]}
+    # datasets resolves main to the commit sha once, then reads everything at that sha
+    sha = api.repo_info(REPO, repo_type="dataset").sha
+    assert any(r.path.endswith(f"/resolve/{sha}/data/records/0002/000000003.jsonl")
+               for r in hub.requests)  # fmt: skip
+
+
+def test_streaming_and_hffilesystem_use_range_requests(hub: HubServer, api: HfApi) -> None:
+    _publish_dataset(api)
+    rows = list(datasets.load_dataset(REPO, split="train", streaming=True, token=TEST_TOKEN))
+    assert rows[-1]["detail"]["k3"] == 3
+    assert any(r.status == 206 and r.range for r in hub.requests)
+
+    fs = HfFileSystem(token=TEST_TOKEN)
+    base = f"datasets/{REPO}"
+    assert fs.ls(f"{base}/data/records", detail=False) == [
+        f"{base}/data/records/{d}" for d in ("0000", "0001", "0002")
+    ]
+    assert fs.info(f"{base}/README.md")["size"] == len(CARD.encode())
+    fs.invalidate_cache()
+    assert fs.info(f"{base}/data/findings")["type"] == "directory"  # asks paths-info
+    with fs.open(f"{base}/README.md", "rb") as f:
+        f.seek(4)
+        assert f.read(7) == b"configs"
+    for r in hub.requests: print(r)
+    assert any("/paths-info/" in r.path for r in hub.requests)
+    assert hub.requests[-1].range is not None and hub.requests[-1].status == 206
+    for r in hub.requests: print(r)
+
+
+def test_push_to_hub_goes_through_lfs(hub: HubServer) -> None:
+    data = datasets.Dataset.from_list([{"a": 1, "b": "x"}, {"a": 2, "b": "y"}])
+    data.push_to_hub(REPO, token=TEST_TOKEN, private=True)
+    assert any(r.path.endswith(".git/info/lfs/objects/batch") for r in hub.requests)
+    assert datasets.load_dataset(REPO, split="train", token=TEST_TOKEN)[:] == {
+        "a": [1, 2], "b": ["x", "y"],
+    }  # fmt: skip
+
+
+def test_fail_next_500_on_commit_fails_the_call(hub: HubServer, api: HfApi) -> None:
+    api.create_repo(REPO, repo_type="dataset")
+    hub.fail_next(2, status=500, methods={"POST"}, path_contains="/commit/")
+    for _ in range(2):  # the client never retries the commit POST
+        with pytest.raises(HfHubHTTPError) as exc:
+            api.upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id=REPO,
+                            repo_type="dataset")  # fmt: skip
+        assert exc.value.response.status_code == 500
+    api.upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id=REPO, repo_type="dataset")
+    assert [r.status for r in _commit_posts(hub)] == [500, 500, 200]
+    assert hub.files(REPO)["x"] == b"x"
+
+
+def test_fail_next_500_on_preupload_is_retried(
+    hub: HubServer, api: HfApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sleeps: list[float] = []
+    monkeypatch.setattr("huggingface_hub.utils._http.time.sleep", sleeps.append)
+    api.create_repo(REPO, repo_type="dataset")
+    hub.fail_next(2, status=500, path_contains="/preupload/")
+    api.upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id=REPO, repo_type="dataset")
+    preuploads = [r for r in hub.requests if "/preupload/" in r.path]
+    assert [(r.status, r.injected) for r in preuploads] == [(500, True), (500, True), (200, False)]
+    assert sleeps == [1, 2]  # the client's exponential backoff
+
+
+def test_429_carries_retry_after_and_rate_limit_text(hub: HubServer, api: HfApi) -> None:
+    api.create_repo(REPO, repo_type="dataset")
+    hub.fail_next(1, status=429, retry_after=30, path_contains="/commit/")
+    with pytest.raises(HfHubHTTPError) as exc:
+        api.upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id=REPO, repo_type="dataset")
+    assert exc.value.response.status_code == 429
+    assert exc.value.response.headers["Retry-After"] == "30"
+    assert RATE_LIMIT_TEXT in str(exc.value)
+
+
+def test_writes_without_a_valid_token_are_refused(hub: HubServer, api: HfApi) -> None:
+    anonymous = HfApi(token=False)
+    with pytest.raises(HfHubHTTPError) as exc:
+        anonymous.create_repo(REPO, repo_type="dataset")
+    assert exc.value.response.status_code == 401
+
+    api.create_repo(REPO, repo_type="dataset")  # public: anyone may read, nobody may write
+    assert anonymous.list_repo_files(REPO, repo_type="dataset") == [".gitattributes"]
+    with pytest.raises(HfHubHTTPError) as exc:
+        anonymous.upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id=REPO,
+                              repo_type="dataset")  # fmt: skip
+    assert exc.value.response.status_code == 401
+    with pytest.raises(HfHubHTTPError) as exc:
+        HfApi(token="not-a-known-token").upload_file(
+            path_or_fileobj=b"x", path_in_repo="x", repo_id=REPO, repo_type="dataset"
+        )
+    assert exc.value.response.status_code == 401
+    assert hub.commit_count(REPO) == 1
+    refused = [r for r in hub.requests if r.status == 401]
+    assert [r.has_auth for r in refused] == [False, False, True]
+
+
+def test_down_answers_503_until_up(hub: HubServer, api: HfApi) -> None:
+    api.create_repo(REPO, repo_type="dataset")
+    hub.down()
+    with pytest.raises(HfHubHTTPError) as exc:
+        api.repo_info(REPO, repo_type="dataset")
+    assert exc.value.response.status_code == 503
+    hub.up()
+    assert api.repo_info(REPO, repo_type="dataset").id == REPO
