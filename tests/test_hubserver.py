@@ -1,7 +1,10 @@
 """The Hub test server against the real huggingface_hub and datasets clients."""
 
-from hubserver import hub, hub_server  # noqa: F401  (must come before huggingface_hub/datasets)
+# ruff: noqa: F811  (the fixtures `hub`, `hub_server` are imported by name, then used as arguments)
+# hubserver must be imported before huggingface_hub/datasets (conftest will do it first)
+from hubserver import RATE_LIMIT_TEXT, TEST_TOKEN, TEST_USER, HubServer, hub, hub_server  # noqa: F401
 
+# isort: split
 import importlib.util
 import json
 import os
@@ -24,8 +27,6 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-
-from hubserver import RATE_LIMIT_TEXT, TEST_TOKEN, TEST_USER, HubServer
 
 REPO = "acme/results"
 
@@ -75,12 +76,19 @@ def _publish_dataset(api: HfApi, repo_id: str = REPO) -> None:
     ops = [CommitOperationAdd("README.md", CARD.encode())]
     for shard in range(1, 4):
         rows = [
-            {"seq": shard * 10 + i, "at": f"2026-01-0{shard}T00:00:0{i}.000001+00:00",
-             "detail": {f"k{shard}": shard, "nested": {"list": [i, shard], "flag": i == 1}}}
+            {
+                "seq": shard * 10 + i,
+                "at": f"2026-01-0{shard}T00:00:0{i}.000001+00:00",
+                "detail": {f"k{shard}": shard, "nested": {"list": [i, shard], "flag": i == 1}},
+            }
             for i in range(2)
-        ]  # fmt: skip
-        ops.append(CommitOperationAdd(f"data/records/{shard - 1:04d}/{shard:09d}.jsonl", _jsonl(rows)))
-    ops.append(CommitOperationAdd("data/findings/000000001.jsonl", _jsonl([{"rule": "E1", "count": 3}])))
+        ]
+        ops.append(
+            CommitOperationAdd(f"data/records/{shard - 1:04d}/{shard:09d}.jsonl", _jsonl(rows))
+        )
+    ops.append(
+        CommitOperationAdd("data/findings/000000001.jsonl", _jsonl([{"rule": "E1", "count": 3}]))
+    )
     api.create_commit(repo_id, ops, commit_message="publish", repo_type="dataset")
 
 
@@ -90,8 +98,7 @@ def _commit_posts(server: HubServer) -> list:
 
 def test_import_configured_the_clients(hub: HubServer) -> None:
     assert os.environ["HF_ENDPOINT"] == hub.url
-    assert huggingface_hub.constants.ENDPOINT == hub.url
-    assert datasets.config.HF_ENDPOINT == hub.url
+    assert hub.url == huggingface_hub.constants.ENDPOINT == datasets.config.HF_ENDPOINT
     assert "HF_TOKEN" not in os.environ and "HF_HUB_OFFLINE" not in os.environ
     home = Path(os.environ["HF_HOME"])
     assert home != Path.home() / ".cache" / "huggingface"
@@ -139,8 +146,12 @@ def test_upload_commit_list_and_download(hub: HubServer, api: HfApi) -> None:
     )
     assert info.oid == api.repo_info(REPO, repo_type="dataset").sha
     assert api.list_repo_files(REPO, repo_type="dataset") == [
-        ".gitattributes", "data/0.jsonl", "data/1.jsonl", "data/2.jsonl", "notes/a.txt",
-    ]  # fmt: skip
+        ".gitattributes",
+        "data/0.jsonl",
+        "data/1.jsonl",
+        "data/2.jsonl",
+        "notes/a.txt",
+    ]
     path = hf_hub_download(REPO, "data/2.jsonl", repo_type="dataset", token=TEST_TOKEN)
     assert json.loads(Path(path).read_text()) == {"i": 2}
     assert hub.commit_count(REPO) == 3  # initial .gitattributes commit + 2
@@ -158,7 +169,10 @@ def test_upload_commit_list_and_download(hub: HubServer, api: HfApi) -> None:
 
 def test_unchanged_file_is_skipped_on_reupload(hub: HubServer, api: HfApi) -> None:
     api.create_repo(REPO, repo_type="dataset")
-    ops = lambda: [CommitOperationAdd("a.txt", b"same"), CommitOperationAdd("b.txt", b"v1")]  # noqa: E731
+
+    def ops() -> list[CommitOperationAdd]:
+        return [CommitOperationAdd("a.txt", b"same"), CommitOperationAdd("b.txt", b"v1")]
+
     api.create_commit(REPO, ops(), commit_message="first", repo_type="dataset")
     posts, count = len(_commit_posts(hub)), hub.commit_count(REPO)
 
@@ -179,8 +193,9 @@ def test_missing_repo_raises_repository_not_found(hub: HubServer, api: HfApi) ->
     with pytest.raises(RepositoryNotFoundError):
         hf_hub_download("acme/nope", "x.txt", repo_type="dataset", token=TEST_TOKEN)
     with pytest.raises(RepositoryNotFoundError):
-        api.upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id="acme/nope",
-                        repo_type="dataset")  # fmt: skip
+        api.upload_file(
+            path_or_fileobj=b"x", path_in_repo="x", repo_id="acme/nope", repo_type="dataset"
+        )
     assert {r.status for r in hub.requests if "nope" in r.path} == {404}
 
 
@@ -199,8 +214,9 @@ def test_load_dataset_with_card_configs_and_json_features(hub: HubServer, api: H
     assert findings["train"][:] == {"rule": ["E1"], "count": [3]}
     # datasets resolves main to the commit sha once, then reads everything at that sha
     sha = api.repo_info(REPO, repo_type="dataset").sha
-    assert any(r.path.endswith(f"/resolve/{sha}/data/records/0002/000000003.jsonl")
-               for r in hub.requests)  # fmt: skip
+    assert any(
+        r.path.endswith(f"/resolve/{sha}/data/records/0002/000000003.jsonl") for r in hub.requests
+    )
 
 
 def test_streaming_and_hffilesystem_use_range_requests(hub: HubServer, api: HfApi) -> None:
@@ -215,15 +231,35 @@ def test_streaming_and_hffilesystem_use_range_requests(hub: HubServer, api: HfAp
         f"{base}/data/records/{d}" for d in ("0000", "0001", "0002")
     ]
     assert fs.info(f"{base}/README.md")["size"] == len(CARD.encode())
-    fs.invalidate_cache()
-    assert fs.info(f"{base}/data/findings")["type"] == "directory"  # asks paths-info
+    assert fs.info(f"{base}/data/findings", refresh=True)["type"] == "directory"  # paths-info
     with fs.open(f"{base}/README.md", "rb") as f:
         f.seek(4)
         assert f.read(7) == b"configs"
-    for r in hub.requests: print(r)
-    assert any("/paths-info/" in r.path for r in hub.requests)
     assert hub.requests[-1].range is not None and hub.requests[-1].status == 206
-    for r in hub.requests: print(r)
+
+
+def test_paths_info_and_tree_expand_report_last_commits(hub: HubServer, api: HfApi) -> None:
+    _publish_dataset(api)
+    api.upload_file(
+        path_or_fileobj=b"v2",
+        path_in_repo="data/findings/000000002.jsonl",
+        repo_id=REPO,
+        repo_type="dataset",
+    )
+    upload, publish, _initial = api.list_repo_commits(REPO, repo_type="dataset")
+    infos = api.get_paths_info(
+        REPO, ["README.md", "data/findings", "missing.txt"], expand=True, repo_type="dataset"
+    )
+    assert [(i.path, i.last_commit.oid) for i in infos] == [
+        ("README.md", publish.commit_id),
+        ("data/findings", upload.commit_id),
+    ]
+    assert infos[0].size == len(CARD.encode()) and infos[0].blob_id
+    tree = api.list_repo_tree(REPO, "data/findings", expand=True, repo_type="dataset")
+    assert [(t.path, t.last_commit.title) for t in tree] == [
+        ("data/findings/000000001.jsonl", "publish"),
+        ("data/findings/000000002.jsonl", upload.title),
+    ]
 
 
 def test_push_to_hub_goes_through_lfs(hub: HubServer) -> None:
@@ -231,8 +267,9 @@ def test_push_to_hub_goes_through_lfs(hub: HubServer) -> None:
     data.push_to_hub(REPO, token=TEST_TOKEN, private=True)
     assert any(r.path.endswith(".git/info/lfs/objects/batch") for r in hub.requests)
     assert datasets.load_dataset(REPO, split="train", token=TEST_TOKEN)[:] == {
-        "a": [1, 2], "b": ["x", "y"],
-    }  # fmt: skip
+        "a": [1, 2],
+        "b": ["x", "y"],
+    }
 
 
 def test_fail_next_500_on_commit_fails_the_call(hub: HubServer, api: HfApi) -> None:
@@ -240,8 +277,9 @@ def test_fail_next_500_on_commit_fails_the_call(hub: HubServer, api: HfApi) -> N
     hub.fail_next(2, status=500, methods={"POST"}, path_contains="/commit/")
     for _ in range(2):  # the client never retries the commit POST
         with pytest.raises(HfHubHTTPError) as exc:
-            api.upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id=REPO,
-                            repo_type="dataset")  # fmt: skip
+            api.upload_file(
+                path_or_fileobj=b"x", path_in_repo="x", repo_id=REPO, repo_type="dataset"
+            )
         assert exc.value.response.status_code == 500
     api.upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id=REPO, repo_type="dataset")
     assert [r.status for r in _commit_posts(hub)] == [500, 500, 200]
@@ -280,8 +318,9 @@ def test_writes_without_a_valid_token_are_refused(hub: HubServer, api: HfApi) ->
     api.create_repo(REPO, repo_type="dataset")  # public: anyone may read, nobody may write
     assert anonymous.list_repo_files(REPO, repo_type="dataset") == [".gitattributes"]
     with pytest.raises(HfHubHTTPError) as exc:
-        anonymous.upload_file(path_or_fileobj=b"x", path_in_repo="x", repo_id=REPO,
-                              repo_type="dataset")  # fmt: skip
+        anonymous.upload_file(
+            path_or_fileobj=b"x", path_in_repo="x", repo_id=REPO, repo_type="dataset"
+        )
     assert exc.value.response.status_code == 401
     with pytest.raises(HfHubHTTPError) as exc:
         HfApi(token="not-a-known-token").upload_file(

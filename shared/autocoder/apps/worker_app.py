@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -84,7 +85,7 @@ def build_blocks(service: WorkerService, ring: RingBuffer) -> gr.Blocks:
         with gr.Row():
             status_view = gr.Markdown(status_markdown(service.status()))
             with gr.Column(scale=0, min_width=260):
-                if settings.on_space:
+                if settings.on_space and os.environ.get("OAUTH_CLIENT_ID"):  # hf_oauth: true
                     gr.LoginButton()
                 token = gr.Textbox(
                     label="Admin token", type="password", visible=settings.on_space, max_lines=1

@@ -63,7 +63,7 @@ class Target:
     ) -> None:
         self.spec = spec.strip() or "."
         self.fetch_interval_s = fetch_interval_s
-        self._tokens = [github_token, hf_token]
+        self._tokens = [github_token, hf_token, urlsplit(self.spec).password]
         self._header = auth_header(self.spec, github_token, hf_token) if is_url(self.spec) else None
         key = hashlib.sha256(public_url(self.spec).encode()).hexdigest()[:12]
         self._clone = clone_dir / f"{Path(urlsplit(self.spec).path).stem or 'repo'}-{key}"

@@ -14,6 +14,7 @@ from autocoder.engine import toolkit
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.errors import PerspectiveSkipped
 from autocoder.schema import Finding
+from autocoder.workers.analysis.perspectives.code_quality import base_metrics, counts_sentence
 
 GRAPH_FORMAT = "1"  # bump when the cached graph changes shape
 FAN_OUT_LIMIT = 15  # a module importing more internal modules than this gets a finding
@@ -242,10 +243,10 @@ def graph_metrics(
     names = [m for m, f in modules.items() if f.endswith("__init__.py")]
     sizes = sorted((package_size(ctx, modules, p) for p in names), key=lambda s: -s["lines"])
     return {
+        **base_metrics(ctx, findings),
         "packages": sorted(packages),
         "modules": len(modules),
         "internal_imports": len(graph["imports"]),
-        "by_rule": toolkit.count_by(findings, "rule"),
         "import_cycles": [" -> ".join(c) for c in graph["cycles"]][:15],
         "modules_in_cycles": len({m for c in graph["cycles"] for m in c}),
         "cycles_per_kloc": toolkit.per_kloc(len(graph["cycles"]), toolkit.kloc(ctx.sources)),
@@ -275,8 +276,9 @@ def summarise(m: dict[str, Any]) -> str:
         f"Largest package: {big['package']} ({big['modules']} modules, {big['lines']} lines)."
     )
     parts.append(
-        f"{m['by_rule'].get('layer-cycle', 0)} pairs of sibling packages depend on each other; "
-        f"{m['by_rule'].get('high-fan-out', 0)} modules import more than {FAN_OUT_LIMIT} others."
+        f"{m['by_rule'].get('layer-cycle', 0)} groups of sibling packages depend on each other; "
+        f"{m['by_rule'].get('high-fan-out', 0)} modules import more than {FAN_OUT_LIMIT} others. "
+        "In all: " + counts_sentence(m, "findings")
     )
     if m["unparsed_files"]:
         parts.append(f"{len(m['unparsed_files'])} files do not parse and count as empty modules.")

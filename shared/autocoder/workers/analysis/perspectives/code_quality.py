@@ -99,6 +99,32 @@ def run_radon(ctx: RunContext) -> tuple[str, dict[str, dict[str, Any]]]:
     return version, found
 
 
+def base_metrics(ctx: RunContext, findings: list[Finding]) -> dict[str, Any]:
+    """What every perspective of this worker reports: size, counts, rates, worst files."""
+    size = toolkit.kloc(ctx.sources)
+    by_severity = toolkit.count_by(findings, "severity")
+    per_file = Counter(f.file for f in findings)
+    return {
+        "python_files": len(ctx.sources.python),
+        "kloc": round(size, 3),
+        "findings": len(findings),
+        "findings_per_kloc": toolkit.per_kloc(len(findings), size),
+        "by_severity": by_severity,
+        "per_kloc_by_severity": {s: toolkit.per_kloc(n, size) for s, n in by_severity.items()},
+        "by_rule": dict(Counter(f.rule for f in findings).most_common(15)),
+        "worst_files": [{"file": f, "findings": n} for f, n in per_file.most_common(TOP)],
+    }
+
+
+def counts_sentence(metrics: dict[str, Any], what: str) -> str:
+    """E.g. "5 issues (1 medium, 4 low), 34.7 per KLOC in 7 Python files (0.144 KLOC)."."""
+    severities = ", ".join(f"{n} {sev}" for sev, n in metrics["by_severity"].items()) or "none"
+    return (
+        f"{metrics['findings']} {what} ({severities}), {metrics['findings_per_kloc']} per KLOC, "
+        f"in {metrics['python_files']} Python files ({metrics['kloc']} KLOC)."
+    )
+
+
 def collapse_syntax_errors(diagnostics: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One ``syntax-error`` per unparseable file: the rest is the parser's follow-on noise."""
     syntax = [d for d in diagnostics if d["code"] == "invalid-syntax"]
@@ -168,30 +194,20 @@ class CodeQualityAnalysis:
     def _metrics(
         self, ctx: RunContext, findings: list[Finding], radon: dict[str, Any]
     ) -> dict[str, Any]:
-        size = toolkit.kloc(ctx.sources)
+        from radon.metrics import mi_rank
+
         functions = [
             {"file": file, "function": fn["name"], "cc": fn["cc"]}
             for file, result in radon.items()
             for fn in result["functions"]
         ]
-        from radon.metrics import mi_rank
-
         modules = [
             {"file": f, "mi": r["mi"], "rank": mi_rank(r["mi"])}
             for f, r in radon.items()
             if r["mi"] is not None
         ]
-        per_file = Counter(f.file for f in findings)
-        by_severity = toolkit.count_by(findings, "severity")
         return {
-            "python_files": len(ctx.sources.python),
-            "kloc": round(size, 3),
-            "findings": len(findings),
-            "findings_per_kloc": toolkit.per_kloc(len(findings), size),
-            "by_severity": by_severity,
-            "per_kloc_by_severity": {s: toolkit.per_kloc(n, size) for s, n in by_severity.items()},
-            "by_rule": dict(Counter(f.rule for f in findings).most_common(15)),
-            "worst_files": [{"file": f, "findings": n} for f, n in per_file.most_common(TOP)],
+            **base_metrics(ctx, findings),
             "functions": len(functions),
             "complex_functions": sum(1 for fn in functions if fn["cc"] > self.cc_threshold),
             "mean_complexity": mean([fn["cc"] for fn in functions]),
@@ -202,12 +218,7 @@ class CodeQualityAnalysis:
         }
 
     def _summary(self, findings: list[Finding], metrics: dict[str, Any]) -> str:
-        severities = ", ".join(f"{n} {sev}" for sev, n in metrics["by_severity"].items()) or "none"
-        parts = [
-            f"Ruff and radon checked {metrics['python_files']} Python files ({metrics['kloc']} "
-            f"KLOC) and found {len(findings)} issues ({severities}), "
-            f"{metrics['findings_per_kloc']} per KLOC."
-        ]
+        parts = ["Ruff and radon found " + counts_sentence(metrics, "issues")]
         if findings:
             rules = ", ".join(f"{r} ({n})" for r, n in list(metrics["by_rule"].items())[:3])
             worst = metrics["worst_files"][0]

@@ -80,29 +80,33 @@ def declared(src: SourceFiles) -> tuple[list[Requirement], list[str], list[Findi
     files: list[str] = []
     problems: list[Finding] = []
     for file in src.files:
-        text = "\n".join(src.lines(file))
         try:
-            if file == "pyproject.toml" and (specs := _pyproject(text)) is not None:
-                reqs += _locate(file, src.lines(file), specs)
-            elif file == "setup.cfg" and (specs := _setup_cfg(text)) is not None:
-                reqs += _locate(file, src.lines(file), specs)
-            elif _REQ_FILE.match(file):
-                dev = _is_dev(file.rpartition("/")[2])
-                reqs += [r for n, t in enumerate(src.lines(file), 1) if (r := _parse(t, file, n, dev))]
-            else:
-                continue
+            found = _read(src, file)
         except (ValueError, TypeError, AttributeError, configparser.Error) as exc:
+            found = None
             problems.append(toolkit.finding(
                 src, tool=SPEC_TOOL, rule="unreadable-declaration", severity="medium", file=file,
                 line=1, message=f"{file} could not be read: {str(exc)[:160]}",
             ))  # fmt: skip
-            continue
-        files.append(file)
+        if found is not None:
+            files.append(file)
+            reqs += found
     return reqs, files, problems
 
 
+def _read(src: SourceFiles, file: str) -> list[Requirement] | None:
+    """The requirements ``file`` declares, or None when it is no dependency declaration."""
+    lines = src.lines(file)
+    if _REQ_FILE.match(file):
+        dev = _is_dev(file.rpartition("/")[2])
+        return [r for n, text in enumerate(lines, 1) if (r := _parse(text, file, n, dev))]
+    read = {"pyproject.toml": _pyproject, "setup.cfg": _setup_cfg}.get(file)
+    specs = read("\n".join(lines)) if read else None  # TOMLDecodeError is a ValueError
+    return None if specs is None else _locate(file, lines, specs)
+
+
 def _pyproject(text: str) -> list[tuple[str, bool]] | None:
-    data = tomllib.loads(text)  # TOMLDecodeError is a ValueError
+    data = tomllib.loads(text)
     project, groups = data.get("project", {}), data.get("dependency-groups", {})
     if not ({"dependencies", "optional-dependencies"} & project.keys() or groups):
         return None
@@ -118,7 +122,9 @@ def _setup_cfg(text: str) -> list[tuple[str, bool]] | None:
     if not cfg.has_option("options", "install_requires"):
         return None
     specs = [(s, False) for s in cfg.get("options", "install_requires").splitlines()]
-    extras = cfg.items("options.extras_require") if cfg.has_section("options.extras_require") else []
+    extras = (
+        cfg.items("options.extras_require") if cfg.has_section("options.extras_require") else []
+    )
     return specs + [(s, _is_dev(group)) for group, value in extras for s in value.splitlines()]
 
 
@@ -219,14 +225,15 @@ def _audit_findings(
     ctx: RunContext, reqs: list[Requirement], result: PerspectiveResult
 ) -> list[Finding]:
     pinned = {f"{r.name}=={r.exact}": r for r in reversed(reqs) if r.exact}
-    try:
-        if not ctx.options.network:
-            raise ToolMissing("network", "AUTOCODER_NETWORK=1")
-        version = toolkit.require_module("pip_audit", "pip-audit")
-        vulns = _cached_audit(ctx, version, sorted(pinned)) if pinned else []
-    except ToolMissing as exc:
-        why = "no network" if exc.tool == "network" else str(exc)
+    if not ctx.options.network or not pinned:
+        why = "no network" if not ctx.options.network else "no requirement is pinned with =="
         result.skipped["pip-audit"] = f"skipped: {why}"
+        return []
+    try:
+        version = toolkit.require_module("pip_audit", "pip-audit")
+        vulns = _cached_audit(ctx, version, sorted(pinned))
+    except ToolMissing as exc:
+        result.skipped["pip-audit"] = f"skipped: {exc}"
         return []
     except ToolError as exc:  # a timeout, a connection error, or no answer for any package
         last = (str(exc).strip().splitlines() or ["no output"])[-1][-160:]

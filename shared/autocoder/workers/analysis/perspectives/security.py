@@ -1,0 +1,207 @@
+"""Security Audit: bandit on the Python files, detect-secrets over every file of the target.
+
+Secret values never leave the analysers: detect-secrets reports types and lines only, and the
+password values bandit quotes in its messages are withheld before anything is cached.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, ClassVar
+
+from autocoder.engine import toolkit
+from autocoder.engine.perspective import PerspectiveResult, RunContext
+from autocoder.engine.sources import SourceFiles
+from autocoder.errors import PerspectiveSkipped, ToolError
+from autocoder.schema import SEVERITIES, Finding, Severity, severity_rank
+from autocoder.workers.analysis.perspectives.test_coverage import is_test_file
+
+MAX_SECRET_SCAN_BYTES = 2_000_000
+TOP = 10
+# (bandit severity, bandit confidence) -> ours; a weak confidence lowers the severity one step
+_BANDIT: dict[str, tuple[Severity, Severity, Severity]] = {
+    "HIGH": ("high", "high", "medium"),
+    "MEDIUM": ("medium", "medium", "low"),
+    "LOW": ("low", "low", "info"),
+}
+_CONFIDENCE = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
+_QUOTES_SECRET = {"B105", "B106", "B107"}  # hardcoded password checks quote the value
+# detect-secrets types by how sure a match is; any other type is a format-specific token: high
+_SECRET_SEVERITY: dict[str, Severity] = {
+    "Private Key": "critical",
+    "Secret Keyword": "medium",
+    "Basic Auth Credentials": "medium",
+    "Base64 High Entropy String": "low",
+    "Hex High Entropy String": "low",
+    "Public IP (ipv4)": "info",
+}
+
+
+class SecurityAudit:
+    """Insecure calls and imports (bandit) and hardcoded secrets (detect-secrets)."""
+
+    id: ClassVar[str] = "security"
+    name: ClassVar[str] = "Security Audit"
+
+    def run(self, ctx: RunContext) -> PerspectiveResult:
+        src = ctx.sources
+        if not src.files:
+            raise PerspectiveSkipped(f"no Python files in {ctx.root}, and no files to scan")
+        result = PerspectiveResult(summary="")
+        findings = _bandit_findings(ctx, result) + _secret_findings(ctx, result)
+        result.findings = toolkit.stable_fingerprints(findings)
+        result.metrics.update(_metrics(src, result.findings))
+        result.summary = _summary(result)
+        return result
+
+
+def _bandit_findings(ctx: RunContext, result: PerspectiveResult) -> list[Finding]:
+    src = ctx.sources
+    if not src.python:
+        result.skipped["bandit"] = "skipped: no Python files"
+        return []
+    try:
+        version = toolkit.require_module("bandit", "bandit")
+        per_file = toolkit.cached_per_file(
+            ctx.cache, "bandit", version, src, src.python, lambda files: _run_bandit(ctx, files)
+        )
+    except ToolError as exc:
+        result.skipped["bandit"] = f"skipped: {exc}"
+        return []
+    result.tools["bandit"] = version
+    errors = sorted(f for f, r in per_file.items() if r.get("error"))
+    result.metrics["bandit_unparsed_files"] = errors[:TOP]
+    return [
+        toolkit.finding(
+            src, tool="bandit", rule=i["rule"], severity=i["severity"], file=file,
+            line=i["line"], message=i["message"],
+        )
+        for file, report in per_file.items()
+        for i in report.get("issues", [])
+        if not (i["rule"] == "B101" and is_test_file(file))  # asserts are what tests are made of
+    ]  # fmt: skip
+
+
+def _run_bandit(ctx: RunContext, files: list[str]) -> dict[str, Any]:
+    """bandit's issues per file, as plain JSON with our severities and no secret values."""
+    out: dict[str, Any] = {f: {"issues": [], "error": None} for f in files}
+    for batch in toolkit.batched(files):
+        done = toolkit.run_tool(
+            ["bandit", "-f", "json", "-q", *(f"./{f}" for f in batch)],
+            cwd=ctx.root, timeout_s=ctx.options.tool_timeout_s, ok_codes=(0, 1),
+        )  # fmt: skip
+        report = json.loads(done.stdout)
+        for issue in report.get("results", []):
+            entry = out.setdefault(toolkit.relative(ctx.root, issue["filename"]), {"issues": []})
+            entry["issues"].append(_bandit_issue(issue))
+        for error in report.get("errors", []):
+            entry = out.setdefault(toolkit.relative(ctx.root, error["filename"]), {"issues": []})
+            entry["error"] = str(error.get("reason", "error"))[:200]
+    return out
+
+
+def _bandit_issue(issue: dict[str, Any]) -> dict[str, Any]:
+    rule, text = issue["test_id"], issue["issue_text"]
+    if rule in _QUOTES_SECRET:
+        text = re.sub(r":\s*'.*'\s*$", "", text) + " (value withheld)"
+    cwe = (issue.get("issue_cwe") or {}).get("id")
+    confidence = issue.get("issue_confidence", "LOW")
+    severity = _BANDIT.get(issue["issue_severity"], _BANDIT["LOW"])[_CONFIDENCE.get(confidence, 2)]
+    return {
+        "rule": rule, "line": issue["line_number"], "severity": severity,
+        "message": f"{text} [{issue['test_name']}, {f'CWE-{cwe}' if cwe else 'no CWE'}, "
+        f"bandit severity {issue['issue_severity'].lower()}, confidence {confidence.lower()}]",
+    }  # fmt: skip
+
+
+def _secret_findings(ctx: RunContext, result: PerspectiveResult) -> list[Finding]:
+    src = ctx.sources
+    files = [f for f in src.files if _scannable(src, f)]
+    result.metrics["files_scanned_for_secrets"] = len(files)
+    result.metrics["files_skipped_binary_or_huge"] = len(src.files) - len(files)
+    try:
+        version = toolkit.require_module("detect_secrets", "detect-secrets")
+        per_file = toolkit.cached_per_file(
+            ctx.cache, "detect-secrets", version, src, files, lambda f: _run_detect_secrets(ctx, f)
+        )
+    except ToolError as exc:
+        result.skipped["detect-secrets"] = f"skipped: {exc}"
+        return []
+    result.tools["detect-secrets"] = version
+    findings = []
+    for file, hits in per_file.items():
+        by_line: dict[int, set[str]] = {}
+        for hit in hits:
+            by_line.setdefault(int(hit["line"]), set()).add(str(hit["type"]))
+        findings += [_secret_finding(src, file, line, types) for line, types in by_line.items()]
+    return findings
+
+
+def _scannable(src: SourceFiles, file: str) -> bool:
+    """Text files up to MAX_SECRET_SCAN_BYTES (a NUL byte in the first 8 KiB marks binary)."""
+    path = src.path(file)
+    try:
+        if path.stat().st_size > MAX_SECRET_SCAN_BYTES:
+            return False
+        with path.open("rb") as fh:
+            return b"\0" not in fh.read(8192)
+    except OSError:
+        return False
+
+
+def _run_detect_secrets(ctx: RunContext, files: list[str]) -> dict[str, Any]:
+    """Secret type and line per file; detect-secrets only ever reports a hash of the value."""
+    out: dict[str, Any] = {f: [] for f in files}
+    for batch in toolkit.batched(files):
+        done = toolkit.run_tool(
+            ["detect_secrets", "scan", "--all-files", *(f"./{f}" for f in batch)],
+            cwd=ctx.root, timeout_s=ctx.options.tool_timeout_s, ok_codes=(0,),
+        )  # fmt: skip
+        for name, hits in json.loads(done.stdout).get("results", {}).items():
+            out.setdefault(toolkit.relative(ctx.root, name), []).extend(
+                {"type": h["type"], "line": h["line_number"]} for h in hits
+            )
+    return out
+
+
+def _secret_finding(src: SourceFiles, file: str, line: int, types: set[str]) -> Finding:
+    """One finding per line, under its most certain type; the value itself is never included."""
+    ranked = sorted(types, key=lambda t: (severity_rank(_SECRET_SEVERITY.get(t, "high")), t))
+    also = f"; also matched as {', '.join(ranked[1:])}" if len(ranked) > 1 else ""
+    return toolkit.finding(
+        src, tool="detect-secrets", rule=ranked[0], file=file, line=line,
+        severity=_SECRET_SEVERITY.get(ranked[0], "high"),
+        message=f"possible hardcoded secret: {ranked[0]} in {file} line {line}{also} "
+        "(value withheld; rotate it if real)",
+    )  # fmt: skip
+
+
+def _metrics(src: SourceFiles, findings: list[Finding]) -> dict[str, Any]:
+    bandit = [f for f in findings if f.tool == "bandit"]
+    cwes = [m.group(0) for f in bandit if (m := re.search(r"CWE-\d+", f.message))]
+    return {
+        "by_severity": {s: n for s in SEVERITIES if (n := sum(f.severity == s for f in findings))},
+        "by_tool": toolkit.count_by(findings, "tool"),
+        "by_rule": dict(list(toolkit.count_by(findings, "rule").items())[:15]),
+        "by_cwe": {c: cwes.count(c) for c in sorted(set(cwes), key=lambda c: -cwes.count(c))[:15]},
+        "python_kloc": round(toolkit.kloc(src), 3),
+        "bandit_issues_per_kloc": toolkit.per_kloc(len(bandit), toolkit.kloc(src)),
+        "worst_files": dict(list(toolkit.count_by(findings, "file").items())[:TOP]),
+    }
+
+
+def _summary(result: PerspectiveResult) -> str:
+    m, findings = result.metrics, result.findings
+    severities = ", ".join(f"{n} {s}" for s, n in m["by_severity"].items()) or "none"
+    text = f"{len(findings)} security findings ({severities})."
+    if bandit := [f for f in findings if f.tool == "bandit"]:
+        top = ", ".join(f"{r} x{n}" for r, n in list(toolkit.count_by(bandit, "rule").items())[:5])
+        text += f" bandit: {len(bandit)} issues ({m['bandit_issues_per_kloc']}/KLOC), top {top}."
+    secrets = [f for f in findings if f.tool == "detect-secrets"]
+    kinds = ", ".join(f"{n} {t}" for t, n in toolkit.count_by(secrets, "rule").items())
+    text += f" detect-secrets: {len(secrets)} lines with possible secrets ({kinds or 'none'}) in "
+    text += f"{m['files_scanned_for_secrets']} files scanned."
+    if m["worst_files"]:
+        text += f" Most affected: {', '.join(list(m['worst_files'])[:3])}."
+    return text + "".join(f" {part}: {why}." for part, why in result.skipped.items())

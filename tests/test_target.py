@@ -1,0 +1,67 @@
+"""Targets: a directory, a git URL cloned shallowly and fetched again, and clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from autocoder.engine.target import Target, auth_header, public_url
+from autocoder.errors import TargetError
+
+
+def test_directory_target_reports_its_commit(shop_repo: Path, tmp_path: Path) -> None:
+    checkout = Target(str(shop_repo), tmp_path / "clones").prepare()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=shop_repo, capture_output=True, text=True).stdout.strip()
+    assert checkout.root == shop_repo.resolve()
+    assert checkout.commit == head
+
+
+def test_directory_without_git_has_no_commit(shop_dir: Path, tmp_path: Path) -> None:
+    assert Target(str(shop_dir), tmp_path / "clones").prepare().commit is None
+
+
+def test_missing_directory_names_the_value_and_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(TargetError, match=r"AUTOCODER_TARGET='.*nowhere' does not exist; give a directory or a git URL"):
+        Target(str(tmp_path / "nowhere"), tmp_path / "clones").prepare()
+
+
+def test_file_target_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    with pytest.raises(TargetError, match="is a file, not a directory"):
+        Target(str(tmp_path / "a.py"), tmp_path / "clones").prepare()
+
+
+def test_git_url_is_cloned_shallowly_and_fetched_again(shop_repo: Path, tmp_path: Path) -> None:
+    target = Target(f"file://{shop_repo}", tmp_path / "clones", fetch_interval_s=0)
+    first = target.prepare()
+    assert (first.root / "shop" / "orders.py").exists()
+    assert first.repo == f"file://{shop_repo}"
+    (shop_repo / "shop" / "new.py").write_text("VALUE = 1\n")
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e.x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e.x"}
+    subprocess.run(["git", "add", "-A"], cwd=shop_repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "more"], cwd=shop_repo, check=True, env={**env, "PATH": "/usr/bin:/bin"})
+    second = target.prepare()
+    assert second.commit != first.commit
+    assert (second.root / "shop" / "new.py").exists()
+
+
+def test_clone_failure_names_the_url_but_never_the_credentials(tmp_path: Path) -> None:
+    secret = "s3cr3t-value-in-url"
+    target = Target(f"https://user:{secret}@127.0.0.1:9/no/such-repo.git", tmp_path / "clones")
+    with pytest.raises(TargetError) as caught:
+        target.prepare()  # nothing listens on port 9: git fails at once
+    message = str(caught.value)
+    assert "git clone of https://127.0.0.1:9/no/such-repo.git failed" in message
+    assert secret not in message and secret not in repr(target)
+
+
+def test_tokens_go_only_to_their_own_host() -> None:
+    assert auth_header("https://github.com/o/r.git", "gh-token-value", None) is not None
+    assert auth_header("https://evil.example.com/o/r.git", "gh-token-value", "hf-token-value") is None
+    assert "Bearer hf-token-value" in (auth_header("https://huggingface.co/o/r", None, "hf-token-value") or "")
+
+
+def test_public_url_strips_credentials() -> None:
+    assert public_url("https://user:secret@github.com/o/r.git") == "https://github.com/o/r.git"
