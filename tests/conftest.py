@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Before anything imports huggingface_hub or datasets: points them at the test Hub on 127.0.0.1.
+from hubserver import hub, hub_server  # noqa: F401
+
 FIXTURES = Path(__file__).parent / "fixtures"
 collect_ignore = ["fixtures"]
 

@@ -15,8 +15,8 @@ from autocoder.engine.worker import Worker
 from autocoder.errors import PerspectiveSkipped
 from autocoder.schema import FINDINGS, RECORDS
 from autocoder.store.local import LocalStore
-from autocoder.workers.analysis.records import finding_rows, record_analysis
 from autocoder.workers.analysis.insights import AnalysisInsights
+from autocoder.workers.analysis.records import finding_rows, record_analysis
 
 
 class LongLines:

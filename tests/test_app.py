@@ -7,14 +7,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gradio_client import Client
-
 from appkit import serving
 from autocoder.apps.service import WorkerService
 from autocoder.apps.worker_app import build_app
 from autocoder.engine.logbuffer import install_logging
 from autocoder.settings import Settings
 from enginekit import spec
+from gradio_client import Client
 
 
 def _app(tmp_path: Path, target: Path, **settings: object) -> tuple[WorkerService, object]:
@@ -33,7 +32,9 @@ def _wait_for_iteration(client: Client, at_least: int) -> dict:
     raise AssertionError(f"no iteration {at_least} within 30s")
 
 
-def test_app_runs_worker_and_serves_status_latest_and_health(shop_dir: Path, tmp_path: Path) -> None:
+def test_app_runs_worker_and_serves_status_latest_and_health(
+    shop_dir: Path, tmp_path: Path
+) -> None:
     service, app = _app(tmp_path, shop_dir)
     with serving(app) as url:
         client = Client(url, verbose=False)
@@ -43,7 +44,11 @@ def test_app_runs_worker_and_serves_status_latest_and_health(shop_dir: Path, tmp
         assert latest["perspective_name"] == "Long Lines" and latest["status"] == "ok"
         assert latest["analysis"]["top_findings"][0]["file"].startswith("shop/")
         health = httpx.get(f"{url}/health").json()
-        assert health["status"] == "ok" and health["worker"] == "enginetest" and health["iteration"] >= 2
+        assert (
+            health["status"] == "ok"
+            and health["worker"] == "enginetest"
+            and health["iteration"] >= 2
+        )
         assert "/start" in str(client.view_api(print_info=False, return_format="dict"))
     assert service.store.last_iteration() >= 2
 
@@ -59,8 +64,12 @@ def test_stop_and_start_work_locally_without_a_token(shop_dir: Path, tmp_path: P
         assert client.predict(api_name="/status")["state"] == "running"
 
 
-def test_on_a_space_anonymous_visitors_cannot_stop_the_worker(shop_dir: Path, tmp_path: Path) -> None:
-    _service, app = _app(tmp_path, shop_dir, space_id="alice/autocoder-analysis", admin_token="open-sesame-admin")
+def test_on_a_space_anonymous_visitors_cannot_stop_the_worker(
+    shop_dir: Path, tmp_path: Path
+) -> None:
+    _service, app = _app(
+        tmp_path, shop_dir, space_id="alice/autocoder-analysis", admin_token="open-sesame-admin"
+    )
     with serving(app) as url:
         client = Client(url, verbose=False)
         _wait_for_iteration(client, 1)
@@ -70,7 +79,9 @@ def test_on_a_space_anonymous_visitors_cannot_stop_the_worker(shop_dir: Path, tm
         with pytest.raises(Exception, match="Space owner"):
             client.predict("wrong-token", api_name="/stop")
         assert client.predict(api_name="/status")["state"] == "running"
-        assert "stop requested by admin token" in client.predict("open-sesame-admin", api_name="/stop")
+        assert "stop requested by admin token" in client.predict(
+            "open-sesame-admin", api_name="/stop"
+        )
         assert client.predict(api_name="/status")["state"] == "stopped"
         page = httpx.get(url).text
         assert "open-sesame-admin" not in page

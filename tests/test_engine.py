@@ -8,21 +8,31 @@ from pathlib import Path
 from enginekit import Crashes, LongLines, Sleeps, make_worker
 
 
-async def test_worker_writes_one_record_per_iteration_with_real_findings(shop_repo: Path, tmp_path: Path) -> None:
+async def test_worker_writes_one_record_per_iteration_with_real_findings(
+    shop_repo: Path, tmp_path: Path
+) -> None:
     worker = make_worker(shop_repo, tmp_path / "data")
     record = await worker.run_iteration()
     assert record.iteration == 1
     assert record.status == "ok"
     assert record.target.commit is not None and len(record.target.commit) == 40
-    assert record.analysis["findings_total"] == len(record.analysis["top_findings"]) or record.analysis["findings_total"] > 15
+    assert (
+        record.analysis["findings_total"] == len(record.analysis["top_findings"])
+        or record.analysis["findings_total"] > 15
+    )
     assert record.cumulative_insights["unique_findings"] == record.analysis["findings_total"]
     assert worker.store.latest() == record.model_dump(mode="json")
 
 
-async def test_crashing_perspective_becomes_error_record_and_rotation_goes_on(shop_dir: Path, tmp_path: Path) -> None:
+async def test_crashing_perspective_becomes_error_record_and_rotation_goes_on(
+    shop_dir: Path, tmp_path: Path
+) -> None:
     worker = make_worker(shop_dir, tmp_path / "data", Crashes(), LongLines())
     await worker.run(iterations=3)
-    records = [worker.store.reader.read_text(p) for p in sorted(worker.store.reader.list_files("data/records"))]
+    records = [
+        worker.store.reader.read_text(p)
+        for p in sorted(worker.store.reader.list_files("data/records"))
+    ]
     assert len(records) == 3
     first = worker.store.latest()
     assert first is not None and first["perspective_id"] == "crashes" and first["iteration"] == 3
@@ -32,7 +42,9 @@ async def test_crashing_perspective_becomes_error_record_and_rotation_goes_on(sh
     assert first["cumulative_insights"]["iterations_ok"] == 1
 
 
-async def test_perspective_over_its_timeout_is_an_error_record(shop_dir: Path, tmp_path: Path) -> None:
+async def test_perspective_over_its_timeout_is_an_error_record(
+    shop_dir: Path, tmp_path: Path
+) -> None:
     worker = make_worker(shop_dir, tmp_path / "data", Sleeps(), iteration_timeout_s=0.2)
     record = await worker.run_iteration()
     assert record.status == "error"
@@ -56,7 +68,9 @@ async def test_target_without_python_files_is_skipped_with_reason(tmp_path: Path
     assert record.error == f"no Python files in {(tmp_path / 'docs').resolve()}"
 
 
-async def test_restart_resumes_iteration_rotation_insights_and_perspective_state(shop_dir: Path, tmp_path: Path) -> None:
+async def test_restart_resumes_iteration_rotation_insights_and_perspective_state(
+    shop_dir: Path, tmp_path: Path
+) -> None:
     first = make_worker(shop_dir, tmp_path / "data", LongLines(), Crashes())
     await first.run(iterations=3)  # long_lines, crashes, long_lines
     unique = first.store.latest()["cumulative_insights"]["unique_findings"]  # type: ignore[index]
@@ -66,7 +80,9 @@ async def test_restart_resumes_iteration_rotation_insights_and_perspective_state
     assert second.perspective_states["long_lines"] == {"runs": 2}
     await second.run(iterations=2)
     latest = second.store.latest()
-    assert latest is not None and latest["iteration"] == 5 and latest["perspective_id"] == "long_lines"
+    assert (
+        latest is not None and latest["iteration"] == 5 and latest["perspective_id"] == "long_lines"
+    )
     assert latest["cumulative_insights"]["unique_findings"] == unique  # same code, no new findings
     assert latest["cumulative_insights"]["iterations_completed"] == 5
 

@@ -1,4 +1,4 @@
-"""Dependency Analysis on the 'shop' fixture and small made-up targets: real deptry and pip-audit."""
+"""Dependency Analysis on the shop fixture and small made-up targets: real deptry and pip-audit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from autocoder.engine.cache import ResultCache
 from autocoder.engine.perspective import PerspectiveResult, RunContext, RunOptions
 from autocoder.engine.sources import SourceFiles
@@ -18,10 +17,12 @@ from autocoder.workers.analysis.perspectives.dependencies import DependencyAnaly
 SHOP = Path(__file__).parent / "fixtures" / "shop"
 
 
-def analyse(root: Path, cache: ResultCache, **options: object) -> PerspectiveResult:
+def analyse(
+    root: Path, cache: ResultCache, network: bool = False, timeout_s: float = 600.0
+) -> PerspectiveResult:
     ctx = RunContext(
         root=root, commit=None, sources=SourceFiles.discover(root), cache=cache,
-        options=RunOptions(**{"network": False, **options}),  # type: ignore[arg-type]
+        options=RunOptions(network=network, tool_timeout_s=timeout_s),
     )  # fmt: skip
     return DependencyAnalysis().run(ctx)
 
@@ -65,7 +66,9 @@ def test_dependency_analysis_reports_unpinned_requests_in_both_files(
     assert m["by_rule"] == {"unpinned-requirement": 2, "DEP002": 1}
 
 
-def test_dependency_analysis_without_network_skips_pip_audit(shop_result: PerspectiveResult) -> None:
+def test_dependency_analysis_without_network_skips_pip_audit(
+    shop_result: PerspectiveResult,
+) -> None:
     assert shop_result.skipped == {"pip-audit": "skipped: no network"}
     assert "pip-audit" not in shop_result.tools
     assert not [f for f in shop_result.findings if f.tool == "pip-audit"]
@@ -76,7 +79,7 @@ def test_dependency_analysis_offline_pip_audit_is_skipped_not_invented(
     shop_copy: tuple[Path, ResultCache],
 ) -> None:
     started = time.monotonic()
-    result = analyse(*shop_copy, network=True, tool_timeout_s=30.0)
+    result = analyse(*shop_copy, network=True, timeout_s=30.0)
     assert time.monotonic() - started < 35
     assert result.skipped["pip-audit"].startswith("skipped: vulnerability service unreachable")
     assert not [f for f in result.findings if f.tool == "pip-audit"]

@@ -11,11 +11,12 @@ import time
 from pathlib import Path
 
 from datasets import load_dataset
-
 from enginekit import LongLines, make_worker
 
 
-async def test_seed_usage_reads_newest_record_from_local_folder(shop_dir: Path, tmp_path: Path) -> None:
+async def test_seed_usage_reads_newest_record_from_local_folder(
+    shop_dir: Path, tmp_path: Path
+) -> None:
     worker = make_worker(shop_dir, tmp_path / "data", LongLines())
     await worker.run(iterations=3)
     folder = str(worker.store.root)
@@ -23,7 +24,9 @@ async def test_seed_usage_reads_newest_record_from_local_folder(shop_dir: Path, 
     assert load_dataset(folder)["train"][-1]["perspective_name"] == "Long Lines"
     latest = load_dataset(folder)["train"][-1]
     assert latest["iteration"] == 3
-    assert isinstance(latest["analysis"], dict) and isinstance(latest["analysis"]["top_findings"], list)
+    assert isinstance(latest["analysis"], dict) and isinstance(
+        latest["analysis"]["top_findings"], list
+    )
     assert latest["timestamp"] == worker.store.latest()["timestamp"]  # type: ignore[index]
     assert latest["timestamp"].endswith("+00:00") and "T" in latest["timestamp"]
     findings = load_dataset(folder, "findings")["train"]
@@ -31,7 +34,9 @@ async def test_seed_usage_reads_newest_record_from_local_folder(shop_dir: Path, 
     assert findings[0]["file"].startswith("shop/") and findings[0]["line"] >= 1
 
 
-async def test_shards_sort_chronologically_past_one_thousand(shop_dir: Path, tmp_path: Path) -> None:
+async def test_shards_sort_chronologically_past_one_thousand(
+    shop_dir: Path, tmp_path: Path
+) -> None:
     from autocoder.schema import RECORDS
     from autocoder.store.layout import shard_path
 
@@ -56,7 +61,9 @@ def _iterations(folder: Path) -> list[int]:
     return sorted(int(p.stem) for p in (folder / "data" / "records").rglob("*.jsonl"))
 
 
-def test_kill_9_during_appends_loses_no_completed_iteration_and_writes_no_duplicate(shop_dir: Path, tmp_path: Path) -> None:
+def test_kill_9_during_appends_loses_no_completed_iteration_and_writes_no_duplicate(
+    shop_dir: Path, tmp_path: Path
+) -> None:
     data = tmp_path / "data"
     folder = data / "autocoder-enginetest-results"
     script = CRASHY.format(tests=str(Path(__file__).parent), target=str(shop_dir), data=str(data))

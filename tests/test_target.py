@@ -6,14 +6,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from autocoder.engine.target import Target, auth_header, public_url
 from autocoder.errors import TargetError
 
 
 def test_directory_target_reports_its_commit(shop_repo: Path, tmp_path: Path) -> None:
     checkout = Target(str(shop_repo), tmp_path / "clones").prepare()
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=shop_repo, capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=shop_repo, capture_output=True, text=True
+    ).stdout.strip()
     assert checkout.root == shop_repo.resolve()
     assert checkout.commit == head
 
@@ -23,7 +24,10 @@ def test_directory_without_git_has_no_commit(shop_dir: Path, tmp_path: Path) -> 
 
 
 def test_missing_directory_names_the_value_and_the_fix(tmp_path: Path) -> None:
-    with pytest.raises(TargetError, match=r"AUTOCODER_TARGET='.*nowhere' does not exist; give a directory or a git URL"):
+    with pytest.raises(
+        TargetError,
+        match=r"AUTOCODER_TARGET='.*nowhere' does not exist; give a directory or a git URL",
+    ):
         Target(str(tmp_path / "nowhere"), tmp_path / "clones").prepare()
 
 
@@ -39,9 +43,19 @@ def test_git_url_is_cloned_shallowly_and_fetched_again(shop_repo: Path, tmp_path
     assert (first.root / "shop" / "orders.py").exists()
     assert first.repo == f"file://{shop_repo}"
     (shop_repo / "shop" / "new.py").write_text("VALUE = 1\n")
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e.x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e.x"}
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e.x",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e.x",
+    }
     subprocess.run(["git", "add", "-A"], cwd=shop_repo, check=True)
-    subprocess.run(["git", "commit", "-qm", "more"], cwd=shop_repo, check=True, env={**env, "PATH": "/usr/bin:/bin"})
+    subprocess.run(
+        ["git", "commit", "-qm", "more"],
+        cwd=shop_repo,
+        check=True,
+        env={**env, "PATH": "/usr/bin:/bin"},
+    )
     second = target.prepare()
     assert second.commit != first.commit
     assert (second.root / "shop" / "new.py").exists()
@@ -59,8 +73,12 @@ def test_clone_failure_names_the_url_but_never_the_credentials(tmp_path: Path) -
 
 def test_tokens_go_only_to_their_own_host() -> None:
     assert auth_header("https://github.com/o/r.git", "gh-token-value", None) is not None
-    assert auth_header("https://evil.example.com/o/r.git", "gh-token-value", "hf-token-value") is None
-    assert "Bearer hf-token-value" in (auth_header("https://huggingface.co/o/r", None, "hf-token-value") or "")
+    assert (
+        auth_header("https://evil.example.com/o/r.git", "gh-token-value", "hf-token-value") is None
+    )
+    assert "Bearer hf-token-value" in (
+        auth_header("https://huggingface.co/o/r", None, "hf-token-value") or ""
+    )
 
 
 def test_public_url_strips_credentials() -> None:

@@ -33,13 +33,21 @@ def _env(name: str) -> str | None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", help="directory or git URL to analyse (AUTOCODER_TARGET, default .)")
-    parser.add_argument("--data-dir", type=Path, help="local datasets (AUTOCODER_DATA_DIR, default ./autocoder-data)")
+    parser.add_argument(
+        "--target", help="directory or git URL to analyse (AUTOCODER_TARGET, default .)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="local datasets (AUTOCODER_DATA_DIR, default ./autocoder-data)",
+    )
 
 
 def _source(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--data-dir", type=Path, help="read the local datasets here (AUTOCODER_DATA_DIR)")
+    group.add_argument(
+        "--data-dir", type=Path, help="read the local datasets here (AUTOCODER_DATA_DIR)"
+    )
     group.add_argument("--repo", help="read this Hub dataset, USER/NAME (AUTOCODER_HUB_REPO)")
 
 
@@ -53,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run one app (what a Space runs)")
     serve.add_argument("worker", choices=sorted(WORKERS))
     _common(serve)
-    serve.add_argument("--port", type=int, help="port (AUTOCODER_PORT or GRADIO_SERVER_PORT, default 7860)")
+    serve.add_argument(
+        "--port", type=int, help="port (AUTOCODER_PORT or GRADIO_SERVER_PORT, default 7860)"
+    )
     once = commands.add_parser("once", help="run N iterations without the interval, flush, exit")
     once.add_argument("worker", choices=sorted(WORKERS))
     _common(once)
@@ -67,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("gate", help="exit 1 when the latest pass has severe findings")
     _source(check)
     check.add_argument(
-        "--fail-on", default=_env("AUTOCODER_FAIL_ON") or "high", help="critical|high|medium|low|info"
+        "--fail-on",
+        default=_env("AUTOCODER_FAIL_ON") or "high",
+        help="critical|high|medium|low|info",
     )
     return parser
 
@@ -111,7 +123,9 @@ def _run(args: argparse.Namespace, settings: Settings, ring: RingBuffer) -> int:
         spec = worker_spec(args.worker)
         record = latest_record(_reader(args, settings, spec.dataset))
         if record is None:
-            raise AutocoderError(f"{spec.dataset} has no record yet; run `autocoder once {args.worker}`")
+            raise AutocoderError(
+                f"{spec.dataset} has no record yet; run `autocoder once {args.worker}`"
+            )
         print(json.dumps(record, indent=2))
         return 0
     reader = _reader(args, settings, worker_spec("analysis").dataset)

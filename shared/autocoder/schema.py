@@ -27,7 +27,7 @@ def utc_timestamp(moment: datetime | None = None) -> str:
     """ISO 8601 UTC with microseconds and an explicit offset.
 
     Always the same shape, so pyarrow's JSON reader keeps it a string and it round-trips exactly
-    through ``load_dataset`` (``...Z`` without fractions would come back as ``YYYY-MM-DD HH:MM:SS``).
+    through ``load_dataset`` (``...Z`` without fractions comes back as ``YYYY-MM-DD HH:MM:SS``).
     """
     moment = moment or datetime.now(UTC)
     return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
@@ -181,7 +181,11 @@ def dataset_card(
             for c in configs
         ],
         "dataset_info": [
-            {"config_name": c.name, "features": _features(c.model), "dataset_size": sizes.get(c.name, 0)}
+            {
+                "config_name": c.name,
+                "features": _features(c.model),
+                "dataset_size": sizes.get(c.name, 0),
+            }
             for c in configs
         ],
         "tags": ["autocoder"],

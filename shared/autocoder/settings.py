@@ -20,16 +20,26 @@ class Settings(BaseSettings):
 
     target: str = Field(".", description="directory or git URL to analyse")
     data_dir: Path = Field(Path("autocoder-data"), description="where the local datasets live")
-    cache_dir: Path | None = Field(None, description="analysis cache and clones (default: DATA_DIR/.cache)")
-    interval_s: float | None = Field(None, description="seconds between iterations (worker default)")
+    cache_dir: Path | None = Field(
+        None, description="analysis cache and clones (default: DATA_DIR/.cache)"
+    )
+    interval_s: float | None = Field(
+        None, description="seconds between iterations (worker default)"
+    )
     iteration_timeout_s: float = 900.0
     tool_timeout_s: float = 600.0
-    fetch_interval_s: float = Field(600.0, description="how often a git URL target is fetched again")
+    fetch_interval_s: float = Field(
+        600.0, description="how often a git URL target is fetched again"
+    )
     run_target_tests: bool = Field(False, description="execute the target's tests (off by default)")
     network: bool = Field(True, description="allow network lookups such as pip-audit")
     port: int = Field(7860, validation_alias=AliasChoices("AUTOCODER_PORT", "GRADIO_SERVER_PORT"))
-    host: str | None = Field(None, description="bind address (default 127.0.0.1, 0.0.0.0 on a Space)")
-    hub_repo: str | None = Field(None, description="USER/NAME overriding the dataset repo of one worker")
+    host: str | None = Field(
+        None, description="bind address (default 127.0.0.1, 0.0.0.0 on a Space)"
+    )
+    hub_repo: str | None = Field(
+        None, description="USER/NAME overriding the dataset repo of one worker"
+    )
     hub_private: bool = True
     push_every_s: float = Field(300.0, description="seconds between Hub commits (128/hour limit)")
     admin_token: SecretStr | None = None
@@ -77,9 +87,10 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with CLI flags (non-None) taking precedence."""
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
     except ValidationError as e:
         problems = "; ".join(
-            f"AUTOCODER_{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}" for err in e.errors()
+            f"AUTOCODER_{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}"
+            for err in e.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from None

@@ -28,10 +28,22 @@ def serve_all(names: list[str], settings: Settings, ring: RingBuffer) -> None:
         port = settings.port + offset
         servers.append(_server(build_app(service, ring), settings.bind_host, port))
         shown = "127.0.0.1" if settings.bind_host == "0.0.0.0" else settings.bind_host  # noqa: S104
-        print(f"{service.spec.title}: http://{shown}:{port}/  (target {service.target.display})", flush=True)
+        print(
+            f"{service.spec.title}: http://{shown}:{port}/  (target {service.target.display})",
+            flush=True,
+        )
     print(f"data: {settings.data_dir.resolve()}  · Ctrl+C stops", flush=True)
 
     async def main() -> None:
         await asyncio.gather(*(server.serve() for server in servers))
 
     asyncio.run(main())
+
+
+def run_space(name: str) -> None:
+    """What a Space's ``app.py`` calls: settings from the environment, one app, served forever."""
+    from autocoder.engine.logbuffer import install_logging
+    from autocoder.settings import load_settings
+
+    settings = load_settings()
+    serve_all([name], settings, install_logging(settings.secrets()))

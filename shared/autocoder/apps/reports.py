@@ -90,7 +90,9 @@ def sarif(reader: DatasetReader) -> dict[str, Any]:
 def gate(reader: DatasetReader, fail_on: str) -> tuple[bool, str]:
     """(passed, report): fails when the latest pass has findings at or above ``fail_on``."""
     if fail_on not in SEVERITIES:
-        raise StoreError(f"--fail-on {fail_on!r} is not a severity; use one of {', '.join(SEVERITIES)}")
+        raise StoreError(
+            f"--fail-on {fail_on!r} is not a severity; use one of {', '.join(SEVERITIES)}"
+        )
     findings, records = latest_findings(reader)
     threshold = severity_rank(fail_on)
     blocking = sorted(
@@ -99,7 +101,7 @@ def gate(reader: DatasetReader, fail_on: str) -> tuple[bool, str]:
     )
     counts = Counter(f["severity"] for f in findings)
     lines = [
-        f"autocoder gate: {len(findings)} findings in the latest pass of {len(records)} perspectives "
+        f"autocoder gate: {len(findings)} findings, latest pass of {len(records)} perspectives: "
         + ", ".join(f"{counts[s]} {s}" for s in SEVERITIES),
     ]
     if blocking:

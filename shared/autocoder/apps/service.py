@@ -43,7 +43,9 @@ class WorkerService:
             settings.target,
             settings.cache_path / "targets",
             settings.fetch_interval_s,
-            github_token=settings.github_token.get_secret_value() if settings.github_token else None,
+            github_token=settings.github_token.get_secret_value()
+            if settings.github_token
+            else None,
             hf_token=token,
         )
         self.cache = ResultCache(settings.cache_path / "results.sqlite3")

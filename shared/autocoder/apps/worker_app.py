@@ -103,7 +103,9 @@ def build_blocks(service: WorkerService, ring: RingBuffer) -> gr.Blocks:
             )
         logs_view = gr.Textbox(label="Recent log", lines=10, max_lines=10, autoscroll=True)
         outputs = [status_view, latest_view, findings_view, logs_view]
-        gr.Timer(REFRESH_S).tick(refresh, outputs=outputs, api_name="refresh", api_visibility="private")
+        gr.Timer(REFRESH_S).tick(
+            refresh, outputs=outputs, api_name="refresh", api_visibility="private"
+        )
         blocks.load(refresh, outputs=outputs, api_name="refresh_on_load", api_visibility="private")
         start_button.click(start, inputs=token, outputs=control_message, api_name="start")
         stop_button.click(stop, inputs=token, outputs=control_message, api_name="stop")
@@ -111,7 +113,8 @@ def build_blocks(service: WorkerService, ring: RingBuffer) -> gr.Blocks:
         hidden = gr.JSON(visible=False)
         gr.Button(visible=False).click(status, outputs=hidden, api_name="status")
         gr.Button(visible=False).click(latest, outputs=hidden, api_name="latest")
-    return blocks
+    built: gr.Blocks = blocks
+    return built
 
 
 def build_app(service: WorkerService, ring: RingBuffer) -> FastAPI:
@@ -132,7 +135,11 @@ def build_app(service: WorkerService, ring: RingBuffer) -> FastAPI:
                 log.warning("the running iteration did not finish within %ss", SHUTDOWN_GRACE_S)
             except Exception:
                 log.exception("the worker task ended with an error")
-            log.info("%s stopped after iteration %s", service.spec.name, service.status().get("iteration"))
+            log.info(
+                "%s stopped after iteration %s",
+                service.spec.name,
+                service.status().get("iteration"),
+            )
 
     app = FastAPI(lifespan=lifespan)
 
@@ -140,4 +147,5 @@ def build_app(service: WorkerService, ring: RingBuffer) -> FastAPI:
     def health_route() -> dict[str, Any]:
         return health(service)
 
-    return gr.mount_gradio_app(app, build_blocks(service, ring), path="/")
+    mounted: FastAPI = gr.mount_gradio_app(app, build_blocks(service, ring), path="/")
+    return mounted

@@ -36,10 +36,8 @@ class ResultCache:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT key, value FROM results WHERE tool=? AND version=? AND key IN ({marks})",  # noqa: S608
-                    (tool, version, *chunk),
-                )
+                query = f"SELECT key, value FROM results WHERE tool=? AND version=? AND key IN ({marks})"  # noqa: S608, E501
+                rows = self._db.execute(query, (tool, version, *chunk))
                 found.update((key, json.loads(value)) for key, value in rows)
         return found
 

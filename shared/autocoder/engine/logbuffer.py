@@ -50,9 +50,10 @@ def install_logging(secrets: list[str | None], level: int = logging.INFO) -> Rin
     ring = RingBuffer()
     stream = logging.StreamHandler()
     stream.setFormatter(logging.Formatter(FORMAT))
-    for handler in (ring, stream):
+    handlers: list[logging.Handler] = [ring, stream]
+    for handler in handlers:
         handler.addFilter(RedactingFilter(secrets))
-        handler._autocoder = True  # type: ignore[attr-defined]
+        setattr(handler, "_autocoder", True)  # noqa: B010 - marks ours for the next call
         logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False

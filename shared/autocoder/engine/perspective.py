@@ -33,7 +33,7 @@ class RunContext:
     sources: SourceFiles
     cache: ResultCache
     options: RunOptions = field(default_factory=RunOptions)
-    # The perspective's own state from its previous run (e.g. an API snapshot), restored from the store.
+    # The perspective's own state from its previous run (e.g. an API snapshot), from the store.
     previous_state: dict[str, Any] = field(default_factory=dict)
     # Reads the latest record of another worker's dataset by dataset name, or None when absent.
     peer_latest: Callable[[str], dict[str, Any] | None] = lambda _name: None

@@ -20,7 +20,11 @@ class Insights(Protocol):
     """
 
     def apply(
-        self, iteration: int, perspective: Perspective, status: str, result: PerspectiveResult | None
+        self,
+        iteration: int,
+        perspective: Perspective,
+        status: str,
+        result: PerspectiveResult | None,
     ) -> None: ...
 
     def summary(self) -> dict[str, Any]: ...

@@ -85,11 +85,15 @@ class Target:
                 f"AUTOCODER_TARGET={self.spec!r} does not exist; give a directory or a git URL (https://...)"
             )
         if not root.is_dir():
-            raise TargetError(f"AUTOCODER_TARGET={self.spec!r} is a file, not a directory or a git URL")
+            raise TargetError(
+                f"AUTOCODER_TARGET={self.spec!r} is a file, not a directory or a git URL"
+            )
         return Checkout(root=root, repo=str(root), commit=head_commit(root))
 
     def _prepare_clone(self) -> Checkout:
-        due = self._fetched_at is None or time.monotonic() - self._fetched_at >= self.fetch_interval_s
+        due = (
+            self._fetched_at is None or time.monotonic() - self._fetched_at >= self.fetch_interval_s
+        )
         if not (self._clone / ".git").exists():
             self._clone.parent.mkdir(parents=True, exist_ok=True)
             self._git(["clone", "--depth", "1", "--no-tags", self.spec, str(self._clone)], cwd=None)
@@ -105,7 +109,9 @@ class Target:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
         if self._header:  # in the environment, never on the command line or in a URL
             env.update(
-                GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="http.extraHeader", GIT_CONFIG_VALUE_0=self._header
+                GIT_CONFIG_COUNT="1",
+                GIT_CONFIG_KEY_0="http.extraHeader",
+                GIT_CONFIG_VALUE_0=self._header,
             )
         try:
             done = subprocess.run(
@@ -113,7 +119,9 @@ class Target:
                 timeout=GIT_TIMEOUT_S, check=False,
             )  # fmt: skip
         except subprocess.TimeoutExpired:
-            raise TargetError(f"git {args[0]} of {self.display} took longer than {GIT_TIMEOUT_S}s") from None
+            raise TargetError(
+                f"git {args[0]} of {self.display} took longer than {GIT_TIMEOUT_S}s"
+            ) from None
         except FileNotFoundError:
             raise TargetError("git is not installed; install it (apt-get install git)") from None
         if done.returncode != 0:

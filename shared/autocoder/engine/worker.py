@@ -53,7 +53,8 @@ class Worker:
         if self.interval_s < 0 or iteration_timeout_s <= 0:
             raise ConfigError(
                 f"interval {self.interval_s!r}s must be >= 0 and iteration timeout "
-                f"{iteration_timeout_s!r}s > 0 (AUTOCODER_INTERVAL_S, AUTOCODER_ITERATION_TIMEOUT_S)"
+                f"{iteration_timeout_s!r}s > 0 "
+                "(AUTOCODER_INTERVAL_S, AUTOCODER_ITERATION_TIMEOUT_S)"
             )
         self.spec, self.store, self.target, self.cache, self.hub = spec, store, target, cache, hub
         self.options = options or RunOptions()
@@ -147,7 +148,9 @@ class Worker:
             return Outcome("error", redact(str(e), self._secrets), None, checkout)
         except Exception as e:  # a bug in one perspective must not stop the worker
             log.exception("%s crashed", perspective.name)
-            return Outcome("error", redact(f"{type(e).__name__}: {e}", self._secrets), None, checkout)
+            return Outcome(
+                "error", redact(f"{type(e).__name__}: {e}", self._secrets), None, checkout
+            )
 
     def _run_perspective(self, perspective: Perspective, checkout: Checkout) -> PerspectiveResult:
         ctx = RunContext(
@@ -185,7 +188,10 @@ class Worker:
 
     async def _sleep(self, seconds: float | None) -> None:
         self._wake.clear()
-        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(self._closing.wait())]
+        waiters = [
+            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(self._closing.wait()),
+        ]
         try:
             await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         finally:

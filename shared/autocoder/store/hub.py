@@ -50,8 +50,12 @@ def hub_failure(error: Exception, repo_id: str) -> StoreError:
             return HubUnavailable(f"the Hub answered HTTP {status} for {repo_id!r}", retry_s)
         return StoreError(f"the Hub answered HTTP {status} for {repo_id!r}")
     if isinstance(error, httpx.HTTPError | OSError):
-        return HubUnavailable(f"the Hub could not be reached for {repo_id!r} ({type(error).__name__})")
-    return StoreError(f"unexpected error talking to the Hub about {repo_id!r}: {type(error).__name__}")
+        return HubUnavailable(
+            f"the Hub could not be reached for {repo_id!r} ({type(error).__name__})"
+        )
+    return StoreError(
+        f"unexpected error talking to the Hub about {repo_id!r}: {type(error).__name__}"
+    )
 
 
 def _digest(path: Path) -> str:
@@ -69,6 +73,7 @@ class HubSync:
         private: bool = True,
         every_s: float = 300.0,
         api: HfApi | None = None,
+        min_backoff_s: float = MIN_BACKOFF_S,
     ) -> None:
         if every_s <= 0:
             raise StoreError(f"push interval {every_s!r} must be positive (AUTOCODER_PUSH_EVERY_S)")
@@ -78,6 +83,7 @@ class HubSync:
         self.repo_id = repo_id
         self.private = private
         self.every_s = every_s
+        self.min_backoff_s = min_backoff_s
         self.api = api or HfApi(token=token)
         self._lock = threading.Lock()  # one commit at a time
         self._stop = threading.Event()
@@ -86,7 +92,9 @@ class HubSync:
         self.last_error: str | None = None
 
     def __repr__(self) -> str:
-        return f"HubSync({self.local.root} -> hf://datasets/{self.repo_id}, every {self.every_s:g}s)"
+        return (
+            f"HubSync({self.local.root} -> hf://datasets/{self.repo_id}, every {self.every_s:g}s)"
+        )
 
     # -- start-up -------------------------------------------------------------------------------
     def open(self) -> None:
@@ -103,7 +111,9 @@ class HubSync:
     def _restore(self) -> None:
         remote = self.api.list_repo_files(self.repo_id, repo_type="dataset")
         wanted = [STATE_PATH] if STATE_PATH in remote else []
-        records = sorted(p for p in remote if p.startswith("data/records/") and p.endswith(".jsonl"))
+        records = sorted(
+            p for p in remote if p.startswith("data/records/") and p.endswith(".jsonl")
+        )
         wanted += records[-1:]
         for path in wanted:
             local_copy = self.api.hf_hub_download(self.repo_id, path, repo_type="dataset")
@@ -163,7 +173,7 @@ class HubSync:
     def flush(self, deadline_s: float = 120.0) -> int:
         """Push now, retrying Hub outages until ``deadline_s`` has passed; return files pushed."""
         give_up_at = time.monotonic() + deadline_s
-        backoff = MIN_BACKOFF_S
+        backoff = self.min_backoff_s
         while True:
             try:
                 return self.push_once()
@@ -180,7 +190,9 @@ class HubSync:
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="autocoder-hub-sync", daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, name="autocoder-hub-sync", daemon=True
+            )
             self._thread.start()
 
     def _run(self) -> None:
@@ -193,7 +205,7 @@ class HubSync:
                     log.info("pushed %d files to %s", pushed, self.repo_id)
             except HubUnavailable as e:
                 self.last_error = str(e)
-                wait = max(e.retry_after_s or 0.0, MIN_BACKOFF_S)
+                wait = max(e.retry_after_s or 0.0, self.min_backoff_s)
                 log.warning("%s; the data stays in %s, next try in %.0fs", e, self.local.root, wait)
             except StoreError as e:
                 self.last_error = str(e)
@@ -208,7 +220,12 @@ class HubSync:
         try:
             self.flush(final_flush_s)
         except StoreError as e:
-            log.error("final push failed, %d files stay in %s: %s", len(self.pending()), self.local.root, e)
+            log.error(
+                "final push failed, %d files stay in %s: %s",
+                len(self.pending()),
+                self.local.root,
+                e,
+            )
 
     def status(self) -> dict[str, Any]:
         return {
@@ -252,4 +269,3 @@ class HubReader:
         except (HfHubHTTPError, httpx.HTTPError, OSError) as e:
             raise hub_failure(e, self.repo_id) from e
         return Path(local).read_text(encoding="utf-8")
-

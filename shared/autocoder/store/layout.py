@@ -35,7 +35,9 @@ def is_record_shard(path: str) -> bool:
 
 
 def jsonl(rows: Iterable[dict[str, Any]]) -> bytes:
-    return "".join(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n" for row in rows).encode()
+    return "".join(
+        json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n" for row in rows
+    ).encode()
 
 
 def atomic_write(root: Path, relative: str, content: bytes) -> None:

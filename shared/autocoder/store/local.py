@@ -15,7 +15,7 @@ from autocoder.store.reader import LocalReader, highest_iteration, latest_record
 
 
 class LocalStore:
-    """Appends one iteration at a time to ``root`` (e.g. ``autocoder-data/autocoder-analysis-results``).
+    """Appends one iteration at a time to ``root`` (``<data-dir>/autocoder-analysis-results``).
 
     Each append writes, in this order, the extra configs' shards, the worker state, and last the
     record shard. The record shard is the commit point: after ``kill -9`` at any moment, a restart

@@ -1,4 +1,4 @@
-"""Cumulative insights of the analysis worker: unique findings by fingerprint, over all iterations."""
+"""Cumulative insights of the analysis worker: unique findings by fingerprint, all iterations."""
 
 from __future__ import annotations
 
@@ -23,7 +23,11 @@ class AnalysisInsights:
         self.completed: set[str] = set(state.get("perspectives_completed", []))
 
     def apply(
-        self, iteration: int, perspective: Perspective, status: str, result: PerspectiveResult | None
+        self,
+        iteration: int,
+        perspective: Perspective,
+        status: str,
+        result: PerspectiveResult | None,
     ) -> None:
         if iteration > self.counted_through:
             self.iterations[status] += 1

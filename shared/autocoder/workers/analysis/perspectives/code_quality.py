@@ -37,7 +37,7 @@ def run_ruff(
 ) -> tuple[str, dict[str, list[dict[str, Any]]]]:
     """Ruff's diagnostics per Python file (code, line, message), cached by content."""
     version = toolkit.require_module("ruff", "ruff")
-    args = ["check", "--isolated", "--no-cache", "--exit-zero", "--output-format", "json",
+    args = ["check", "--no-cache", "--exit-zero", "--output-format", "json",
             "--select", select, *(["--ignore", ignore] if ignore else [])]  # fmt: skip
     args_key = hashlib.sha256(" ".join(args).encode()).hexdigest()[:12]
 

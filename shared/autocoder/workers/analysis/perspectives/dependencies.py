@@ -177,7 +177,7 @@ def _deptry_findings(
     try:
         version = toolkit.require_module("deptry", "deptry")
         issues = toolkit.cached_whole_tree(
-            ctx.cache, "deptry", version, ctx.sources, sorted({*ctx.sources.python, *files}),
+            ctx.cache, "deptry", version, ctx.sources, _deptry_inputs(ctx.sources, files),
             lambda: _run_deptry(ctx, reqs),
         )  # fmt: skip
     except ToolError as exc:
@@ -197,6 +197,12 @@ def _deptry_findings(
     return out
 
 
+def _deptry_inputs(src: SourceFiles, files: list[str]) -> list[str]:
+    """What deptry reads: the Python files, the declarations and its [tool.deptry] config."""
+    config = [f for f in ("pyproject.toml", "setup.cfg") if (src.root / f).is_file()]
+    return sorted({*src.python, *files, *config})
+
+
 def _where(ctx: RunContext, location: dict[str, Any], req: Requirement | None) -> tuple[str, int]:
     """deptry's location, or the declaration's line when deptry gives none (unused deps)."""
     file = toolkit.relative(ctx.root, str(location.get("file") or ""))
@@ -213,12 +219,22 @@ def _run_deptry(ctx: RunContext, reqs: list[Requirement]) -> Any:
         dev.write_text("".join(f"{r.spec}\n" for r in reqs if r.dev), encoding="utf-8")
         toolkit.run_tool(
             ["deptry", ".", "--no-ansi", "--json-output", str(out), "--requirements-files",
-             str(main), "--requirements-files-dev", str(dev)],
+             str(main), "--requirements-files-dev", str(dev), "--config", _config(ctx, tmp)],
             cwd=ctx.root, timeout_s=ctx.options.tool_timeout_s, ok_codes=(0, 1),
         )  # fmt: skip
         if not out.exists():
             raise ToolError(f"deptry wrote no report for {ctx.root}")
         return json.loads(out.read_text(encoding="utf-8"))
+
+
+def _config(ctx: RunContext, tmp: str) -> str:
+    """The target's pyproject.toml, or an empty one when it does not parse (deptry would crash)."""
+    try:
+        tomllib.loads("\n".join(ctx.sources.lines("pyproject.toml")))
+    except ValueError:
+        (Path(tmp) / "empty.toml").write_text("", encoding="utf-8")
+        return str(Path(tmp) / "empty.toml")
+    return "pyproject.toml"
 
 
 def _audit_findings(

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -114,29 +115,15 @@ class _Reached:
 def _scan(path: Path) -> dict[str, Any]:
     """A file's public top-level definitions and the dotted names it imports or references."""
     try:
-        tree = ast.parse(path.read_bytes())
+        with warnings.catch_warnings():  # e.g. SyntaxWarning for the target's invalid escapes
+            warnings.simplefilter("ignore")
+            tree = ast.parse(path.read_bytes())
     except (OSError, SyntaxError, ValueError, RecursionError) as exc:
         return {"error": type(exc).__name__}
     body = tree.body[1:] if ast.get_docstring(tree) is not None else tree.body
     defs = [[n.name, n.lineno, "class" if isinstance(n, ast.ClassDef) else "function"]
             for n in body if isinstance(n, _DEFS) and not n.name.startswith("_")]  # fmt: skip
-    aliases: dict[str, str] = {}
-    refs: set[str] = set()
-    stars: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                refs.add(a.name)
-                top = a.name.split(".")[0]
-                aliases[a.asname or top] = a.name if a.asname else top
-        elif isinstance(node, ast.ImportFrom):
-            base = "." * node.level + (node.module or "")
-            refs.add(base)
-            stars.update(base for a in node.names if a.name == "*")
-            for a in (a for a in node.names if a.name != "*"):
-                full = base + a.name if base.endswith(".") else f"{base}.{a.name}"
-                refs.add(full)
-                aliases[a.asname or a.name] = full
+    aliases, refs, stars = _imports(tree)
     for node in ast.walk(tree):
         head, _, rest = (_dotted(node) or "").partition(".")
         if head in aliases:
@@ -146,11 +133,35 @@ def _scan(path: Path) -> dict[str, Any]:
             "names": names}  # fmt: skip
 
 
+def _imports(tree: ast.AST) -> tuple[dict[str, str], set[str], set[str]]:
+    """Local name -> dotted name it is bound to; every imported name; star-imported modules."""
+    aliases: dict[str, str] = {}
+    refs: set[str] = set()
+    stars: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                top = a.name.split(".")[0]
+                aliases[a.asname or top] = a.name if a.asname else top
+                refs.add(a.name)
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            refs.add(base)
+            stars.update(base for a in node.names if a.name == "*")
+            for a in (a for a in node.names if a.name != "*"):
+                aliases[a.asname or a.name] = (
+                    base + a.name if base.endswith(".") else f"{base}.{a.name}"
+                )
+                refs.add(aliases[a.asname or a.name])
+    return aliases, refs, stars
+
+
 def _dotted(node: ast.AST) -> str | None:
     if isinstance(node, ast.Name):
         return node.id
-    inner = _dotted(node.value) if isinstance(node, ast.Attribute) else None
-    return f"{inner}.{node.attr}" if inner and isinstance(node, ast.Attribute) else None
+    if isinstance(node, ast.Attribute) and (inner := _dotted(node.value)):
+        return f"{inner}.{node.attr}"
+    return None
 
 
 def _absolute(ref: str, package: str) -> str:
@@ -203,10 +214,11 @@ def _static_findings(
         ))  # fmt: skip
     public = [(m, d) for m in modules for d in m.defs]
     missed = [(m, d) for m, d in public if not reached.references(m.name, d[0])]
+    untested_names = {m.name for m in untested}
     for m, (name, line, kind) in missed:
         findings.append(toolkit.finding(
             src, tool=TOOL, rule="unreferenced-public", file=m.file, line=line,
-            severity="info" if m in untested else "low", anchor=f"{m.name}.{name}",
+            severity="info" if m.name in untested_names else "low", anchor=f"{m.name}.{name}",
             message=f"public {kind} {m.name}.{name} is referenced by no test",
         ))  # fmt: skip
     largest = sorted(untested, key=lambda m: (-m.lines, m.file))[:TOP]
@@ -236,7 +248,7 @@ def _add_line_coverage(ctx: RunContext, result: PerspectiveResult) -> None:
         return
     try:
         version = toolkit.require_module("coverage", "coverage")
-        raw = toolkit.cached_whole_tree(
+        raw = _measure(ctx) or toolkit.cached_whole_tree(
             ctx.cache, "coverage-pytest", version, ctx.sources, ctx.sources.files,
             lambda: _measure(ctx),
         )  # fmt: skip
