@@ -829,12 +829,28 @@ def _clear_client_caches() -> None:
         HfFileSystem.clear_instance_cache()
 
 
+class _Session:
+    """The session's server, shared by every registration of the `hub_server` fixture."""
+
+    server: HubServer | None = None
+    users = 0
+
+
 @pytest.fixture(scope="session")
 def hub_server() -> Iterator[HubServer]:
-    """One Hub test server for the whole session, on the port HF_ENDPOINT points at."""
-    server = HubServer().start()
+    """One Hub test server for the whole session, on the port HF_ENDPOINT points at.
+
+    Safe when both conftest.py and a test module import the fixture (two registrations).
+    """
+    if _Session.server is None:
+        _Session.server = HubServer().start()
+    server = _Session.server
+    _Session.users += 1
     yield server
-    server.stop()
+    _Session.users -= 1
+    if _Session.users == 0:
+        server.stop()
+        _Session.server = None
 
 
 @pytest.fixture

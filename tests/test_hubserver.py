@@ -1,10 +1,5 @@
 """The Hub test server against the real huggingface_hub and datasets clients."""
 
-# ruff: noqa: F811  (the fixtures `hub`, `hub_server` are imported by name, then used as arguments)
-# hubserver must be imported before huggingface_hub/datasets (conftest will do it first)
-from hubserver import RATE_LIMIT_TEXT, TEST_TOKEN, TEST_USER, HubServer, hub, hub_server  # noqa: F401
-
-# isort: split
 import importlib.util
 import json
 import os
@@ -14,6 +9,9 @@ from pathlib import Path
 import datasets
 import huggingface_hub
 import pytest
+
+# conftest.py imports hubserver (and its `hub`/`hub_server` fixtures) before anything else
+from hubserver import RATE_LIMIT_TEXT, TEST_TOKEN, TEST_USER, HubServer
 from huggingface_hub import (
     CommitOperationAdd,
     CommitOperationDelete,

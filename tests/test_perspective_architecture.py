@@ -126,12 +126,17 @@ def test_architecture_leaves_sys_path_and_modules_alone(shop_dir: Path, tmp_path
 
 
 def test_architecture_reports_unparseable_file_and_goes_on(shop_dir: Path, tmp_path: Path) -> None:
-    (shop_dir / "shop" / "broken.py").write_text("from shop import orders\ndef broken(:\n")
+    write(shop_dir / "shop", {
+        "broken.py": "from shop import orders\ndef broken(:\n",
+        "torn.py": "from shop import reports\nclass (\n",
+        "modern.py": "from shop import settings\n\ntype Price = float\n",  # 3.12 syntax parses
+    })  # fmt: skip
     result = review(shop_dir, tmp_path / "cache.sqlite3")
-    assert result.metrics["unparsed_files"] == ["shop/broken.py"]
-    assert result.metrics["modules"] == 7
+    assert result.metrics["unparsed_files"] == ["shop/broken.py", "shop/torn.py"]
+    assert result.metrics["modules"] == 9
+    assert result.metrics["internal_imports"] == 3  # the cycle's two and modern -> settings
     assert len(by_rule(result, "import-cycle")) == 1
-    assert "1 files do not parse" in result.summary
+    assert "2 files do not parse" in result.summary
 
 
 def test_architecture_skips_targets_without_packages(tmp_path: Path) -> None:

@@ -115,7 +115,8 @@ def _run(args: argparse.Namespace, settings: Settings, ring: RingBuffer) -> int:
     if args.command == "once":
         if args.iterations < 1:
             raise AutocoderError(f"--iterations {args.iterations} must be at least 1")
-        service = WorkerService(worker_spec(args.worker), settings)
+        back_to_back = settings.model_copy(update={"interval_s": 0.0})
+        service = WorkerService(worker_spec(args.worker), back_to_back)
         asyncio.run(_once(service, args.iterations))
         print(json.dumps(service.store.latest(), indent=2))
         return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import os
 import tempfile
 import threading
@@ -12,17 +11,18 @@ from typing import Any, ClassVar
 
 from autocoder.engine import toolkit
 from autocoder.engine.perspective import PerspectiveResult, RunContext
+from autocoder.engine.sources import SourceFiles
 from autocoder.errors import PerspectiveSkipped
-from autocoder.schema import Finding
+from autocoder.schema import Finding, Severity
 from autocoder.workers.analysis.perspectives.code_quality import base_metrics, counts_sentence
 
-GRAPH_FORMAT = "1"  # bump when the cached graph changes shape
+GRAPH_FORMAT = "2"  # bump when the cached graph changes shape
 FAN_OUT_LIMIT = 15  # a module importing more internal modules than this gets a finding
 TOP = 10
 _GRIMP_SETTINGS = threading.Lock()  # grimp's package finder is a process-wide setting
 
 
-def find_packages(sources: Any) -> dict[str, str]:
+def find_packages(sources: SourceFiles) -> dict[str, str]:
     """Top-level packages (folders with ``__init__.py``, at the root or in ``src/``) -> folder."""
     known = set(sources.python)
     found: dict[str, str] = {}
@@ -35,7 +35,7 @@ def find_packages(sources: Any) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def module_files(sources: Any, packages: dict[str, str]) -> dict[str, str]:
+def module_files(sources: SourceFiles, packages: dict[str, str]) -> dict[str, str]:
     """Module name -> repo-relative file, for every file grimp will see as part of a package."""
     known = set(sources.python)
     out: dict[str, str] = {}
@@ -52,31 +52,42 @@ def module_files(sources: Any, packages: dict[str, str]) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def parse_error(path: Path) -> dict[str, Any] | None:
-    try:
-        ast.parse(path.read_bytes(), filename=str(path))
-    except (SyntaxError, ValueError) as e:
-        return {"line": int(getattr(e, "lineno", 0) or 0), "message": str(e)}
-    return None
+def mirror_packages(
+    root: Path, packages: dict[str, str], modules: dict[str, str], mirror: str
+) -> dict[str, str]:
+    """Symlink each module file into ``mirror`` as ``<package>/...``; mirror path -> repo file."""
+    origin: dict[str, str] = {}
+    for module, f in modules.items():
+        top = module.split(".")[0]
+        target = Path(mirror, f.removeprefix(packages[top].removesuffix(top)))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to((root / f).resolve())
+        origin[os.path.normpath(target)] = f
+    return origin
 
 
 def build_graph(root: Path, packages: dict[str, str], modules: dict[str, str]) -> dict[str, Any]:
-    """grimp's graph over a mirror of the package files; unparseable files are mirrored empty.
+    """grimp's graph over a mirror of the package files; a file grimp cannot parse is emptied.
 
     The mirror holds exactly the files the target tracks, and a package finder pointing at it
     means no ``sys.path`` or ``sys.modules`` change and no clash with an installed namesake.
     """
-    unparsed = {f: e for f in modules.values() if (e := parse_error(root / f)) is not None}
+    from grimp.exceptions import SourceSyntaxError
+
+    unparsed: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="autocoder-grimp-") as mirror:
-        for module, f in modules.items():
-            top = module.split(".")[0]
-            target = Path(mirror, f.removeprefix(packages[top].removesuffix(top)))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if f in unparsed:
-                target.write_text("")
-            else:
-                target.symlink_to((root / f).resolve())
-        graph = _grimp_graph(mirror, sorted(packages))
+        origin = mirror_packages(root, packages, modules, mirror)
+        while True:
+            try:
+                graph = _grimp_graph(mirror, sorted(packages))
+                break
+            except SourceSyntaxError as e:
+                broken = os.path.normpath(e.filename)
+                if origin.get(broken) in {None, *unparsed}:
+                    raise
+                unparsed[origin[broken]] = {"line": e.lineno or 0, "message": str(e)}
+                Path(broken).unlink()
+                Path(broken).write_text("")
     imports = [
         [importer, imported, min((d.get("line_number") or 0 for d in details), default=0)]
         for importer in sorted(graph.modules)
@@ -108,9 +119,9 @@ def _grimp_graph(mirror: str, tops: list[str]) -> Any:
             settings.configure(PACKAGE_FINDER=previous)
 
 
-def import_cycles(graph: Any) -> list[list[str]]:
+def import_cycles(graph: Any) -> list[dict[str, Any]]:
     """One shortest cycle per group of mutually importing modules, through its first module."""
-    cycles: list[list[str]] = []
+    cycles: list[dict[str, Any]] = []
     seen: set[str] = set()
     for module in sorted(graph.modules):
         if module in seen:
@@ -122,11 +133,12 @@ def import_cycles(graph: Any) -> list[list[str]]:
         seen |= group
         chains = [graph.find_shortest_chain(importer=m, imported=module) for m in imported & group]
         if chains:
-            cycles.append([module, *min(sorted(chains), key=len)])
+            shortest = [module, *min(sorted(chains), key=len)]
+            cycles.append({"cycle": shortest, "group": len(group) + 1})
     return cycles
 
 
-def layer_cycles(graph: Any, cycles: list[list[str]]) -> list[dict[str, Any]]:
+def layer_cycles(graph: Any, cycles: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Sibling subpackages that depend on each other, where no module cycle already says so."""
     out: list[dict[str, Any]] = []
     for package in sorted(graph.modules):
@@ -153,12 +165,12 @@ def layer_cycles(graph: Any, cycles: list[list[str]]) -> list[dict[str, Any]]:
     return out
 
 
-def _explained(group: list[str], cycles: list[list[str]]) -> bool:
+def _explained(group: list[str], cycles: list[dict[str, Any]]) -> bool:
     """True when a module cycle already runs through two members of the group."""
     def member(module: str) -> str | None:
         return next((g for g in group if module == g or module.startswith(g + ".")), None)
 
-    return any(len({member(m) for m in cycle} - {None}) > 1 for cycle in cycles)
+    return any(len({member(m) for m in c["cycle"]} - {None}) > 1 for c in cycles)
 
 
 class ArchitectureReview:
@@ -191,41 +203,46 @@ def graph_findings(
     ctx: RunContext, modules: dict[str, str], graph: dict[str, Any]
 ) -> list[Finding]:
     line = {(a, b): n for a, b, n in graph["imports"]}
+
+    def at(chain: list[str], rule: str, severity: Severity) -> dict[str, Any]:
+        """Where a chain starts: the importing module's file and its import line."""
+        where = {"file": modules[chain[0]], "line": line.get((chain[0], chain[1]), 0)}
+        return {"tool": "grimp", "rule": rule, "severity": severity, **where}
+
     out = [
         toolkit.finding(
-            ctx.sources, tool="grimp", rule="import-cycle", severity="medium",
-            file=modules[c[0]], line=line[(c[0], c[1])], anchor="cycle " + " ".join(sorted(c[1:])),
-            message=f"import cycle: {' -> '.join(c)}; move what both need into a third module",
+            ctx.sources, **at(c["cycle"], "import-cycle", "medium"),
+            anchor="cycle " + " ".join(sorted(c["cycle"][1:])),
+            message=f"import cycle: {' -> '.join(c['cycle'])} ({c['group']} modules import each "
+            "other); move what they share into a module of its own",
         )
         for c in graph["cycles"]
     ]  # fmt: skip
-    for layer in graph["layer_cycles"]:
-        chain = layer["chains"][0]
-        out.append(toolkit.finding(
-            ctx.sources, tool="grimp", rule="layer-cycle", severity="low",
-            file=modules[chain[0]], line=line.get((chain[0], chain[1]), 0),
+    out += [
+        toolkit.finding(
+            ctx.sources, **at(layer["chains"][0], "layer-cycle", "low"),
             anchor="layers " + " ".join(layer["members"]),
             message=f"{' and '.join(layer['members'])} depend on each other "
             f"({'; '.join(' -> '.join(c) for c in layer['chains'])}): a lower layer imports a "
             "higher one; invert the shorter chain",
-        ))  # fmt: skip
-    return out + fan_out_findings(ctx, modules, line)
-
-
-def fan_out_findings(
-    ctx: RunContext, modules: dict[str, str], line: dict[tuple[str, str], int]
-) -> list[Finding]:
+        )
+        for layer in graph["layer_cycles"]
+    ]  # fmt: skip
     fan_out = Counter(a for a, _b in line)
-    return [
+    out += [
         toolkit.finding(
-            ctx.sources, tool="grimp", rule="high-fan-out", severity="low", file=modules[module],
-            line=min(at for (a, _b), at in line.items() if a == module), anchor=module,
-            message=f"{module} imports {n} modules of the project (limit {FAN_OUT_LIMIT}): "
+            ctx.sources, **at([m, first_import(line, m)], "high-fan-out", "low"),
+            anchor=m, message=f"{m} imports {n} modules of the project (limit {FAN_OUT_LIMIT}): "
             "it knows too much; split it by responsibility",
         )
-        for module, n in sorted(fan_out.items())
-        if n > FAN_OUT_LIMIT
+        for m, n in sorted(fan_out.items()) if n > FAN_OUT_LIMIT
     ]  # fmt: skip
+    return out
+
+
+def first_import(line: dict[tuple[str, str], int], module: str) -> str:
+    """The module that ``module`` imports first in its source."""
+    return min((n, b) for (a, b), n in line.items() if a == module)[1]
 
 
 def package_size(ctx: RunContext, modules: dict[str, str], package: str) -> dict[str, Any]:
@@ -247,8 +264,9 @@ def graph_metrics(
         "packages": sorted(packages),
         "modules": len(modules),
         "internal_imports": len(graph["imports"]),
-        "import_cycles": [" -> ".join(c) for c in graph["cycles"]][:15],
-        "modules_in_cycles": len({m for c in graph["cycles"] for m in c}),
+        "cycles": len(graph["cycles"]),
+        "import_cycles": [" -> ".join(c["cycle"]) for c in graph["cycles"]][:15],
+        "modules_in_cycles": sum(c["group"] for c in graph["cycles"]),
         "cycles_per_kloc": toolkit.per_kloc(len(graph["cycles"]), toolkit.kloc(ctx.sources)),
         "highest_fan_in": [{"module": m, "importers": n} for m, n in fan_in.most_common(TOP)],
         "highest_fan_out": [{"module": m, "imports": n} for m, n in fan_out.most_common(TOP)],
@@ -258,28 +276,21 @@ def graph_metrics(
 
 
 def summarise(m: dict[str, Any]) -> str:
-    cycles = m["import_cycles"]
+    cycles, big = m["import_cycles"], m["package_sizes"][0]
     parts = [
         f"grimp mapped {m['modules']} modules in {len(m['packages'])} top-level packages "
         f"({', '.join(m['packages'][:5])}) with {m['internal_imports']} internal imports.",
-        f"{len(cycles)} import cycles ({m['cycles_per_kloc']} per KLOC)"
+        f"{m['cycles']} import cycles ({m['cycles_per_kloc']} per KLOC)"
         + (f": {'; '.join(cycles[:3])}." if cycles else "."),
+        f"Largest package: {big['package']} ({big['modules']} modules, {big['lines']} lines).",
+        f"{m['by_rule'].get('layer-cycle', 0)} groups of sibling packages depend on each other; "
+        f"{m['by_rule'].get('high-fan-out', 0)} modules import more than {FAN_OUT_LIMIT} others.",
     ]
     if m["highest_fan_in"]:
-        most_in, most_out = m["highest_fan_in"][0], m["highest_fan_out"][0]
-        parts.append(
-            f"Most imported: {most_in['module']} ({most_in['importers']} importers); most "
-            f"importing: {most_out['module']} ({most_out['imports']} modules)."
-        )
-    big = m["package_sizes"][0]
-    parts.append(
-        f"Largest package: {big['package']} ({big['modules']} modules, {big['lines']} lines)."
-    )
-    parts.append(
-        f"{m['by_rule'].get('layer-cycle', 0)} groups of sibling packages depend on each other; "
-        f"{m['by_rule'].get('high-fan-out', 0)} modules import more than {FAN_OUT_LIMIT} others. "
-        "In all: " + counts_sentence(m, "findings")
-    )
+        top_in, top_out = m["highest_fan_in"][0], m["highest_fan_out"][0]
+        parts.insert(2, f"Most imported: {top_in['module']} ({top_in['importers']} importers); "
+                     f"most importing: {top_out['module']} ({top_out['imports']} modules).")
+    parts.append("In all: " + counts_sentence(m, "findings"))
     if m["unparsed_files"]:
         parts.append(f"{len(m['unparsed_files'])} files do not parse and count as empty modules.")
     return " ".join(parts)

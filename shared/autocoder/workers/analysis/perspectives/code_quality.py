@@ -37,7 +37,7 @@ def run_ruff(
 ) -> tuple[str, dict[str, list[dict[str, Any]]]]:
     """Ruff's diagnostics per Python file (code, line, message), cached by content."""
     version = toolkit.require_module("ruff", "ruff")
-    args = ["check", "--no-cache", "--exit-zero", "--output-format", "json",
+    args = ["check", "--isolated", "--no-cache", "--exit-zero", "--output-format", "json",
             "--select", select, *(["--ignore", ignore] if ignore else [])]  # fmt: skip
     args_key = hashlib.sha256(" ".join(args).encode()).hexdigest()[:12]
 
@@ -242,5 +242,5 @@ class CodeQualityAnalysis:
                 f"Lowest maintainability index: {low['file']} ({low['mi']}, {low['rank']})."
             )
         if metrics["unparsed_files"]:
-            parts.append(f"{len(metrics['unparsed_files'])} files do not parse.")
+            parts.append(f"{len(metrics['unparsed_files'])} files do not parse for radon.")
         return " ".join(parts)

@@ -219,7 +219,7 @@ def _run_deptry(ctx: RunContext, reqs: list[Requirement]) -> Any:
         dev.write_text("".join(f"{r.spec}\n" for r in reqs if r.dev), encoding="utf-8")
         toolkit.run_tool(
             ["deptry", ".", "--no-ansi", "--json-output", str(out), "--requirements-files",
-             str(main), "--requirements-files-dev", str(dev), "--config", _config(ctx, tmp)],
+             str(main), "--requirements-files-dev", str(dev), *_options(ctx, tmp)],
             cwd=ctx.root, timeout_s=ctx.options.tool_timeout_s, ok_codes=(0, 1),
         )  # fmt: skip
         if not out.exists():
@@ -227,14 +227,21 @@ def _run_deptry(ctx: RunContext, reqs: list[Requirement]) -> Any:
         return json.loads(out.read_text(encoding="utf-8"))
 
 
-def _config(ctx: RunContext, tmp: str) -> str:
-    """The target's pyproject.toml, or an empty one when it does not parse (deptry would crash)."""
+def _options(ctx: RunContext, tmp: str) -> list[str]:
+    """--config (empty when pyproject.toml does not parse: deptry would crash), the dev extras, and
+    the top-level packages below the root (shared/pkg, src/pkg) as first-party modules."""
     try:
-        tomllib.loads("\n".join(ctx.sources.lines("pyproject.toml")))
+        data = tomllib.loads("\n".join(ctx.sources.lines("pyproject.toml")))
+        args = ["--config", "pyproject.toml"]
     except ValueError:
         (Path(tmp) / "empty.toml").write_text("", encoding="utf-8")
-        return str(Path(tmp) / "empty.toml")
-    return "pyproject.toml"
+        data, args = {}, ["--config", str(Path(tmp) / "empty.toml")]
+    extras = data.get("project", {}).get("optional-dependencies", {})
+    if dev := [group for group in extras if _is_dev(group)]:
+        args += ["--optional-dependencies-dev-groups", ",".join(dev)]
+    packages = {f.rpartition("/")[0] for f in ctx.sources.python if f.endswith("/__init__.py")}
+    tops = {p.rpartition("/")[2] for p in packages if p.rpartition("/")[0] not in packages}
+    return args + [arg for top in sorted(tops) for arg in ("--known-first-party", top)]
 
 
 def _audit_findings(

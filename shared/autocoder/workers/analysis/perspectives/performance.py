@@ -251,12 +251,13 @@ def ruff_hits(scans: dict[str, Any], lint: dict[str, Any]) -> dict[str, list[dic
     """Ruff's ASYNC/PERF diagnostics as hits, minus blocking calls the scanner already has."""
     out: dict[str, list[dict[str, Any]]] = {}
     for file, diagnostics in lint.items():
-        seen = {h["line"] for h in scans[file]["hits"] if h["rule"] == "blocking-call-in-async"}
+        scanned = scans.get(file) or {"hits": [], "functions": []}
+        seen = {h["line"] for h in scanned["hits"] if h["rule"] == "blocking-call-in-async"}
         for d in diagnostics:
             if d["code"].startswith(("ASYNC", "PERF")) and not (
                 d["code"].startswith("ASYNC2") and d["line"] in seen
             ):
-                fn = enclosing(scans[file]["functions"], d["line"])
+                fn = enclosing(scanned["functions"], d["line"])
                 out.setdefault(file, []).append({
                     "rule": d["code"], "line": d["line"], "function": fn, "tool": "ruff",
                     "severity": ruff_severity(d["code"]),
@@ -278,7 +279,8 @@ class PerformanceAnalysis:
         )  # fmt: skip
         ruff_version, lint = run_ruff(ctx, "ASYNC,PERF", "", "ruff/performance")
         extra = ruff_hits(scans, lint)
-        hits = [(f, h) for f, r in scans.items() for h in [*r["hits"], *extra.get(f, [])]]
+        hits = [(f, h) for f, r in scans.items() for h in r["hits"]]
+        hits += [(f, h) for f, found in extra.items() for h in found]
         findings = toolkit.stable_fingerprints([
             toolkit.finding(
                 ctx.sources, tool=h.get("tool", SCANNER), rule=h["rule"], severity=h["severity"],

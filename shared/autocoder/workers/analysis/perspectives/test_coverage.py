@@ -194,7 +194,8 @@ def _code_modules(sources: SourceFiles, scans: dict[str, Any]) -> list[_Module]:
     modules = []
     for f in (f for f in sources.python if not is_test_file(f) and f != "setup.py"):
         name, scan = _module_name(f, packages), scans[f]
-        if name and "error" not in scan and scan["statements"]:
+        importable = all(part.isidentifier() for part in name.split("."))
+        if importable and "error" not in scan and scan["statements"]:
             defs = [(d[0], int(d[1]), d[2]) for d in scan["defs"]]
             modules.append(_Module(name, f, len(sources.lines(f)), defs))
     return modules
@@ -248,7 +249,7 @@ def _add_line_coverage(ctx: RunContext, result: PerspectiveResult) -> None:
         return
     try:
         version = toolkit.require_module("coverage", "coverage")
-        raw = _measure(ctx) or toolkit.cached_whole_tree(
+        raw = toolkit.cached_whole_tree(
             ctx.cache, "coverage-pytest", version, ctx.sources, ctx.sources.files,
             lambda: _measure(ctx),
         )  # fmt: skip
@@ -311,7 +312,7 @@ def _summary(result: PerspectiveResult) -> str:
         worst = ", ".join(e["module"] for e in m["largest_untested_modules"][:3])
         text += f" Largest untested modules: {worst}."
     if m["unparsed_files"]:
-        text += f" {len(m['unparsed_files'])} files did not parse and were left out."
+        text += f" {len(m['unparsed_files'])} file(s) did not parse and were left out."
     if cov := m.get("line_coverage"):
         text += (
             f" The test suite ({cov['pytest_outcome'] or 'no outcome line'}) covered "
