@@ -7,15 +7,14 @@ import time
 from pathlib import Path
 
 import pytest
-from datasets import load_dataset
-from hubserver import TEST_TOKEN, TEST_USER, HubServer
-
 from autocoder.apps.service import WorkerService
 from autocoder.errors import HubUnavailable
 from autocoder.settings import Settings
 from autocoder.store.hub import HubReader
 from autocoder.store.reader import latest_record
+from datasets import load_dataset
 from enginekit import spec
+from hubserver import TEST_TOKEN, TEST_USER, HubServer
 
 REPO = f"{TEST_USER}/autocoder-enginetest-results"
 
@@ -36,13 +35,17 @@ def _records_on_hub(hub: HubServer) -> list[str]:
     return sorted(p for p in hub.files(REPO) if p.startswith("data/records/"))
 
 
-async def test_records_are_pushed_in_one_commit_and_load_dataset_reads_them(hub: HubServer, shop_dir: Path, tmp_path: Path) -> None:
+async def test_records_are_pushed_in_one_commit_and_load_dataset_reads_them(
+    hub: HubServer, shop_dir: Path, tmp_path: Path
+) -> None:
     service = _service(tmp_path / "data", shop_dir)
     await service.open()
     await service.run(iterations=3)
     commits_before_flush = hub.commit_count(REPO)
     await service.close()
-    assert hub.commit_count(REPO) == commits_before_flush + 1  # one batch, not one commit per record
+    assert (
+        hub.commit_count(REPO) == commits_before_flush + 1
+    )  # one batch, not one commit per record
     assert _records_on_hub(hub) == [f"data/records/0000/00000000{i}.jsonl" for i in (1, 2, 3)]
     assert hub.repos[("dataset", REPO)].private
     latest = load_dataset(REPO, token=TEST_TOKEN)["train"][-1]
@@ -52,7 +55,9 @@ async def test_records_are_pushed_in_one_commit_and_load_dataset_reads_them(hub:
     assert set(findings["iteration"]) == {1, 2, 3}
 
 
-async def test_hub_outage_loses_nothing_and_the_buffer_goes_when_it_answers(hub: HubServer, shop_dir: Path, tmp_path: Path) -> None:
+async def test_hub_outage_loses_nothing_and_the_buffer_goes_when_it_answers(
+    hub: HubServer, shop_dir: Path, tmp_path: Path
+) -> None:
     service = _service(tmp_path / "data", shop_dir)
     await service.open()
     hub.down()
@@ -68,7 +73,9 @@ async def test_hub_outage_loses_nothing_and_the_buffer_goes_when_it_answers(hub:
     assert service.hub.pending() == []
 
 
-def test_rate_limit_is_retried_after_the_retry_after_delay(hub: HubServer, shop_dir: Path, tmp_path: Path) -> None:
+def test_rate_limit_is_retried_after_the_retry_after_delay(
+    hub: HubServer, shop_dir: Path, tmp_path: Path
+) -> None:
     service = _service(tmp_path / "data", shop_dir)
     asyncio.run(service.open())
     asyncio.run(service.run(iterations=1))
@@ -82,7 +89,9 @@ def test_rate_limit_is_retried_after_the_retry_after_delay(hub: HubServer, shop_
     asyncio.run(service.close())
 
 
-async def test_restart_on_a_fresh_disk_continues_from_the_hub(hub: HubServer, shop_dir: Path, tmp_path: Path) -> None:
+async def test_restart_on_a_fresh_disk_continues_from_the_hub(
+    hub: HubServer, shop_dir: Path, tmp_path: Path
+) -> None:
     first = _service(tmp_path / "disk1", shop_dir)
     await first.open()
     await first.run(iterations=3)
@@ -103,7 +112,9 @@ async def test_restart_on_a_fresh_disk_continues_from_the_hub(hub: HubServer, sh
     assert latest["cumulative_insights"]["iterations_completed"] == 4
 
 
-async def test_hub_down_at_start_means_waiting_not_starting_over(hub: HubServer, shop_dir: Path, tmp_path: Path) -> None:
+async def test_hub_down_at_start_means_waiting_not_starting_over(
+    hub: HubServer, shop_dir: Path, tmp_path: Path
+) -> None:
     first = _service(tmp_path / "disk1", shop_dir)
     await first.open()
     await first.run(iterations=2)
@@ -119,7 +130,9 @@ async def test_hub_down_at_start_means_waiting_not_starting_over(hub: HubServer,
     await second.close()
 
 
-async def test_a_refused_token_is_a_clear_error_that_never_shows_the_token(hub: HubServer, shop_dir: Path, tmp_path: Path) -> None:
+async def test_a_refused_token_is_a_clear_error_that_never_shows_the_token(
+    hub: HubServer, shop_dir: Path, tmp_path: Path
+) -> None:
     bad = "wrong-token-value-123"
     service = _service(tmp_path / "data", shop_dir, hf_token=bad)
     with pytest.raises(Exception, match="HF_TOKEN") as refused:

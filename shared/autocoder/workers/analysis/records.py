@@ -37,5 +37,7 @@ def finding_rows(record: Record, result: PerspectiveResult) -> dict[str, list[Ba
         "repo": record.target.repo,
         "commit": record.target.commit,
     }
-    rows: list[BaseModel] = [FindingRow(**meta, **f.model_dump()) for f in result.findings]
+    rows: list[BaseModel] = [
+        FindingRow.model_validate({**meta, **f.model_dump()}) for f in result.findings
+    ]
     return {FINDINGS.name: rows}

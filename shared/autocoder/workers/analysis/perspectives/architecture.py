@@ -167,6 +167,7 @@ def layer_cycles(graph: Any, cycles: list[dict[str, Any]]) -> list[dict[str, Any
 
 def _explained(group: list[str], cycles: list[dict[str, Any]]) -> bool:
     """True when a module cycle already runs through two members of the group."""
+
     def member(module: str) -> str | None:
         return next((g for g in group if module == g or module.startswith(g + ".")), None)
 
@@ -252,8 +253,12 @@ def package_size(ctx: RunContext, modules: dict[str, str], package: str) -> dict
 
 
 def graph_metrics(
-    ctx: RunContext, packages: dict[str, str], modules: dict[str, str], graph: dict[str, Any],
-    *, findings: list[Finding],
+    ctx: RunContext,
+    packages: dict[str, str],
+    modules: dict[str, str],
+    graph: dict[str, Any],
+    *,
+    findings: list[Finding],
 ) -> dict[str, Any]:
     fan_in = Counter(b for _a, b, _n in graph["imports"])
     fan_out = Counter(a for a, _b, _n in graph["imports"])
@@ -288,8 +293,11 @@ def summarise(m: dict[str, Any]) -> str:
     ]
     if m["highest_fan_in"]:
         top_in, top_out = m["highest_fan_in"][0], m["highest_fan_out"][0]
-        parts.insert(2, f"Most imported: {top_in['module']} ({top_in['importers']} importers); "
-                     f"most importing: {top_out['module']} ({top_out['imports']} modules).")
+        parts.insert(
+            2,
+            f"Most imported: {top_in['module']} ({top_in['importers']} importers); "
+            f"most importing: {top_out['module']} ({top_out['imports']} modules).",
+        )
     parts.append("In all: " + counts_sentence(m, "findings"))
     if m["unparsed_files"]:
         parts.append(f"{len(m['unparsed_files'])} files do not parse and count as empty modules.")

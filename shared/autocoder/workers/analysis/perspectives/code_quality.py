@@ -45,8 +45,10 @@ def run_ruff(
         out: dict[str, list[dict[str, Any]]] = {f: [] for f in files}
         for chunk in toolkit.batched(files):
             done = toolkit.run_tool(
-                ["ruff", *args, "--", *chunk], cwd=ctx.root,
-                timeout_s=ctx.options.tool_timeout_s, ok_codes=(0,),
+                ["ruff", *args, "--", *chunk],
+                cwd=ctx.root,
+                timeout_s=ctx.options.tool_timeout_s,
+                ok_codes=(0,),
             )
             try:
                 diagnostics = json.loads(done.stdout or "[]")

@@ -132,8 +132,13 @@ def _root(node: ast.expr) -> str | None:
             node = node.value
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             node = node.func.value
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.func, ast.Name) and (
-            node.func.id in {"enumerate", "sorted", "reversed", "list", "tuple", "iter", "zip"}
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.func, ast.Name)
+            and (
+                node.func.id in {"enumerate", "sorted", "reversed", "list", "tuple", "iter", "zip"}
+            )
         ):
             node = node.args[0]
         else:
