@@ -93,6 +93,7 @@ def _reader(args: argparse.Namespace, settings: Settings, dataset: str) -> Datas
 
 
 async def _once(service: WorkerService, iterations: int) -> None:
+    await asyncio.to_thread(service.target.prepare)  # a wrong target fails here, before any record
     try:
         await service.open(give_up_after_s=120.0)
         await service.run(iterations)

@@ -37,7 +37,10 @@ def serve_all(names: list[str], settings: Settings, ring: RingBuffer) -> None:
     async def main() -> None:
         await asyncio.gather(*(server.serve() for server in servers))
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown has run
+        print("stopped", flush=True)
 
 
 def run_space(name: str) -> None:

@@ -1,0 +1,176 @@
+"""The autocoder command: once, latest, sarif, gate, with local folders and Hub repos."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hubserver import TEST_TOKEN, TEST_USER, HubServer
+
+from autocoder.cli import main
+
+SIX = [
+    "Code Quality Analysis",
+    "Architecture Review",
+    "Performance Analysis",
+    "Security Audit",
+    "Dependency Analysis",
+    "Test Coverage Analysis",
+]
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOCODER_NETWORK", "0")
+
+
+@pytest.fixture
+def analysed(
+    shop_repo: Path, tmp_path: Path, offline: None, capsys: pytest.CaptureFixture[str]
+) -> Path:
+    data = tmp_path / "data"
+    assert (
+        main(
+            [
+                "once",
+                "analysis",
+                "--target",
+                str(shop_repo),
+                "--data-dir",
+                str(data),
+                "--iterations",
+                "6",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    return data
+
+
+def test_once_runs_all_six_perspectives_back_to_back(analysed: Path) -> None:
+    from datasets import load_dataset
+
+    rows = load_dataset(str(analysed / "autocoder-analysis-results"))["train"]
+    assert list(rows["perspective_name"]) == SIX
+    assert list(rows["status"]) == ["ok"] * 6
+    assert len({r["target"]["commit"] for r in rows}) == 1
+    assert rows[-1]["cumulative_insights"]["perspectives_completed"] == sorted(SIX)
+
+
+def test_latest_prints_the_newest_record(
+    analysed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["latest", "analysis", "--data-dir", str(analysed)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["iteration"] == 6 and record["perspective_name"] == "Test Coverage Analysis"
+
+
+def test_latest_on_an_empty_folder_says_what_to_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["latest", "analysis", "--data-dir", str(tmp_path)]) == 2
+    assert "has no record yet; run `autocoder once analysis`" in capsys.readouterr().err
+
+
+def test_sarif_has_one_run_per_tool_with_valid_locations(analysed: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.sarif"
+    assert main(["sarif", "--data-dir", str(analysed), "-o", str(out)]) == 0
+    log = json.loads(out.read_text())
+    assert log["version"] == "2.1.0" and log["$schema"].endswith("sarif-2.1.0.json")
+    tools = [run["tool"]["driver"]["name"] for run in log["runs"]]
+    assert len(tools) == len(set(tools)) and {"ruff", "bandit", "detect-secrets", "deptry"} <= set(
+        tools
+    )
+    for run in log["runs"]:
+        rule_ids = {rule["id"] for rule in run["tool"]["driver"]["rules"]}
+        assert run["results"], run["tool"]["driver"]["name"]
+        for result in run["results"]:
+            assert result["ruleId"] in rule_ids
+            assert result["level"] in {"error", "warning", "note"}
+            location = result["locations"][0]["physicalLocation"]
+            assert not location["artifactLocation"]["uri"].startswith("/")
+            assert location["region"]["startLine"] >= 1
+            assert result["partialFingerprints"]["autocoder/v1"]
+        assert len(run["versionControlProvenance"][0]["revisionId"]) == 40
+    pickle = [r for run in log["runs"] for r in run["results"] if r["ruleId"].startswith("B301")]
+    assert (
+        pickle
+        and pickle[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == "shop/storage.py"
+    )
+
+
+def test_gate_fails_on_high_and_passes_on_critical(
+    analysed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["gate", "--fail-on", "high", "--data-dir", str(analysed)]) == 1
+    report = capsys.readouterr().out
+    assert "FAILED" in report and "shop/storage.py" in report
+    assert main(["gate", "--fail-on", "critical", "--data-dir", str(analysed)]) == 0
+    assert "PASSED: nothing at or above critical." in capsys.readouterr().out
+
+
+def test_gate_rejects_an_unknown_severity(
+    analysed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["gate", "--fail-on", "severe", "--data-dir", str(analysed)]) == 2
+    assert "--fail-on 'severe' is not a severity" in capsys.readouterr().err
+
+
+def test_once_with_a_wrong_target_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["once", "analysis", "--target", str(tmp_path / "nope"), "--data-dir", str(tmp_path / "d")]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("autocoder: error: AUTOCODER_TARGET=") and "does not exist" in err
+    assert "Traceback" not in err
+    assert not list((tmp_path / "d").rglob("*.jsonl"))
+
+
+def test_invalid_setting_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AUTOCODER_INTERVAL_S", "-5")
+    assert main(["latest", "analysis", "--data-dir", str(tmp_path)]) == 2
+    assert "AUTOCODER_INTERVAL_S" in capsys.readouterr().err
+
+
+def test_once_in_hub_mode_pushes_and_latest_sarif_gate_read_the_hub(
+    hub: HubServer,
+    shop_repo: Path,
+    tmp_path: Path,
+    offline: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", TEST_TOKEN)
+    monkeypatch.setenv("HF_USERNAME", TEST_USER)
+    assert (
+        main(
+            [
+                "once",
+                "analysis",
+                "--target",
+                str(shop_repo),
+                "--data-dir",
+                str(tmp_path / "d"),
+                "--iterations",
+                "6",
+            ]
+        )
+        == 0
+    )
+    repo = f"{TEST_USER}/autocoder-analysis-results"
+    assert len([p for p in hub.files(repo) if p.startswith("data/records/")]) == 6
+    capsys.readouterr()
+    assert main(["latest", "analysis", "--repo", repo]) == 0
+    assert json.loads(capsys.readouterr().out)["iteration"] == 6
+    assert main(["gate", "--fail-on", "high", "--repo", repo]) == 1
+    assert TEST_TOKEN not in capsys.readouterr().out
+    assert main(["sarif", "--repo", repo, "-o", str(tmp_path / "hub.sarif")]) == 0
+    assert json.loads((tmp_path / "hub.sarif").read_text())["runs"]
