@@ -7,13 +7,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from appkit import serving
+from gradio_client import Client
+
 from autocoder.apps.service import WorkerService
 from autocoder.apps.worker_app import build_app
 from autocoder.engine.logbuffer import install_logging
 from autocoder.settings import Settings
+
+from appkit import serving
 from enginekit import spec
-from gradio_client import Client
 
 
 def _app(tmp_path: Path, target: Path, **settings: object) -> tuple[WorkerService, object]:

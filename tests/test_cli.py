@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from hubserver import TEST_TOKEN, TEST_USER, HubServer
 
 from autocoder.cli import main
+
+from hubserver import TEST_TOKEN, TEST_USER, HubServer
 
 SIX = [
     "Code Quality Analysis",

@@ -9,9 +9,6 @@ from pathlib import Path
 import datasets
 import huggingface_hub
 import pytest
-
-# conftest.py imports hubserver (and its `hub`/`hub_server` fixtures) before anything else
-from hubserver import RATE_LIMIT_TEXT, TEST_TOKEN, TEST_USER, HubServer
 from huggingface_hub import (
     CommitOperationAdd,
     CommitOperationDelete,
@@ -25,6 +22,9 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+
+# conftest.py imports hubserver (and its `hub`/`hub_server` fixtures) before anything else
+from hubserver import RATE_LIMIT_TEXT, TEST_TOKEN, TEST_USER, HubServer
 
 REPO = "acme/results"
 

@@ -7,12 +7,14 @@ import time
 from pathlib import Path
 
 import pytest
+from datasets import load_dataset
+
 from autocoder.apps.service import WorkerService
 from autocoder.errors import HubUnavailable
 from autocoder.settings import Settings
 from autocoder.store.hub import HubReader
 from autocoder.store.reader import latest_record
-from datasets import load_dataset
+
 from enginekit import spec
 from hubserver import TEST_TOKEN, TEST_USER, HubServer
 

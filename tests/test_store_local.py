@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from datasets import load_dataset
+
 from enginekit import LongLines, make_worker
 
 
