@@ -38,3 +38,20 @@ def shop_repo(shop_dir: Path) -> Path:
     _git(shop_dir, "add", "-A")
     _git(shop_dir, "commit", "-q", "-m", "initial")
     return shop_dir
+
+
+@pytest.fixture
+def ledger_dir(tmp_path: Path) -> Path:
+    """A copy of the fixture repo 'ledger' (routes, a CLI, CI config), not under git."""
+    target = tmp_path / "ledger"
+    shutil.copytree(FIXTURES / "ledger", target)
+    return target
+
+
+@pytest.fixture
+def ledger_repo(ledger_dir: Path) -> Path:
+    """The fixture repo 'ledger' as a git repository with one commit."""
+    _git(ledger_dir, "init", "-q", "-b", "main")
+    _git(ledger_dir, "add", "-A")
+    _git(ledger_dir, "commit", "-q", "-m", "initial")
+    return ledger_dir

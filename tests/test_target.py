@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from autocoder.engine.target import Target, auth_header, public_url
 from autocoder.errors import TargetError
 

@@ -117,6 +117,46 @@ class FindingRow(_Model):
     fingerprint: str
 
 
+SpecKind = Literal["unit", "integration", "property", "end-to-end", "performance", "security"]
+SpecStatus = Literal["not_run", "passed", "failed", "error"]
+
+
+class TestSpec(_Model):
+    """A test specification derived from the target's code, with a pytest test for its subject."""
+
+    __test__ = False  # not a pytest test class
+
+    id: str = Field(description="stable fingerprint")
+    perspective: str
+    subject: str = Field(description="module:qualname of what is under test")
+    file: str = Field(description="repo-relative file of the evidence")
+    line: int = Field(ge=0)
+    kind: SpecKind
+    rationale: str
+    inputs: str = Field(description="inputs or scenario")
+    expected: str
+    mocks: str = Field(description="what to fake and with which tool; empty when nothing")
+    priority: int = Field(ge=1, le=5, description="1 = write first")
+    test_code: str
+    status: SpecStatus = "not_run"
+
+    @field_validator("file")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        return Finding._relative(value)
+
+
+class SpecRow(TestSpec):
+    """One spec of one iteration: the row of the ``specs`` config."""
+
+    iteration: int = Field(ge=1)
+    timestamp: str
+    worker: str
+    perspective_name: str
+    repo: str
+    commit: str | None
+
+
 @dataclass(frozen=True)
 class DatasetConfig:
     """A config of a dataset: its name, the folder its shards live in, and its row model."""
@@ -132,6 +172,7 @@ class DatasetConfig:
 
 RECORDS = DatasetConfig("default", "data/records", Record)
 FINDINGS = DatasetConfig("findings", "data/findings", FindingRow)
+SPECS = DatasetConfig("specs", "data/specs", SpecRow)
 
 
 def _feature(annotation: Any) -> dict[str, Any]:

@@ -13,8 +13,9 @@ from autocoder.engine.target import Target
 from autocoder.engine.worker import Worker
 from autocoder.errors import HubUnavailable
 from autocoder.settings import Settings
-from autocoder.store.hub import HubSync
+from autocoder.store.hub import HubReader, HubSync
 from autocoder.store.local import LocalStore
+from autocoder.store.reader import DatasetReader, LocalReader, record_paths
 
 log = logging.getLogger("autocoder.service")
 
@@ -74,6 +75,7 @@ class WorkerService:
             iteration_timeout_s=self.settings.iteration_timeout_s,
             hub=self.hub,
             secrets=self.settings.secrets(),
+            peers=self.peer_reader,
         )
         if self.hub is not None:
             self.hub.start()
@@ -98,6 +100,17 @@ class WorkerService:
                     raise asyncio.CancelledError
                 except TimeoutError:
                     waited += wait
+
+    def peer_reader(self, dataset: str) -> DatasetReader | None:
+        """Another worker's dataset: the local folder when it has records, else the Hub repo."""
+        local = LocalReader(self.settings.data_dir / dataset)
+        if record_paths(local):
+            return local
+        repo_id = self.settings.repo_id(dataset) if not self.settings.hub_repo else None
+        if self.settings.hub_mode and repo_id:
+            token = self.settings.hf_token.get_secret_value() if self.settings.hf_token else None
+            return HubReader(repo_id, token)
+        return None
 
     async def run(self, iterations: int | None = None) -> None:
         worker = self.worker or await self.open()

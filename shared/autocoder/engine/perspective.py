@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from pydantic import BaseModel
+
 from autocoder.engine.cache import ResultCache
 from autocoder.engine.sources import SourceFiles
 from autocoder.errors import ConfigError
 from autocoder.schema import Finding
+from autocoder.store.reader import DatasetReader
 
 TOP_FINDINGS_IN_RECORD = 15
 
@@ -35,8 +38,10 @@ class RunContext:
     options: RunOptions = field(default_factory=RunOptions)
     # The perspective's own state from its previous run (e.g. an API snapshot), from the store.
     previous_state: dict[str, Any] = field(default_factory=dict)
-    # Reads the latest record of another worker's dataset by dataset name, or None when absent.
-    peer_latest: Callable[[str], dict[str, Any] | None] = lambda _name: None
+    # This worker's own dataset (records and extra configs written so far), or None.
+    reader: DatasetReader | None = None
+    # Another worker's dataset by name (e.g. "autocoder-analysis-results"), or None when absent.
+    peers: Callable[[str], DatasetReader | None] = lambda _name: None
 
 
 @dataclass
@@ -50,7 +55,7 @@ class PerspectiveResult:
     skipped: dict[str, str] = field(default_factory=dict)  # part -> reason ("skipped: no network")
     tools: dict[str, str] = field(default_factory=dict)  # tool -> version used
     state: dict[str, Any] = field(default_factory=dict)  # handed back as previous_state next run
-    items: list[dict[str, Any]] = field(default_factory=list)  # rows of a worker's extra config
+    items: list[BaseModel] = field(default_factory=list)  # e.g. test specs, for an extra config
 
 
 class Perspective(Protocol):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from autocoder.errors import AutocoderError, ConfigError, PerspectiveSkipped, St
 from autocoder.schema import Record, TargetRef, utc_timestamp
 from autocoder.store.hub import HubSync
 from autocoder.store.local import LocalStore
+from autocoder.store.reader import DatasetReader
 
 log = logging.getLogger("autocoder.worker")
 
@@ -48,6 +50,7 @@ class Worker:
         iteration_timeout_s: float = 900.0,
         hub: HubSync | None = None,
         secrets: list[str | None] | None = None,
+        peers: Callable[[str], DatasetReader | None] | None = None,
     ) -> None:
         self.interval_s = spec.default_interval_s if interval_s is None else interval_s
         if self.interval_s < 0 or iteration_timeout_s <= 0:
@@ -60,6 +63,7 @@ class Worker:
         self.options = options or RunOptions()
         self.iteration_timeout_s = iteration_timeout_s
         self._secrets = secrets or []
+        self._peers = peers or (lambda _name: None)
         self.running = True  # start/stop controls flip this; the loop itself lives until close()
         self.current: str | None = None
         self.next_run_at: float | None = None
@@ -160,6 +164,8 @@ class Worker:
             cache=self.cache,
             options=self.options,
             previous_state=dict(self.perspective_states.get(perspective.id, {})),
+            reader=self.store.reader,
+            peers=self._peers,
         )
         return perspective.run(ctx)
 

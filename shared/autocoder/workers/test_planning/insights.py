@@ -1,0 +1,85 @@
+"""Cumulative insights of the test planning worker: unique specs by id, retired when gone."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from autocoder.engine.perspective import Perspective, PerspectiveResult
+from autocoder.schema import TestSpec
+
+HEADLINE_COUNTS = {
+    "Failure Mode Analysis": "failure_modes_identified",
+    "Integration Points": "integration_points_mapped",
+    "Edge Case Discovery": "edge_cases_discovered",
+}
+
+
+class TestPlanningInsights:
+    """Specs ever identified (by id), which are still active, and their last test status.
+
+    A spec the same perspective no longer produces (its subject disappeared, or the code it
+    pointed at changed) is retired; it counts in the totals and in ``test_specs_retired``.
+    Applying an iteration twice changes nothing.
+    """
+
+    __test__ = False
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.counted_through: int = int(state.get("counted_through", 0))
+        self.iterations: Counter[str] = Counter(state.get("iterations", {}))
+        # id -> [perspective, kind, status, active]
+        self.specs: dict[str, list[Any]] = {k: list(v) for k, v in state.get("specs", {}).items()}
+        self.ran_tests: bool = bool(state.get("ran_tests", False))
+        self.completed: set[str] = set(state.get("perspectives_completed", []))
+
+    def apply(
+        self,
+        iteration: int,
+        perspective: Perspective,
+        status: str,
+        result: PerspectiveResult | None,
+    ) -> None:
+        if iteration > self.counted_through:
+            self.iterations[status] += 1
+            self.counted_through = iteration
+        if status != "ok" or result is None:
+            return
+        self.completed.add(perspective.name)
+        produced = {s.id: s for s in result.items if isinstance(s, TestSpec)}
+        for entry_id, entry in self.specs.items():
+            if entry[0] == perspective.name and entry_id not in produced:
+                entry[3] = False
+        for spec in produced.values():
+            self.specs[spec.id] = [perspective.name, spec.kind, spec.status, True]
+            self.ran_tests = self.ran_tests or spec.status != "not_run"
+
+    def summary(self) -> dict[str, Any]:
+        by_perspective = Counter(entry[0] for entry in self.specs.values())
+        active = [entry for entry in self.specs.values() if entry[3]]
+        out: dict[str, Any] = {
+            "iterations_completed": sum(self.iterations.values()),
+            "iterations_ok": self.iterations["ok"],
+            "iterations_error": self.iterations["error"],
+            **{key: by_perspective[name] for name, key in HEADLINE_COUNTS.items()},
+            "test_specs_total": len(self.specs),
+            "test_specs_active": len(active),
+            "test_specs_retired": len(self.specs) - len(active),
+            "by_perspective": dict(sorted(by_perspective.items())),
+            "by_kind": dict(Counter(entry[1] for entry in self.specs.values()).most_common()),
+            "perspectives_completed": sorted(self.completed),
+        }
+        if self.ran_tests:
+            statuses = Counter(entry[2] for entry in active)
+            out["specs_passing"] = statuses["passed"]
+            out["specs_failing"] = statuses["failed"] + statuses["error"]
+        return out
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "counted_through": self.counted_through,
+            "iterations": dict(self.iterations),
+            "specs": self.specs,
+            "ran_tests": self.ran_tests,
+            "perspectives_completed": sorted(self.completed),
+        }

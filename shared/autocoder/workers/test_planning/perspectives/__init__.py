@@ -1,0 +1,1 @@
+"""The fifteen perspectives of the test planning worker, one module each."""

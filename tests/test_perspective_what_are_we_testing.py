@@ -1,0 +1,73 @@
+"""What Are We Testing?: the public surface ranked by risk, with signature contract tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autocoder.engine.cache import ResultCache
+from autocoder.engine.perspective import RunContext, RunOptions
+from autocoder.engine.sources import SourceFiles
+from autocoder.errors import PerspectiveSkipped
+from autocoder.schema import TestSpec
+from autocoder.workers.test_planning.perspectives.what_are_we_testing import WhatAreWeTesting
+from autocoder.workers.test_planning.verify import collect_generated_tests
+
+
+def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], dict]:
+    ctx = RunContext(
+        root=root, commit=None, sources=SourceFiles.discover(root),
+        cache=ResultCache(tmp_path / "cache.sqlite3"), options=RunOptions(**options),  # type: ignore[arg-type]
+    )  # fmt: skip
+    result = WhatAreWeTesting().run(ctx)
+    return [s for s in result.items if isinstance(s, TestSpec)], {"summary": result.summary, **result.details, **result.metrics}
+
+
+def test_inventory_ranks_the_complex_untested_classify_first(shop_dir: Path, tmp_path: Path) -> None:
+    specs, info = _run(shop_dir, tmp_path)
+    assert specs[0].subject == "shop.orders:classify"
+    assert specs[0].priority == 1 and specs[0].file == "shop/orders.py" and specs[0].line == 17
+    assert "shop.reports:_private_helper" not in {s.subject for s in specs}
+    assert info["public_subjects"] == 14 and info["untested_subjects"] == 13
+    assert info["summary"].startswith("14 public subjects in 6 modules, 13 named by no test")
+
+
+def test_routes_and_cli_entry_points_are_listed(ledger_dir: Path, tmp_path: Path) -> None:
+    _specs, info = _run(ledger_dir, tmp_path)
+    assert info["cli_entry_points"] == {"ledger": "ledger.cli:main"}
+    assert any(r.startswith("ledger.core:show_account app.get('/accounts/{owner}')") for r in info["routes"])
+
+
+def test_generated_contract_tests_collect_and_pass_on_the_unmodified_code(shop_dir: Path, tmp_path: Path) -> None:
+    specs, _ = _run(shop_dir, tmp_path, run_target_tests=True)
+    collected, output = collect_generated_tests(shop_dir, specs)
+    assert collected == len(specs), output
+    assert {s.status for s in specs} == {"passed"}
+
+
+def test_changed_signature_makes_the_contract_test_fail(shop_dir: Path, tmp_path: Path) -> None:
+    specs, _ = _run(shop_dir, tmp_path)
+    pricing = shop_dir / "shop" / "pricing.py"
+    pricing.write_text(pricing.read_text().replace("coupon: str | None = None", "*, coupon: str | None = None"))
+    from autocoder.workers.test_planning.verify import run_generated_tests
+
+    ran = {s.subject: s.status for s in run_generated_tests(shop_dir, specs, 120)}
+    assert ran["shop.pricing:compute_price"] == "failed"
+    assert ran["shop.orders:classify"] == "passed"
+
+
+def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path: Path) -> None:
+    before = {s.subject: s.id for s in _run(shop_dir, tmp_path)[0]}
+    orders = shop_dir / "shop" / "orders.py"
+    orders.write_text("# a comment\n\n" + orders.read_text())
+    after = _run(shop_dir, tmp_path)[0]
+    assert {s.subject: s.id for s in after} == before
+    assert next(s for s in after if s.subject == "shop.orders:classify").line == 19
+
+
+def test_target_without_public_code_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "x.py").write_text("def _hidden():\n    return 1\n")
+    with pytest.raises(PerspectiveSkipped, match="no public functions or classes"):
+        _run(tmp_path / "t", tmp_path)
