@@ -18,6 +18,7 @@ from pathlib import Path
 from autocoder import __version__
 from autocoder.apps.reports import gate, sarif
 from autocoder.apps.service import WorkerService
+from autocoder.apps.testtree import write_tests
 from autocoder.engine.logbuffer import RingBuffer, install_logging
 from autocoder.errors import AutocoderError, redact
 from autocoder.settings import Settings, load_settings
@@ -26,6 +27,8 @@ from autocoder.store.reader import DatasetReader, LocalReader, latest_record
 from autocoder.workers.catalog import WORKERS, worker_spec
 
 log = logging.getLogger("autocoder.cli")
+ANALYSIS_DATASET = "autocoder-analysis-results"
+TEST_PLANNING_DATASET = "autocoder-test-planning-results"
 
 
 def _env(name: str) -> str | None:
@@ -74,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("sarif", help="SARIF 2.1.0 of the latest findings")
     _source(report)
     report.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
+    tests = commands.add_parser("tests", help="write the current generated tests as a pytest tree")
+    tests.add_argument(
+        "--write", type=Path, required=True, metavar="DIR", help="folder to write to"
+    )
+    _source(tests)
     check = commands.add_parser("gate", help="exit 1 when the latest pass has severe findings")
     _source(check)
     check.add_argument(
@@ -130,7 +138,11 @@ def _run(args: argparse.Namespace, settings: Settings, ring: RingBuffer) -> int:
             )
         print(json.dumps(record, indent=2))
         return 0
-    reader = _reader(args, settings, worker_spec("analysis").dataset)
+    if args.command == "tests":
+        written = write_tests(_reader(args, settings, TEST_PLANNING_DATASET), args.write)
+        print(f"wrote {len(written)} test files to {args.write}")
+        return 0
+    reader = _reader(args, settings, ANALYSIS_DATASET)
     if args.command == "sarif":
         text = json.dumps(sarif(reader), indent=2)
         if args.output:

@@ -59,6 +59,21 @@ def latest_markdown(record: dict[str, Any] | None) -> str:
     return f"{head}\n\n{body}{notes}"
 
 
-def findings_rows(record: dict[str, Any] | None) -> list[list[Any]]:
-    findings = ((record or {}).get("analysis") or {}).get("top_findings") or []
-    return [[f.get(column, "") for column in FINDING_COLUMNS] for f in findings]
+SPEC_COLUMNS = ["priority", "kind", "subject", "file", "line", "status", "rationale"]
+
+
+def table_columns(has_specs: bool) -> list[str]:
+    return SPEC_COLUMNS if has_specs else FINDING_COLUMNS
+
+
+def table_rows(record: dict[str, Any] | None) -> list[list[Any]]:
+    """The record's top findings (analysis) or top specs (test planning), one row each."""
+    analysis = (record or {}).get("analysis") or {}
+    if "top_specs" in analysis:
+        return [[s.get(c, "") for c in SPEC_COLUMNS] for s in analysis["top_specs"]]
+    return [[f.get(c, "") for c in FINDING_COLUMNS] for f in analysis.get("top_findings") or []]
+
+
+def spec_choices(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(label, id) pairs for picking a spec whose test code to show."""
+    return [(f"P{r['priority']} {r['kind']} · {r['subject']}", r["id"]) for r in rows]

@@ -19,13 +19,16 @@ from fastapi import FastAPI
 from autocoder.apps.controls import authorize
 from autocoder.apps.service import WorkerService
 from autocoder.apps.views import (
-    FINDING_COLUMNS,
-    findings_rows,
     latest_markdown,
+    spec_choices,
     status_markdown,
+    table_columns,
+    table_rows,
 )
 from autocoder.engine.logbuffer import RingBuffer
 from autocoder.errors import Unauthorized
+from autocoder.schema import SPECS
+from autocoder.store.reader import rows_of_iteration
 
 log = logging.getLogger("autocoder.app")
 REFRESH_S = 5.0
@@ -45,23 +48,9 @@ def health(service: WorkerService) -> dict[str, Any]:
     }
 
 
-def build_blocks(service: WorkerService, ring: RingBuffer) -> gr.Blocks:
+def _controls(service: WorkerService) -> None:
+    """Start and stop: open locally; on a Space, the admin token or the owner's login."""
     settings = service.settings
-
-    def status() -> dict[str, Any]:
-        return service.status()
-
-    def latest() -> dict[str, Any] | None:
-        return service.store.latest()
-
-    def refresh() -> tuple[str, str, list[list[Any]], str]:
-        record = service.store.latest()
-        return (
-            status_markdown(service.status()),
-            latest_markdown(record),
-            findings_rows(record),
-            "\n".join(ring.lines),
-        )
 
     def control(action: str, admin_token: str | None, profile: gr.OAuthProfile | None) -> str:
         try:
@@ -80,41 +69,100 @@ def build_blocks(service: WorkerService, ring: RingBuffer) -> gr.Blocks:
     def stop(admin_token: str | None, profile: gr.OAuthProfile | None) -> str:
         return control("stop", admin_token, profile)
 
+    with gr.Column(scale=0, min_width=260):
+        if settings.on_space and os.environ.get("OAUTH_CLIENT_ID"):  # hf_oauth: true
+            gr.LoginButton()
+        token = gr.Textbox(
+            label="Admin token", type="password", visible=settings.on_space, max_lines=1
+        )
+        with gr.Row():
+            start_button = gr.Button("Start", variant="primary")
+            stop_button = gr.Button("Stop", variant="stop")
+        message = gr.Markdown()
+    start_button.click(start, inputs=token, outputs=message, api_name="start")
+    stop_button.click(stop, inputs=token, outputs=message, api_name="stop")
+
+
+def _api(service: WorkerService) -> None:
+    """Endpoints for scripts (gradio_client) and the dashboard: ``/status`` and ``/latest``."""
+
+    def status() -> dict[str, Any]:
+        return service.status()
+
+    def latest() -> dict[str, Any] | None:
+        return service.store.latest()
+
+    hidden = gr.JSON(visible=False)
+    gr.Button(visible=False).click(status, outputs=hidden, api_name="status")
+    gr.Button(visible=False).click(latest, outputs=hidden, api_name="latest")
+
+
+def build_blocks(service: WorkerService, ring: RingBuffer) -> gr.Blocks:
+    def refresh() -> tuple[str, str, list[list[Any]], str]:
+        record = service.store.latest()
+        return (
+            status_markdown(service.status()),
+            latest_markdown(record),
+            table_rows(record),
+            "\n".join(ring.lines),
+        )
+
+    has_specs = SPECS in service.spec.configs
     with gr.Blocks(title=f"autocoder · {service.spec.title}") as blocks:
         gr.Markdown(f"# autocoder · {service.spec.title}")
         with gr.Row():
             status_view = gr.Markdown(status_markdown(service.status()))
-            with gr.Column(scale=0, min_width=260):
-                if settings.on_space and os.environ.get("OAUTH_CLIENT_ID"):  # hf_oauth: true
-                    gr.LoginButton()
-                token = gr.Textbox(
-                    label="Admin token", type="password", visible=settings.on_space, max_lines=1
-                )
-                with gr.Row():
-                    start_button = gr.Button("Start", variant="primary")
-                    stop_button = gr.Button("Stop", variant="stop")
-                control_message = gr.Markdown()
+            _controls(service)
         latest_view = gr.Markdown(latest_markdown(service.store.latest()))
-        findings_view = gr.Dataframe(headers=FINDING_COLUMNS, label="Top findings", wrap=True)
+        table = gr.Dataframe(
+            headers=table_columns(has_specs),
+            label="Top specifications" if has_specs else "Top findings",
+            wrap=True,
+        )
+        if has_specs:
+            _spec_code_viewer(service)
         with gr.Accordion("Perspectives", open=False):
             gr.Dataframe(
                 value=[list(p.values()) for p in service.spec.registry.listing()],
                 headers=["position", "id", "name"],
             )
         logs_view = gr.Textbox(label="Recent log", lines=10, max_lines=10, autoscroll=True)
-        outputs = [status_view, latest_view, findings_view, logs_view]
+        outputs = [status_view, latest_view, table, logs_view]
         gr.Timer(REFRESH_S).tick(
             refresh, outputs=outputs, api_name="refresh", api_visibility="private"
         )
         blocks.load(refresh, outputs=outputs, api_name="refresh_on_load", api_visibility="private")
-        start_button.click(start, inputs=token, outputs=control_message, api_name="start")
-        stop_button.click(stop, inputs=token, outputs=control_message, api_name="stop")
-        # API-only endpoints for scripts (gradio_client) and the dashboard.
-        hidden = gr.JSON(visible=False)
-        gr.Button(visible=False).click(status, outputs=hidden, api_name="status")
-        gr.Button(visible=False).click(latest, outputs=hidden, api_name="latest")
+        _api(service)
     built: gr.Blocks = blocks
     return built
+
+
+def _latest_specs(service: WorkerService) -> list[dict[str, Any]]:
+    record = service.store.latest()
+    if record is None or record["status"] != "ok":
+        return []
+    return rows_of_iteration(service.store.reader, SPECS, record["iteration"])
+
+
+def _spec_code_viewer(service: WorkerService) -> None:
+    """A picker over the latest iteration's specs and the pytest code of the one picked."""
+
+    def choices() -> Any:
+        rows = _latest_specs(service)
+        options = spec_choices(rows)
+        return gr.Dropdown(choices=options, value=options[0][1] if options else None)
+
+    def code_of(spec_id: str | None) -> str:
+        found = next((r for r in _latest_specs(service) if r["id"] == spec_id), None)
+        return found["test_code"] if found else ""
+
+    with gr.Accordion("Test code of the latest specifications", open=True):
+        picker = gr.Dropdown(label="Specification", choices=[], interactive=True)
+        code = gr.Code(language="python", label="pytest")
+        gr.Button("Reload the list", size="sm").click(
+            choices, outputs=picker, api_name="spec_choices", api_visibility="private"
+        )
+    picker.change(code_of, inputs=picker, outputs=code, api_name="spec_code")
 
 
 def build_app(service: WorkerService, ring: RingBuffer) -> FastAPI:
