@@ -18,7 +18,7 @@ import yaml
 from appkit import free_port
 
 ROOT = Path(__file__).parent.parent
-SPACES = ["1_analysis_worker"]
+SPACES = ["1_analysis_worker", "2_test_planning_worker"]
 
 
 def _card(folder: str) -> dict:
