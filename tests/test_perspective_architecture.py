@@ -8,6 +8,7 @@ from pathlib import Path
 
 import grimp
 import pytest
+
 from autocoder.engine.cache import ResultCache
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.sources import SourceFiles

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from autocoder.engine.cache import ResultCache
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.sources import SourceFiles

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from autocoder.engine.cache import ResultCache
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.sources import SourceFiles

@@ -1,4 +1,5 @@
-"""Helpers every perspective uses: run an analyser, know its version, cache per file, fingerprint.
+"""Helpers every perspective uses: run an analyser, know its version, cache per file, fingerprint,
+and the metrics and sentences that every perspective's result is made of.
 
 Analysers run as subprocesses of this interpreter (``python -m tool``) with a timeout, so a hung
 or crashing tool cannot take the worker down, and memory goes back to the OS when it exits.
@@ -6,6 +7,7 @@ or crashing tool cannot take the worker down, and memory goes back to the OS whe
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -18,11 +20,19 @@ from pathlib import Path
 from typing import Any
 
 from autocoder.engine.cache import ResultCache
+from autocoder.engine.perspective import RunContext
 from autocoder.engine.sources import SourceFiles
-from autocoder.errors import ToolError, ToolMissing, ToolTimeout
+from autocoder.errors import PerspectiveSkipped, ToolError, ToolMissing, ToolTimeout
 from autocoder.schema import Finding, Severity
 
 ARGS_PER_CALL = 400  # files per analyser call: stays far below the OS argument limit
+TOP = 10  # entries in a metric that lists the worst files, functions or modules
+
+
+def require_python(ctx: RunContext) -> None:
+    """Raise PerspectiveSkipped when the target has no Python file to analyse."""
+    if not ctx.sources.python:
+        raise PerspectiveSkipped(f"no Python files in {ctx.root}")
 
 
 def tool_version(distribution: str) -> str:
@@ -85,11 +95,12 @@ def cached_per_file(
     sources: SourceFiles,
     files: list[str],
     analyse: Callable[[list[str]], dict[str, Any]],
+    default: Any = None,
 ) -> dict[str, Any]:
     """Results for each of ``files``: from the cache when its content was seen, else ``analyse``.
 
-    ``analyse`` gets the files that missed and returns a result per file (every file it got should
-    have an entry, empty when clean, so that clean files are cached too).
+    ``analyse`` gets the files that missed and returns a result per file; a file it returns nothing
+    for (a clean one) gets a copy of ``default`` (an empty list when None), cached like the rest.
     """
     keys = {f: sources.digest(f) for f in files}
     hits = cache.get_many(tool, version, list(set(keys.values())))
@@ -97,8 +108,9 @@ def cached_per_file(
     missing = [f for f in files if f not in results]
     if missing:
         fresh = analyse(missing)
+        nothing = [] if default is None else default
         for f in missing:
-            results[f] = fresh.get(f, [])
+            results[f] = fresh[f] if f in fresh else copy.deepcopy(nothing)
         cache.put_many(tool, version, {keys[f]: results[f] for f in missing})
     return results
 
@@ -168,8 +180,11 @@ def stable_fingerprints(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def count_by(findings: Iterable[Finding], attribute: str) -> dict[str, int]:
-    return dict(Counter(str(getattr(f, attribute)) for f in findings).most_common())
+def count_by(
+    findings: Iterable[Finding], attribute: str, most: int | None = None
+) -> dict[str, int]:
+    """Findings per value of ``attribute``, most frequent first (only the first ``most``)."""
+    return dict(Counter(str(getattr(f, attribute)) for f in findings).most_common(most))
 
 
 def kloc(sources: SourceFiles, files: list[str] | None = None) -> float:
@@ -180,3 +195,47 @@ def kloc(sources: SourceFiles, files: list[str] | None = None) -> float:
 
 def per_kloc(count: int, size_kloc: float) -> float:
     return round(count / size_kloc, 2) if size_kloc > 0 else 0.0
+
+
+def files_with_errors(per_file: dict[str, dict[str, Any]], most: int) -> list[str]:
+    """The first ``most`` files, by name, whose per-file result holds an ``error``."""
+    return sorted(f for f, result in per_file.items() if result.get("error"))[:most]
+
+
+def finding_metrics(sources: SourceFiles, findings: list[Finding]) -> dict[str, Any]:
+    """What most perspectives report: size, counts, rates, most frequent rules, worst files."""
+    size = kloc(sources)
+    by_severity = count_by(findings, "severity")
+    per_file = Counter(f.file for f in findings)
+    return {
+        "python_files": len(sources.python),
+        "kloc": round(size, 3),
+        "findings": len(findings),
+        "findings_per_kloc": per_kloc(len(findings), size),
+        "by_severity": by_severity,
+        "per_kloc_by_severity": {s: per_kloc(n, size) for s, n in by_severity.items()},
+        "by_rule": count_by(findings, "rule", most=15),
+        "worst_files": [{"file": f, "findings": n} for f, n in per_file.most_common(TOP)],
+    }
+
+
+def counts_phrase(counts: dict[str, int], empty: str = "none") -> str:
+    """``{"medium": 1, "low": 4}`` -> "1 medium, 4 low"; ``empty`` when there is nothing."""
+    return ", ".join(f"{n} {name}" for name, n in counts.items()) or empty
+
+
+def counts_sentence(metrics: dict[str, Any], what: str) -> str:
+    """E.g. "5 issues (1 medium, 4 low), 34.7 per KLOC, in 7 Python files (0.144 KLOC)." from
+    :func:`finding_metrics`."""
+    return (
+        f"{metrics['findings']} {what} ({counts_phrase(metrics['by_severity'])}), "
+        f"{metrics['findings_per_kloc']} per KLOC, "
+        f"in {metrics['python_files']} Python files ({metrics['kloc']} KLOC)."
+    )
+
+
+def skipped_sentences(skipped: dict[str, str], *, capitalise: bool = False) -> str:
+    """ " part: skipped: why." for each part of a result that was skipped, to end a summary."""
+    return "".join(
+        f" {part.capitalize() if capitalise else part}: {why}." for part, why in skipped.items()
+    )

@@ -2,70 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections import Counter
 from typing import Any, ClassVar
 
 from autocoder.engine import toolkit
 from autocoder.engine.perspective import PerspectiveResult, RunContext
-from autocoder.errors import PerspectiveSkipped, ToolError
 from autocoder.schema import Finding, Severity
+from autocoder.workers.analysis.perspectives._ruff import Diagnostics, ruff_severity, run_ruff
 
 # Complexity (C90) is radon's job here; the line length depends on the target's own style.
 QUALITY_SELECT = "E,F,W,B,SIM,UP,PL,RUF,N,ARG,PIE,RET,ERA"
 QUALITY_IGNORE = "E501,PLR2004"
 RADON_FORMAT = "2"  # bump when the cached radon result changes shape
-TOP = 10
+TOP = toolkit.TOP
 
-# First matching prefix wins: errors that break at run time first, style last.
-_SEVERITY_BY_PREFIX: tuple[tuple[str, Severity], ...] = (
-    ("syntax-error", "high"), ("F821", "high"), ("F822", "high"), ("F823", "high"),
-    ("F811", "high"), ("F63", "high"), ("F7", "high"), ("E9", "high"), ("PLE", "high"),
-    ("F", "medium"), ("B", "medium"), ("PLW", "medium"), ("E7", "medium"),
-    ("RUF", "low"), ("SIM", "low"), ("RET", "low"), ("PIE", "low"), ("PLR", "low"),
-    ("PLC", "low"), ("ARG", "low"), ("ASYNC2", "high"), ("ASYNC", "medium"), ("PERF", "low"),
-)  # fmt: skip
-
-
-def ruff_severity(code: str) -> Severity:
-    return next((sev for prefix, sev in _SEVERITY_BY_PREFIX if code.startswith(prefix)), "info")
-
-
-def run_ruff(
-    ctx: RunContext, select: str, ignore: str, cache_name: str
-) -> tuple[str, dict[str, list[dict[str, Any]]]]:
-    """Ruff's diagnostics per Python file (code, line, message), cached by content."""
-    version = toolkit.require_module("ruff", "ruff")
-    args = ["check", "--isolated", "--no-cache", "--exit-zero", "--output-format", "json",
-            "--select", select, *(["--ignore", ignore] if ignore else [])]  # fmt: skip
-    args_key = hashlib.sha256(" ".join(args).encode()).hexdigest()[:12]
-
-    def analyse(files: list[str]) -> dict[str, Any]:
-        out: dict[str, list[dict[str, Any]]] = {f: [] for f in files}
-        for chunk in toolkit.batched(files):
-            done = toolkit.run_tool(
-                ["ruff", *args, "--", *chunk],
-                cwd=ctx.root,
-                timeout_s=ctx.options.tool_timeout_s,
-                ok_codes=(0,),
-            )
-            try:
-                diagnostics = json.loads(done.stdout or "[]")
-            except json.JSONDecodeError as e:
-                raise ToolError(f"ruff printed no JSON on {ctx.root}: {e}") from None
-            for d in diagnostics:
-                rel = toolkit.relative(ctx.root, d["filename"])
-                code = d.get("code") or "invalid-syntax"
-                row = int((d.get("location") or {}).get("row") or 0)
-                out.setdefault(rel, []).append({"code": code, "line": row, "message": d["message"]})
-        return out
-
-    files = ctx.sources.python
-    found = toolkit.cached_per_file(
-        ctx.cache, cache_name, f"{version}:{args_key}", ctx.sources, files, analyse
-    )
-    return version, found
+RadonResults = dict[str, dict[str, Any]]  # file -> {"functions", "mi", "error"}
 
 
 def radon_file(text: str) -> dict[str, Any]:
@@ -78,6 +28,11 @@ def radon_file(text: str) -> dict[str, Any]:
         mi = float(mi_visit(text, multi=True))
     except (SyntaxError, ValueError, RecursionError) as e:
         return {"functions": [], "mi": None, "error": str(e)}
+    return {"functions": _function_complexities(blocks), "mi": round(mi, 2), "error": None}
+
+
+def _function_complexities(blocks: list[Any]) -> list[dict[str, Any]]:
+    """Name, line and complexity of radon's functions and methods and of their closures."""
     functions: list[dict[str, Any]] = []
     pending = [(b, b.fullname) for b in blocks if hasattr(b, "closures")]
     while pending:
@@ -85,10 +40,11 @@ def radon_file(text: str) -> dict[str, Any]:
         functions.append({"name": name, "line": block.lineno, "cc": block.complexity})
         pending.extend((c, f"{name}.{c.name}") for c in block.closures)
     functions.sort(key=lambda f: (f["line"], f["name"]))
-    return {"functions": functions, "mi": round(mi, 2), "error": None}
+    return functions
 
 
-def run_radon(ctx: RunContext) -> tuple[str, dict[str, dict[str, Any]]]:
+def run_radon(ctx: RunContext) -> tuple[str, RadonResults]:
+    """Radon's version and its result per Python file, cached by content."""
     version = toolkit.require_module("radon", "radon")
 
     def analyse(files: list[str]) -> dict[str, Any]:
@@ -99,32 +55,6 @@ def run_radon(ctx: RunContext) -> tuple[str, dict[str, dict[str, Any]]]:
         ctx.cache, "radon/code_quality", f"{version}:{RADON_FORMAT}", ctx.sources, files, analyse
     )
     return version, found
-
-
-def base_metrics(ctx: RunContext, findings: list[Finding]) -> dict[str, Any]:
-    """What every perspective of this worker reports: size, counts, rates, worst files."""
-    size = toolkit.kloc(ctx.sources)
-    by_severity = toolkit.count_by(findings, "severity")
-    per_file = Counter(f.file for f in findings)
-    return {
-        "python_files": len(ctx.sources.python),
-        "kloc": round(size, 3),
-        "findings": len(findings),
-        "findings_per_kloc": toolkit.per_kloc(len(findings), size),
-        "by_severity": by_severity,
-        "per_kloc_by_severity": {s: toolkit.per_kloc(n, size) for s, n in by_severity.items()},
-        "by_rule": dict(Counter(f.rule for f in findings).most_common(15)),
-        "worst_files": [{"file": f, "findings": n} for f, n in per_file.most_common(TOP)],
-    }
-
-
-def counts_sentence(metrics: dict[str, Any], what: str) -> str:
-    """E.g. "5 issues (1 medium, 4 low), 34.7 per KLOC in 7 Python files (0.144 KLOC)."."""
-    severities = ", ".join(f"{n} {sev}" for sev, n in metrics["by_severity"].items()) or "none"
-    return (
-        f"{metrics['findings']} {what} ({severities}), {metrics['findings_per_kloc']} per KLOC, "
-        f"in {metrics['python_files']} Python files ({metrics['kloc']} KLOC)."
-    )
 
 
 def collapse_syntax_errors(diagnostics: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -144,6 +74,8 @@ def mean(values: list[float]) -> float | None:
 
 
 class CodeQualityAnalysis:
+    """Lint findings (ruff), overly complex functions (radon) and each module's maintainability."""
+
     id: ClassVar[str] = "code_quality"
     name: ClassVar[str] = "Code Quality Analysis"
 
@@ -151,8 +83,7 @@ class CodeQualityAnalysis:
         self.cc_threshold = cc_threshold
 
     def run(self, ctx: RunContext) -> PerspectiveResult:
-        if not ctx.sources.python:
-            raise PerspectiveSkipped(f"no Python files in {ctx.root}")
+        toolkit.require_python(ctx)
         ruff_version, lint = run_ruff(ctx, QUALITY_SELECT, QUALITY_IGNORE, "ruff/code_quality")
         radon_version, radon = run_radon(ctx)
         findings = self._lint_findings(ctx, lint) + self._complexity_findings(ctx, radon)
@@ -165,7 +96,7 @@ class CodeQualityAnalysis:
             tools={"ruff": ruff_version, "radon": radon_version},
         )
 
-    def _lint_findings(self, ctx: RunContext, lint: dict[str, Any]) -> list[Finding]:
+    def _lint_findings(self, ctx: RunContext, lint: Diagnostics) -> list[Finding]:
         return [
             toolkit.finding(
                 ctx.sources,
@@ -180,7 +111,7 @@ class CodeQualityAnalysis:
             for d in collapse_syntax_errors(diagnostics)
         ]
 
-    def _complexity_findings(self, ctx: RunContext, radon: dict[str, Any]) -> list[Finding]:
+    def _complexity_findings(self, ctx: RunContext, radon: RadonResults) -> list[Finding]:
         out: list[Finding] = []
         for file, result in radon.items():
             for fn in result["functions"]:
@@ -194,7 +125,7 @@ class CodeQualityAnalysis:
         return out
 
     def _metrics(
-        self, ctx: RunContext, findings: list[Finding], radon: dict[str, Any]
+        self, ctx: RunContext, findings: list[Finding], radon: RadonResults
     ) -> dict[str, Any]:
         from radon.metrics import mi_rank
 
@@ -209,18 +140,18 @@ class CodeQualityAnalysis:
             if r["mi"] is not None
         ]
         return {
-            **base_metrics(ctx, findings),
+            **toolkit.finding_metrics(ctx.sources, findings),
             "functions": len(functions),
             "complex_functions": sum(1 for fn in functions if fn["cc"] > self.cc_threshold),
             "mean_complexity": mean([fn["cc"] for fn in functions]),
             "most_complex_functions": sorted(functions, key=lambda fn: -fn["cc"])[:TOP],
             "mean_maintainability": mean([m["mi"] for m in modules]),
             "least_maintainable_modules": sorted(modules, key=lambda m: m["mi"])[:TOP],
-            "unparsed_files": sorted(f for f, r in radon.items() if r["error"])[:15],
+            "unparsed_files": toolkit.files_with_errors(radon, 15),
         }
 
     def _summary(self, findings: list[Finding], metrics: dict[str, Any]) -> str:
-        parts = ["Ruff and radon found " + counts_sentence(metrics, "issues")]
+        parts = ["Ruff and radon found " + toolkit.counts_sentence(metrics, "issues")]
         if findings:
             rules = ", ".join(f"{r} ({n})" for r, n in list(metrics["by_rule"].items())[:3])
             worst = metrics["worst_files"][0]
@@ -228,16 +159,7 @@ class CodeQualityAnalysis:
                 f"Most frequent rules: {rules}; most issues in {worst['file']} "
                 f"({worst['findings']})."
             )
-        complex_fns = [
-            f"{fn['function']} in {fn['file']} ({fn['cc']})"
-            for fn in metrics["most_complex_functions"][:3]
-            if fn["cc"] > self.cc_threshold
-        ]
-        parts.append(
-            f"{metrics['complex_functions']} of {metrics['functions']} functions exceed "
-            f"cyclomatic complexity {self.cc_threshold}"
-            + (": " + ", ".join(complex_fns) + "." if complex_fns else ".")
-        )
+        parts.append(self._complexity_sentence(metrics))
         if metrics["least_maintainable_modules"]:
             low = metrics["least_maintainable_modules"][0]
             parts.append(
@@ -246,3 +168,16 @@ class CodeQualityAnalysis:
         if metrics["unparsed_files"]:
             parts.append(f"{len(metrics['unparsed_files'])} files do not parse for radon.")
         return " ".join(parts)
+
+    def _complexity_sentence(self, metrics: dict[str, Any]) -> str:
+        """How many functions exceed the threshold, naming the three most complex of them."""
+        complex_fns = [
+            f"{fn['function']} in {fn['file']} ({fn['cc']})"
+            for fn in metrics["most_complex_functions"][:3]
+            if fn["cc"] > self.cc_threshold
+        ]
+        return (
+            f"{metrics['complex_functions']} of {metrics['functions']} functions exceed "
+            f"cyclomatic complexity {self.cc_threshold}"
+            + (": " + ", ".join(complex_fns) + "." if complex_fns else ".")
+        )

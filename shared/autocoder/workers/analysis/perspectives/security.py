@@ -15,10 +15,10 @@ from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.sources import SourceFiles
 from autocoder.errors import PerspectiveSkipped, ToolError
 from autocoder.schema import SEVERITIES, Finding, Severity, severity_rank
-from autocoder.workers.analysis.perspectives.test_coverage import is_test_file
+from autocoder.workers.analysis.perspectives._layout import is_test_file
 
 MAX_SECRET_SCAN_BYTES = 2_000_000
-TOP = 10
+TOP = toolkit.TOP
 # (bandit severity, bandit confidence) -> ours; a weak confidence lowers the severity one step
 _BANDIT: dict[str, tuple[Severity, Severity, Severity]] = {
     "HIGH": ("high", "high", "medium"),
@@ -64,14 +64,14 @@ def _bandit_findings(ctx: RunContext, result: PerspectiveResult) -> list[Finding
     try:
         version = toolkit.require_module("bandit", "bandit")
         per_file = toolkit.cached_per_file(
-            ctx.cache, "bandit", version, src, src.python, lambda files: _run_bandit(ctx, files)
-        )
+            ctx.cache, "bandit", version, src, src.python, lambda files: _run_bandit(ctx, files),
+            default=_clean_bandit_report(),
+        )  # fmt: skip
     except ToolError as exc:
         result.skipped["bandit"] = f"skipped: {exc}"
         return []
     result.tools["bandit"] = version
-    errors = sorted(f for f, r in per_file.items() if r.get("error"))
-    result.metrics["bandit_unparsed_files"] = errors[:TOP]
+    result.metrics["bandit_unparsed_files"] = toolkit.files_with_errors(per_file, TOP)
     return [
         toolkit.finding(
             src, tool="bandit", rule=i["rule"], severity=i["severity"], file=file,
@@ -83,9 +83,14 @@ def _bandit_findings(ctx: RunContext, result: PerspectiveResult) -> list[Finding
     ]  # fmt: skip
 
 
+def _clean_bandit_report() -> dict[str, Any]:
+    """What bandit reports for a file without issues or errors."""
+    return {"issues": [], "error": None}
+
+
 def _run_bandit(ctx: RunContext, files: list[str]) -> dict[str, Any]:
-    """bandit's issues per file, as plain JSON with our severities and no secret values."""
-    out: dict[str, Any] = {f: {"issues": [], "error": None} for f in files}
+    """bandit's issues per file with any, as plain JSON with our severities and no secret values."""
+    out: dict[str, Any] = {}
     for batch in toolkit.batched(files):
         done = toolkit.run_tool(
             ["bandit", "-f", "json", "-q", *(f"./{f}" for f in batch)],
@@ -93,10 +98,12 @@ def _run_bandit(ctx: RunContext, files: list[str]) -> dict[str, Any]:
         )  # fmt: skip
         report = json.loads(done.stdout)
         for issue in report.get("results", []):
-            entry = out.setdefault(toolkit.relative(ctx.root, issue["filename"]), {"issues": []})
+            entry = out.setdefault(toolkit.relative(ctx.root, issue["filename"]),
+                                   _clean_bandit_report())  # fmt: skip
             entry["issues"].append(_bandit_issue(issue))
         for error in report.get("errors", []):
-            entry = out.setdefault(toolkit.relative(ctx.root, error["filename"]), {"issues": []})
+            entry = out.setdefault(toolkit.relative(ctx.root, error["filename"]),
+                                   _clean_bandit_report())  # fmt: skip
             entry["error"] = str(error.get("reason", "error"))[:200]
     return out
 
@@ -151,8 +158,8 @@ def _scannable(src: SourceFiles, file: str) -> bool:
 
 
 def _run_detect_secrets(ctx: RunContext, files: list[str]) -> dict[str, Any]:
-    """Secret type and line per file; detect-secrets only ever reports a hash of the value."""
-    out: dict[str, Any] = {f: [] for f in files}
+    """Secret type and line per file with any; detect-secrets only reports a hash of the value."""
+    out: dict[str, Any] = {}
     for batch in toolkit.batched(files):
         done = toolkit.run_tool(
             ["detect_secrets", "scan", "--all-files", *(f"./{f}" for f in batch)],
@@ -183,25 +190,24 @@ def _metrics(src: SourceFiles, findings: list[Finding]) -> dict[str, Any]:
     return {
         "by_severity": {s: n for s in SEVERITIES if (n := sum(f.severity == s for f in findings))},
         "by_tool": toolkit.count_by(findings, "tool"),
-        "by_rule": dict(list(toolkit.count_by(findings, "rule").items())[:15]),
+        "by_rule": toolkit.count_by(findings, "rule", most=15),
         "by_cwe": {c: cwes.count(c) for c in sorted(set(cwes), key=lambda c: -cwes.count(c))[:15]},
         "python_kloc": round(toolkit.kloc(src), 3),
         "bandit_issues_per_kloc": toolkit.per_kloc(len(bandit), toolkit.kloc(src)),
-        "worst_files": dict(list(toolkit.count_by(findings, "file").items())[:TOP]),
+        "worst_files": toolkit.count_by(findings, "file", most=TOP),
     }
 
 
 def _summary(result: PerspectiveResult) -> str:
     m, findings = result.metrics, result.findings
-    severities = ", ".join(f"{n} {s}" for s, n in m["by_severity"].items()) or "none"
-    text = f"{len(findings)} security findings ({severities})."
+    text = f"{len(findings)} security findings ({toolkit.counts_phrase(m['by_severity'])})."
     if bandit := [f for f in findings if f.tool == "bandit"]:
-        top = ", ".join(f"{r} x{n}" for r, n in list(toolkit.count_by(bandit, "rule").items())[:5])
+        top = ", ".join(f"{r} x{n}" for r, n in toolkit.count_by(bandit, "rule", most=5).items())
         text += f" bandit: {len(bandit)} issues ({m['bandit_issues_per_kloc']}/KLOC), top {top}."
     secrets = [f for f in findings if f.tool == "detect-secrets"]
-    kinds = ", ".join(f"{n} {t}" for t, n in toolkit.count_by(secrets, "rule").items())
-    text += f" detect-secrets: {len(secrets)} lines with possible secrets ({kinds or 'none'}) in "
+    kinds = toolkit.counts_phrase(toolkit.count_by(secrets, "rule"))
+    text += f" detect-secrets: {len(secrets)} lines with possible secrets ({kinds}) in "
     text += f"{m['files_scanned_for_secrets']} files scanned."
     if m["worst_files"]:
         text += f" Most affected: {', '.join(list(m['worst_files'])[:3])}."
-    return text + "".join(f" {part}: {why}." for part, why in result.skipped.items())
+    return text + toolkit.skipped_sentences(result.skipped)

@@ -1,0 +1,87 @@
+"""Line coverage: the target's own test suite run under coverage.py.
+
+That executes the target's code, so it runs only when ``run_target_tests`` is on.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from autocoder.engine import toolkit
+from autocoder.engine.perspective import PerspectiveResult, RunContext
+from autocoder.errors import ToolError
+from autocoder.workers.analysis.perspectives._layout import is_test_file
+
+TOP = toolkit.TOP
+
+
+def add_line_coverage(ctx: RunContext, result: PerspectiveResult) -> None:
+    """Put ``line_coverage`` into the result's metrics, or say in ``skipped`` why not."""
+    if not ctx.options.run_target_tests:
+        result.skipped["line coverage"] = "skipped: AUTOCODER_RUN_TARGET_TESTS is not 1"
+        return
+    if importlib.util.find_spec("pytest") is None:
+        result.skipped["line coverage"] = "skipped: pytest is not installed; pip install pytest"
+        return
+    try:
+        version = toolkit.require_module("coverage", "coverage")
+        raw = toolkit.cached_whole_tree(
+            ctx.cache, "coverage-pytest", version, ctx.sources, ctx.sources.files,
+            lambda: _measure(ctx),
+        )  # fmt: skip
+    except ToolError as exc:
+        result.skipped["line coverage"] = f"skipped: {exc}"
+        return
+    result.tools["coverage"] = version
+    if "error" in raw:
+        result.skipped["line coverage"] = f"skipped: {raw['error']}"
+    else:
+        result.metrics["line_coverage"] = _coverage_metrics(raw)
+
+
+def _measure(ctx: RunContext) -> dict[str, Any]:
+    """Run the target's tests under coverage.py: {file: [covered, statements]} and the outcome."""
+    timeout = ctx.options.tool_timeout_s
+    with tempfile.TemporaryDirectory(prefix="autocoder-cov-") as tmp:
+        data, out = str(Path(tmp) / "coverage.data"), str(Path(tmp) / "coverage.json")
+        run = toolkit.run_tool(
+            ["coverage", "run", "--data-file", data, "--source", ".",
+             "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"],
+            cwd=ctx.root, timeout_s=timeout, ok_codes=(0, 1, 2, 5),
+            env={"PYTHONDONTWRITEBYTECODE": "1"},
+        )  # fmt: skip
+        if run.returncode == 5:
+            return {"error": "pytest collected no tests in the target"}
+        toolkit.run_tool(["coverage", "json", "--data-file", data, "-o", out], cwd=ctx.root,
+                         timeout_s=timeout, ok_codes=(0,))  # fmt: skip
+        report = json.loads(Path(out).read_text(encoding="utf-8"))
+    tail = [line.strip() for line in run.stdout.splitlines() if line.strip()]
+    return {"exit_code": run.returncode, "outcome": tail[-1][:200] if tail else "",
+            "files": _covered_per_file(ctx, report)}  # fmt: skip
+
+
+def _covered_per_file(ctx: RunContext, report: dict[str, Any]) -> dict[str, list[int]]:
+    """coverage.py's JSON report as repo file -> [covered lines, statements]."""
+    return {
+        toolkit.relative(ctx.root, name): [e["summary"]["covered_lines"],
+                                           e["summary"]["num_statements"]]
+        for name, e in report.get("files", {}).items()
+    }  # fmt: skip
+
+
+def _coverage_metrics(raw: dict[str, Any]) -> dict[str, Any]:
+    """Totals over the measured non-test files, and the least covered of them."""
+    rows = [(f, c, n) for f, (c, n) in raw["files"].items() if not is_test_file(f) and n > 0]
+    covered, statements = sum(r[1] for r in rows), sum(r[2] for r in rows)
+    least = sorted(rows, key=lambda r: (r[1] / r[2], -r[2], r[0]))[:TOP]
+    return {
+        "percent": round(100.0 * covered / statements, 1) if statements else 0.0,
+        "covered_lines": covered, "statements": statements, "files_measured": len(rows),
+        "pytest_exit_code": raw["exit_code"], "pytest_outcome": raw["outcome"],
+        "least_covered": [{"file": f, "percent": round(100.0 * c / n, 1), "statements": n}
+                          for f, c, n in least],
+    }  # fmt: skip

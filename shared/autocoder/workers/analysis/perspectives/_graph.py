@@ -1,0 +1,181 @@
+"""The import graph of a target's packages, built by grimp, with its cycles as plain JSON.
+
+grimp reads a mirror of the package files (symlinks in a temporary folder) through a package
+finder of its own, so the target is never imported and ``sys.path`` and ``sys.modules`` stay as
+they are.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from autocoder.engine.sources import SourceFiles
+
+GRAPH_FORMAT = "2"  # bump when the cached graph changes shape
+_GRIMP_SETTINGS = threading.Lock()  # grimp's package finder is a process-wide setting
+
+
+def find_packages(sources: SourceFiles) -> dict[str, str]:
+    """Top-level packages (folders with ``__init__.py``, at the root or in ``src/``) -> folder."""
+    known = set(sources.python)
+    found: dict[str, str] = {}
+    for f in sources.python:
+        parts = f.split("/")
+        base = parts[:2] if parts[0] == "src" and len(parts) > 2 else parts[:1]
+        folder = "/".join(base)
+        if len(parts) > len(base) and f"{folder}/__init__.py" in known and base[-1].isidentifier():
+            found.setdefault(base[-1], folder)
+    return dict(sorted(found.items()))
+
+
+def module_files(sources: SourceFiles, packages: dict[str, str]) -> dict[str, str]:
+    """Module name -> repo-relative file, for every file grimp will see as part of a package."""
+    known = set(sources.python)
+    out: dict[str, str] = {}
+    for name, folder in packages.items():
+        for f in known:
+            if not f.startswith(folder + "/"):
+                continue
+            parts = [name, *f[len(folder) + 1 : -3].split("/")]
+            dirs = ["/".join([folder, *parts[1:i]]) for i in range(1, len(parts))]
+            if all(f"{d}/__init__.py" in known for d in dirs) and all(
+                p.isidentifier() for p in parts
+            ):
+                out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = f
+    return dict(sorted(out.items()))
+
+
+def build_graph(root: Path, packages: dict[str, str], modules: dict[str, str]) -> dict[str, Any]:
+    """The graph as JSON: direct imports with their first line, cycles, and the unparsed files."""
+    graph, unparsed = _grimp_graph_of_mirror(root, packages, modules)
+    cycles = import_cycles(graph)
+    return {"imports": _direct_imports(graph), "cycles": cycles,
+            "layer_cycles": layer_cycles(graph, cycles), "unparsed": unparsed}  # fmt: skip
+
+
+def mirror_packages(
+    root: Path, packages: dict[str, str], modules: dict[str, str], mirror: str
+) -> dict[str, str]:
+    """Symlink each module file into ``mirror`` as ``<package>/...``; mirror path -> repo file."""
+    origin: dict[str, str] = {}
+    for module, f in modules.items():
+        top = module.split(".")[0]
+        target = Path(mirror, f.removeprefix(packages[top].removesuffix(top)))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to((root / f).resolve())
+        origin[os.path.normpath(target)] = f
+    return origin
+
+
+def _grimp_graph_of_mirror(
+    root: Path, packages: dict[str, str], modules: dict[str, str]
+) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """grimp's graph over a mirror of the package files; a file grimp cannot parse is emptied
+    and returned with grimp's error (repo file -> line, message)."""
+    from grimp.exceptions import SourceSyntaxError
+
+    unparsed: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="autocoder-grimp-") as mirror:
+        origin = mirror_packages(root, packages, modules, mirror)
+        while True:
+            try:
+                return _grimp_graph(mirror, sorted(packages)), unparsed
+            except SourceSyntaxError as e:
+                broken = os.path.normpath(e.filename)
+                if origin.get(broken) in {None, *unparsed}:
+                    raise
+                unparsed[origin[broken]] = {"line": e.lineno or 0, "message": str(e)}
+                Path(broken).unlink()
+                Path(broken).write_text("")
+
+
+def _grimp_graph(mirror: str, tops: list[str]) -> Any:
+    """grimp's graph of the packages ``tops``, found in ``mirror`` and nowhere else."""
+    import grimp
+    from grimp.adaptors.packagefinder import ImportLibPackageFinder
+    from grimp.application.config import settings
+
+    class MirrorFinder(ImportLibPackageFinder):
+        """Finds the packages ``tops`` in the mirror; any other package as grimp would."""
+
+        def determine_package_directories(self, package_name: str, file_system: Any) -> set[str]:
+            if package_name in tops:
+                return {os.path.join(mirror, package_name)}
+            return set(super().determine_package_directories(package_name, file_system))
+
+    with _GRIMP_SETTINGS:
+        previous = settings.PACKAGE_FINDER
+        settings.configure(PACKAGE_FINDER=MirrorFinder())
+        try:
+            return grimp.build_graph(*tops, cache_dir=None)
+        finally:
+            settings.configure(PACKAGE_FINDER=previous)
+
+
+def _direct_imports(graph: Any) -> list[list[Any]]:
+    """[importer, imported, first line of the import] for every direct import, sorted."""
+    return [
+        [importer, imported, min((d.get("line_number") or 0 for d in details), default=0)]
+        for importer in sorted(graph.modules)
+        for imported in sorted(graph.find_modules_directly_imported_by(importer))
+        for details in [graph.get_import_details(importer=importer, imported=imported)]
+    ]
+
+
+def import_cycles(graph: Any) -> list[dict[str, Any]]:
+    """One shortest cycle per group of mutually importing modules, through its first module."""
+    cycles: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for module in sorted(graph.modules):
+        if module in seen:
+            continue
+        imported = graph.find_modules_directly_imported_by(module)
+        if not imported or not graph.find_modules_that_directly_import(module):
+            continue
+        group = graph.find_upstream_modules(module) & graph.find_downstream_modules(module)
+        seen |= group
+        chains = [graph.find_shortest_chain(importer=m, imported=module) for m in imported & group]
+        if chains:
+            shortest = [module, *min(sorted(chains), key=len)]
+            cycles.append({"cycle": shortest, "group": len(group) + 1})
+    return cycles
+
+
+def layer_cycles(graph: Any, cycles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sibling subpackages that depend on each other, where no module cycle already says so."""
+    out: list[dict[str, Any]] = []
+    for package in sorted(graph.modules):
+        children = sorted(graph.find_children(package))
+        if len(children) < 2 or not any(graph.find_children(c) for c in children):
+            continue
+        prefix = package + "."
+        reach = {
+            c: {prefix + u[len(prefix) :].split(".")[0]
+                for u in graph.find_upstream_modules(c, as_package=True) if u.startswith(prefix)}
+            for c in children
+        }  # fmt: skip
+        seen: set[str] = set()
+        for c in children:
+            group = sorted({c} | {d for d in reach[c] if c in reach[d]})
+            if c in seen or len(group) < 2 or _explained_by_cycle(group, cycles):
+                continue
+            seen.update(group)
+            pairs = [(group[0], group[1]), (group[1], group[0])]
+            chains = [graph.find_shortest_chain(x, y, as_packages=True) for x, y in pairs]
+            if all(chains):
+                found = sorted((list(chain) for chain in chains), key=len)
+                out.append({"package": package, "members": group, "chains": found})
+    return out
+
+
+def _explained_by_cycle(group: list[str], cycles: list[dict[str, Any]]) -> bool:
+    """True when a module cycle already runs through two members of the group."""
+
+    def member(module: str) -> str | None:
+        return next((g for g in group if module == g or module.startswith(g + ".")), None)
+
+    return any(len({member(m) for m in c["cycle"]} - {None}) > 1 for c in cycles)
