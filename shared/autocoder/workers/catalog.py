@@ -7,9 +7,11 @@ from collections.abc import Callable
 from autocoder.engine.spec import WorkerSpec
 from autocoder.errors import ConfigError
 from autocoder.workers.analysis.spec import analysis_spec
+from autocoder.workers.test_planning.spec import test_planning_spec
 
 WORKERS: dict[str, Callable[[], WorkerSpec]] = {
     "analysis": analysis_spec,
+    "test-planning": test_planning_spec,
 }
 
 
