@@ -1,0 +1,336 @@
+"""Security Analysis: abuse-case tests where a parameter reaches eval, SQL, a shell, pickle or
+yaml, or a file path.
+
+Where the findings come from: the analysis worker's latest Security Audit (bandit) when its
+dataset is available and was made at the target's commit, each finding mapped to its enclosing
+function; else this perspective's own AST scan. Either way the AST says which parameter reaches
+the sink, and the test sends an attack payload through it: Python that sets an environment
+variable, ``x; touch ...`` for a shell, ``x' OR '1'='1`` for SQL, ``../`` for a path. A test that
+fails today is a finding: the input reached the sink unguarded.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any, ClassVar
+
+from autocoder import __version__
+from autocoder.engine.perspective import PerspectiveResult, RunContext
+from autocoder.engine.toolkit import cached_per_file, require_python
+from autocoder.schema import FINDINGS, TestSpec
+from autocoder.store.reader import latest_per_perspective, rows_of_iteration
+from autocoder.workers.test_planning.inventory import (
+    Inventory,
+    Subject,
+    build_inventory,
+    is_test_file,
+    module_name,
+)
+from autocoder.workers.test_planning.perspectives.error_handling import (
+    call_expression,
+    call_imports,
+    functions,
+    parse_file,
+)
+from autocoder.workers.test_planning.results import finish
+from autocoder.workers.test_planning.specs import import_line, make_spec, render, test_name
+
+TOOL, VERSION = "autocoder-tp-security_analysis", f"{__version__}-1"
+ANALYSIS = "autocoder-analysis-results"
+RULES = {"B307": "code", "B102": "code", "B608": "sql", "B602": "shell", "B604": "shell",
+         "B605": "shell", "B609": "shell", "B301": "deserialise",
+         "B506": "deserialise"}  # fmt: skip
+SHELL = {"call", "run", "Popen", "check_call", "check_output"}
+INTERESTING = {"eval", "exec", "system", "popen", "getoutput", "getstatusoutput", "call", "run",
+               "Popen", "check_call", "check_output", "execute", "executemany", "executescript",
+               "loads", "unsafe_load", "load", "open"}  # fmt: skip
+ALWAYS_SHELL = {"os.system", "os.popen", "subprocess.getoutput", "subprocess.getstatusoutput"}
+CONNECTIONS = {"conn", "connection", "con", "db", "cursor", "cur"}
+PROBE = "AUTOCODER_ABUSE_PROBE"
+SET_PROBE = f"import os; os.environ['{PROBE}'] = '1'"
+PAYLOADS = {
+    "code": f"PAYLOAD = \"__import__('os').environ.__setitem__('{PROBE}', '1')\"",
+    "pickle": f"class _Probe:\n    def __reduce__(self):\n        return (exec, ({SET_PROBE!r},))"
+    "\n\n\nPAYLOAD = pickle.dumps(_Probe())",
+    "yaml": f"PAYLOAD = {f'!!python/object/apply:builtins.exec [{SET_PROBE!r}]'!r}",
+    "shell": 'PAYLOAD = "x; touch autocoder-abuse-probe"',
+    "sql": "PAYLOAD = \"x' OR '1'='1\"",
+    "path": 'PAYLOAD = "../../../../../../../../etc/passwd"',
+}
+INPUTS = {
+    "code": "a Python expression that sets an environment variable",
+    "pickle": "a pickle whose __reduce__ runs exec", "yaml": "a !!python/object/apply exec tag",
+    "shell": "'x; touch autocoder-abuse-probe'", "sql": "x' OR '1'='1",
+    "path": "'../' * 8 + 'etc/passwd'",
+}  # fmt: skip
+CHECKS = {
+    "code": "the input ran as Python code", "deserialise": "deserialising the input ran code",
+    "shell": "the input reaches a shell unquoted", "sql": "the input is part of the SQL text",
+    "path": "the input escapes the base directory",
+}  # fmt: skip
+
+
+# -- sinks per file (cached by content) ----------------------------------------------------------
+def _reaching(node: ast.AST, params: list[str]) -> str | None:
+    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return next((p for p in params if p in names), None)
+
+
+def _built(node: ast.AST) -> bool:
+    """A string made from parts: an f-string, ``+`` or ``%``, or ``.format(...)``."""
+    return isinstance(node, ast.JoinedStr | ast.BinOp) or (
+        isinstance(node, ast.Call) and ast.unparse(node.func).endswith(".format"))  # fmt: skip
+
+
+def dotted(node: ast.expr) -> str:
+    """``a.b.c`` of a name or attribute chain (``.c`` when it starts at a call), no unparse."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    parts.append(node.id if isinstance(node, ast.Name) else "")
+    return ".".join(reversed(parts))
+
+
+def _category(call: ast.Call) -> str | None:
+    name = dotted(call.func)
+    last, first = name.rsplit(".", 1)[-1], call.args[0] if call.args else None
+    if last not in INTERESTING:
+        return None
+    keywords = {k.arg: ast.unparse(k.value) for k in call.keywords}
+    if name in ("eval", "exec", "builtins.eval", "builtins.exec"):
+        return "code"
+    if name in ALWAYS_SHELL or (last in SHELL and keywords.get("shell") == "True"):
+        return "shell"
+    if last in ("execute", "executemany", "executescript") and first is not None and _built(first):
+        return "sql"
+    if name in ("pickle.loads", "cPickle.loads", "dill.loads", "yaml.unsafe_load") or (
+        name == "yaml.load" and "Safe" not in keywords.get("Loader", "")):  # fmt: skip
+        return "deserialise"
+    return "path" if name == "open" and first is not None and _built(first) else None
+
+
+def _base(node: ast.expr) -> str:
+    """The literal directory an input-built path starts with (``/srv/statements/``)."""
+    first = node.values[0] if isinstance(node, ast.JoinedStr) and node.values else node
+    first = first.left if isinstance(first, ast.BinOp) else first
+    text = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else ""
+    return text.rpartition("/")[0] + "/" if "/" in text else ""
+
+
+def _sinks(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[dict[str, Any]]:
+    params = [a.arg for a in [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]]
+    out = []
+    for call in (n for n in ast.walk(func) if isinstance(n, ast.Call)):
+        category = _category(call)
+        if category is None or not call.args:
+            continue
+        base = _base(call.args[0]) if category == "path" else ""
+        if category != "path" or base:
+            out.append({"line": call.lineno, "category": category, "call": ast.unparse(call)[:80],
+                        "param": _reaching(call.args[0], params), "base": base,
+                        "connect": "sqlite3.connect(" in ast.unparse(func)})  # fmt: skip
+    return out
+
+
+def _scan(ctx: RunContext, file: str) -> list[dict[str, Any]]:
+    tree = parse_file(ctx, file)
+    if tree is None or is_test_file(file):
+        return []
+    return [{"qualname": q, **s} for q, func in functions(tree) for s in _sinks(func)]
+
+
+# -- where the findings come from ----------------------------------------------------------------
+def _audit(ctx: RunContext) -> tuple[list[dict[str, Any]] | None, str]:
+    """The Security Audit findings at the target's commit, or None and why they are not used."""
+    reader = ctx.peers(ANALYSIS)
+    record = latest_per_perspective(reader).get("Security Audit") if reader else None
+    if reader is None or record is None:
+        return None, f"own AST scan: no Security Audit record in {ANALYSIS}"
+    if record["target"]["commit"] != ctx.commit:
+        audited = record["target"]["commit"]
+        return None, f"own AST scan: the Security Audit ran at {audited}, target at {ctx.commit}"
+    rows = [r for r in rows_of_iteration(reader, FINDINGS, record["iteration"])
+            if r["perspective_name"] == "Security Audit"]  # fmt: skip
+    return rows, f"Security Audit findings of {ANALYSIS} iteration {record['iteration']}"
+
+
+def enclosing(inventory: Inventory, file: str, line: int) -> Subject | None:
+    """The narrowest function, method or class of ``file`` whose lines hold ``line``."""
+    around = [s for s in inventory.subjects if s.file == file and s.line <= line <= s.end_line]
+    return min(around, key=lambda s: s.end_line - s.line, default=None)
+
+
+def _from_audit(
+    rows: list[dict[str, Any]], sinks: list[dict[str, Any]], inventory: Inventory
+) -> Any:
+    """Sinks the audit flagged (with their rule), plus the path sinks bandit has no rule for."""
+    chosen, unmapped, mapped = [], [], []
+    for row in rows:
+        subject = enclosing(inventory, row["file"], row["line"])
+        category = RULES.get(row["rule"])
+        if category is None or subject is None:
+            unmapped.append(f"{row['file']}:{row['line']} {row['rule']}")
+            continue
+        mapped.append(f"{row['file']}:{row['line']} {row['rule']} -> {subject.id}")
+        chosen += [{**s, "rule": row["rule"]} for s in sinks if s["subject"] == subject.id
+                   and s["category"] == category and s["line"] == row["line"]]  # fmt: skip
+    chosen += [s for s in sinks if s["category"] == "path"]
+    return chosen, {"mapped_findings": mapped[:30], "findings_without_abuse_case": unmapped[:30]}
+
+
+# -- test code -----------------------------------------------------------------------------------
+def _kind(sink: dict[str, Any]) -> str:
+    if sink["category"] != "deserialise":
+        return str(sink["category"])
+    return "yaml" if "yaml" in sink["call"] else "pickle"
+
+
+def _test(sink: dict[str, Any], subject: Subject, inventory: Inventory) -> str | None:
+    category, param = sink["category"], sink["param"]
+    values = {param: "PAYLOAD"} if param else {}
+    connection = next((p.name for p in subject.params if p.name in CONNECTIONS), None)
+    if category == "sql" and connection:
+        values[connection] = "connection"
+    call = call_expression(subject, inventory, values) if param else None
+    if call is None or (category == "sql" and not (connection or sink["connect"])):
+        return None
+    kind = _kind(sink)
+    body = BODIES[kind](call, sink)
+    imports = ["import os", *call_imports(call), *IMPORTS.get(kind, [])]
+    imports += [f"import {subject.module} as target_module", import_line(subject)]
+    name = test_name(subject, f"resists_{kind}_injection_through_{param}")
+    return render(imports, f"{PAYLOADS[kind]}\n\n\ndef {name}(monkeypatch):\n{body}")
+
+
+def _probe(call: str, _sink: dict[str, Any]) -> str:
+    return (f'    monkeypatch.delenv("{PROBE}", raising=False)\n{_attempt(call)}'
+            f'    assert "{PROBE}" not in os.environ, "the input ran as code"\n')  # fmt: skip
+
+
+def _attempt(call: str) -> str:
+    return (
+        f"    try:\n        {call}\n    except (Exception, SystemExit):\n        pass  # rejected\n"
+    )
+
+
+def _shell(call: str, _sink: dict[str, Any]) -> str:
+    return f"""    commands = []
+
+    def record(*args, **kwargs):
+        commands.append((args[0] if args else kwargs.get("args"), kwargs.get("shell", False)))
+        return MagicMock(returncode=0, stdout="", stderr="")
+
+    for name in ("call", "run", "Popen", "check_call", "check_output"):
+        for owner in (target_module, subprocess):  # the module's own names only if imported
+            if getattr(owner, name, None) is getattr(subprocess, name):
+                monkeypatch.setattr(owner, name, record)
+    for name in ("system", "popen"):
+        monkeypatch.setattr(os, name, lambda command, *a, **k: record(command, shell=True))
+{_attempt(call)}    for command, shell in commands:
+        if shell and isinstance(command, str) and PAYLOAD in command:
+            assert PAYLOAD in shlex.split(command), f"reaches a shell unquoted: {{command}}"
+"""
+
+
+def _sql(call: str, sink: dict[str, Any]) -> str:
+    return f"""    connection, statements = MagicMock(), []
+
+    def execute(sql, *args, **kwargs):
+        statements.append(str(sql))
+        return MagicMock()
+
+    for owner in (connection, connection.cursor.return_value):
+        owner.execute.side_effect = owner.executemany.side_effect = execute
+        owner.executescript.side_effect = execute
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: connection)
+{_attempt(call)}    if not statements:
+        pytest.skip("the call with sampled arguments runs no statement")
+    assert not any(PAYLOAD in s for s in statements), "the input is part of the SQL text"
+"""
+
+
+def _path(call: str, sink: dict[str, Any]) -> str:
+    return f"""    base, opened = os.path.realpath({sink["base"]!r}), []
+
+    def record(path, *args, **kwargs):
+        opened.append(os.fspath(path))
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(target_module, "open", record, raising=False)
+{_attempt(call)}    for path in opened:
+        assert os.path.realpath(path).startswith(base + os.sep), f"escapes {{base}}: {{path}}"
+"""
+
+
+BODIES = {"code": _probe, "pickle": _probe, "yaml": _probe, "shell": _shell, "sql": _sql,
+          "path": _path}  # fmt: skip
+IMPORTS = {"pickle": ["import pickle"], "shell": ["import shlex", "import subprocess",
+           "from unittest.mock import MagicMock"],
+           "sql": ["import sqlite3", "from unittest.mock import MagicMock",
+                   "import pytest"]}  # fmt: skip
+
+
+# -- specs ---------------------------------------------------------------------------------------
+def _spec(sink: dict[str, Any], subject: Subject, inventory: Inventory) -> TestSpec | None:
+    code = _test(sink, subject, inventory)
+    if code is None:
+        return None
+    rule = f"bandit {sink['rule']}: " if sink.get("rule") else ""
+    return make_spec(
+        perspective=SecurityAnalysis.name, perspective_id=SecurityAnalysis.id, subject=subject,
+        kind="security", key=f"abuse:{sink['category']}:{sink['param']}", line=sink["line"],
+        rationale=f"{rule}{sink['param']} reaches `{sink['call']}` at line {sink['line']}",
+        inputs=f"{sink['param']}: {INPUTS[_kind(sink)]}",
+        expected=f"rejected or neutralised: fails if {CHECKS[sink['category']]}",
+        mocks="monkeypatch: the sink records instead of acting where it would touch the system",
+        test_code=code, inventory=inventory, boost=3,
+    )  # fmt: skip
+
+
+class SecurityAnalysis:
+    id: ClassVar[str] = "security_analysis"
+    name: ClassVar[str] = "Security Analysis"
+
+    def run(self, ctx: RunContext) -> PerspectiveResult:
+        require_python(ctx)
+        inventory = build_inventory(ctx)
+        facts = cached_per_file(ctx.cache, TOOL, VERSION, ctx.sources, ctx.sources.python,
+                                lambda miss: {f: _scan(ctx, f) for f in miss})  # fmt: skip
+        sinks = [{**s, "subject": f"{module_name(f)}:{s['qualname']}"}
+                 for f, found in facts.items() for s in found]  # fmt: skip
+        sinks = [s for s in sinks if s["subject"] in inventory.by_id]
+        rows, source = _audit(ctx)
+        chosen, details = _from_audit(rows, sinks, inventory) if rows is not None else (sinks, {})
+        specs = [_spec(s, inventory.by_id[s["subject"]], inventory) for s in chosen]
+        made = list({s.id: s for s in specs if s is not None}.values())  # one per id
+        left = [f"{s['subject']} line {s['line']}: {s['call']}"
+                for s, m in zip(chosen, specs, strict=True) if m is None]  # fmt: skip
+        metrics = {
+            "sinks": len(chosen),
+            "by_category": _count(chosen),
+            "without_test": len(left),
+            "findings_source": "own scan" if rows is None else "analysis dataset",
+        }
+        details = {"source": source, **details, "sinks_without_test": left[:30]}
+        return finish(ctx, made, _summary(chosen, made, left, source), metrics, details)
+
+
+def _count(sinks: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for s in sinks:
+        out[s["category"]] = out.get(s["category"], 0) + 1
+    return out
+
+
+def _summary(chosen: list[dict[str, Any]], made: list[TestSpec], left: list[str],
+             source: str) -> str:  # fmt: skip
+    if not chosen:
+        return f"No parameter reaches eval, SQL, a shell, pickle/yaml or a file path ({source})."
+    counts = ", ".join(f"{n} {c}" for c, n in _count(chosen).items())
+    riskiest = ", ".join(s.subject for s in made[:3]) or "none"
+    return (
+        f"{len(chosen)} dangerous sinks ({counts}); {len(made)} abuse-case tests, {len(left)} "
+        f"sinks no parameter reaches or no call could be built for. Riskiest: {riskiest}. "
+        f"Source: {source}."
+    )
