@@ -214,14 +214,20 @@ class Inventory:
     def by_id(self) -> dict[str, Subject]:
         return {s.id: s for s in self.subjects}
 
+    @cached_property
+    def _importers(self) -> dict[str, set[str]]:
+        """module -> files that import it or a name from it (every dotted prefix counts)."""
+        importers: dict[str, set[str]] = {}
+        for file, imported in self.imports.items():
+            for name in imported:
+                parts = name.split(".")
+                for end in range(1, len(parts) + 1):
+                    importers.setdefault(".".join(parts[:end]), set()).add(file)
+        return importers
+
     def fan_in(self, module: str) -> int:
-        """How many other files import ``module`` (or a name from it)."""
-        return sum(
-            1
-            for file, imported in self.imports.items()
-            if module_name(file) != module
-            and any(i == module or i.startswith(module + ".") for i in imported)
-        )
+        """How many other files import ``module`` (or a name from it); computed once per run."""
+        return sum(1 for f in self._importers.get(module, set()) if module_name(f) != module)
 
     def tested(self, subject: Subject) -> bool:
         """A test file names the subject (its function, method or class name)."""
