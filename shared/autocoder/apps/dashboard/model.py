@@ -1,0 +1,85 @@
+"""What the dashboard shows, as plain data: the contract between its reader and its page.
+
+The reader (``data.py``) builds a :class:`Snapshot` incrementally and caches it for every
+visitor; the page (``app.py``) and ``GET /api/summary`` only render it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+WorkerStatus = Literal["online", "stale", "offline", "not deployed", "waiting for first iteration"]
+Banner = Literal["All Systems Operational", "Degraded", "Down"]
+
+FINDING_COLUMNS = [
+    "timestamp", "worker", "perspective", "severity", "file", "line", "rule", "message", "commit",
+]  # fmt: skip
+
+
+SUMMARY_FIELDS = (
+    "name", "status", "reason", "iterations", "last_updated", "current_perspective",
+    "error_rate_24h",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class WorkerSource:
+    """Where one worker's dataset is and how often it should write."""
+
+    name: str  # "analysis" | "test-planning" | "implementation"
+    title: str  # "Analysis Worker"
+    dataset: str  # dataset name, e.g. "autocoder-analysis-results"
+    interval_s: float  # the worker's iteration interval (health thresholds derive from it)
+    location: str  # local folder path or Hub repo id ("USER/NAME")
+    space_url: str | None = None  # the worker's Space / app URL, when known (pings GET /health)
+
+
+@dataclass(frozen=True)
+class WorkerView:
+    name: str
+    title: str
+    location: str
+    status: WorkerStatus
+    reason: str  # one sentence, e.g. "last iteration 25 min ago; interval 60 s"
+    iterations: int
+    last_updated: str | None  # ISO timestamp of the newest record
+    current_perspective: str | None
+    error_rate_24h: float | None  # share of records with status "error" in the last 24 h
+    space_url: str | None
+    interval_s: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    banner: Banner
+    banner_detail: str  # which worker and why, when not all operational
+    online: int
+    expected: int
+    newest_iteration_at: str | None
+    workers: list[WorkerView]
+    findings_by_severity: dict[str, int]  # unique findings (analysis cumulative insights)
+    findings_by_perspective: dict[str, int]
+    test_planning: dict[str, int]  # failure_modes_identified, edge_cases_discovered, ...
+    # Series for the charts, each a list of plain dict rows (JSON-friendly):
+    iterations_per_hour: list[dict[str, Any]]  # {"worker", "hour" (ISO), "iterations"}
+    findings_by_commit: list[dict[str, Any]]  # {"commit", "severity", "findings"}
+    specs_over_time: list[dict[str, Any]]  # {"timestamp", "test_specs_total", "test_specs_active"}
+    latest_findings: list[dict[str, Any]]  # rows with FINDING_COLUMNS keys, newest first
+    data_as_of: str | None  # when the data was last read successfully (ISO)
+    problems: list[str] = field(default_factory=list)  # corrupt shards skipped, Hub errors...
+
+    def summary(self) -> dict[str, Any]:
+        """The overview numbers for ``GET /api/summary``."""
+        return {
+            "banner": self.banner,
+            "detail": self.banner_detail,
+            "online": self.online,
+            "expected": self.expected,
+            "newest_iteration_at": self.newest_iteration_at,
+            "data_as_of": self.data_as_of,
+            "workers": [{k: getattr(w, k) for k in SUMMARY_FIELDS} for w in self.workers],
+            "findings_by_severity": self.findings_by_severity,
+            "test_planning": self.test_planning,
+            "problems": self.problems,
+        }
