@@ -26,3 +26,9 @@ def test_installing_twice_keeps_one_set_of_handlers() -> None:
     install_logging([])
     ours = [h for h in logging.getLogger("autocoder").handlers if getattr(h, "_autocoder", False)]
     assert len(ours) == 2
+
+
+def test_cli_flags_override_settings_read_under_an_alias() -> None:
+    from autocoder.settings import load_settings
+
+    assert load_settings(port=7999).port == 7999

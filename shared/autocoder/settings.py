@@ -16,7 +16,9 @@ from autocoder.errors import ConfigError
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AUTOCODER_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="AUTOCODER_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     target: str = Field(".", description="directory or git URL to analyse")
     data_dir: Path = Field(Path("autocoder-data"), description="where the local datasets live")

@@ -16,6 +16,8 @@ from pathlib import Path
 from autocoder.errors import ToolError
 from autocoder.schema import TestSpec
 
+PER_TEST_TIMEOUT_S = 30  # pytest-timeout: one hung generated test cannot stall the batch
+
 
 def _write_tests(folder: Path, specs: list[TestSpec]) -> None:
     for spec in specs:
@@ -30,13 +32,15 @@ def _pytest(
         **os.environ,
         "PYTHONPATH": os.pathsep.join(p for p in paths if p),
         "PYTHONDONTWRITEBYTECODE": "1",
+        "HYPOTHESIS_STORAGE_DIRECTORY": str(folder / ".hypothesis"),
     }
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(folder),
-               "-o", "addopts=", "-q", *args, str(folder)]  # fmt: skip
+    options = ["-p", "no:cacheprovider", "--rootdir", str(folder), "-o", "addopts=",
+               "-o", f"timeout={PER_TEST_TIMEOUT_S}", "-q"]  # fmt: skip
+    command = [sys.executable, "-m", "pytest", *options, *args, str(folder)]
     try:
         return subprocess.run(
             command,
-            cwd=root,
+            cwd=folder,  # the target is on the path, but its checkout is never the working folder
             env=env,
             capture_output=True,
             text=True,
@@ -45,6 +49,15 @@ def _pytest(
         )
     except subprocess.TimeoutExpired:
         raise ToolError(f"generated tests ran longer than {timeout_s:.0f}s in {root}") from None
+
+
+def _spec_id_of(case: ET.Element) -> str:
+    """The spec a junit test case came from: its module ``test_<id>``, or for a module-level
+    skip or collection error (empty classname) the file named in the case's name."""
+    module = case.get("classname", "").rsplit(".", 1)[-1]
+    if not module:
+        module = Path(case.get("name", "").split("::")[0]).stem
+    return module.removeprefix("test_")
 
 
 def _outcome(case: ET.Element) -> str:
@@ -70,7 +83,7 @@ def run_generated_tests(root: Path, specs: list[TestSpec], timeout_s: float) -> 
         status: dict[str, str] = {}
         if junit.exists():
             for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314
-                spec_id = case.get("classname", "").rsplit(".", 1)[-1].removeprefix("test_")
+                spec_id = _spec_id_of(case)
                 outcome = _outcome(case)
                 if order[outcome] >= order[status.get(spec_id, "passed")]:
                     status[spec_id] = outcome

@@ -1,0 +1,422 @@
+"""Failure Mode Analysis: per function, every way it can fail, each with a test that makes it fail.
+
+Explicit ``raise`` statements (the arguments that reach them are solved from the conditions on the
+way: ``Account.withdraw(0)`` gets ``pytest.raises(ValueError)``), exceptions of the calls it makes
+(files, parsers, network, databases, subprocesses: injected through fakes), ``os.environ[...]``
+(``KeyError`` when unset), ``None`` returned on a path of a function that otherwise returns
+values, unchecked ``param[...]`` and ``int(param)``. Facts come from :mod:`._boundaries`; the
+arguments that reach a site are found by :func:`solve`, which evaluates the conditions on the way
+(comparisons, arithmetic, ``len`` of literals only) over candidate values taken from them.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections import Counter
+from itertools import islice, product
+from types import CodeType
+from typing import Any, ClassVar
+
+from autocoder.engine.perspective import PerspectiveResult, RunContext
+from autocoder.engine.toolkit import require_python
+from autocoder.schema import TestSpec
+from autocoder.workers.test_planning.inventory import Inventory, Param, Subject
+from autocoder.workers.test_planning.perspectives._boundaries import (
+    BOUNDARY_KINDS,
+    Boundary,
+    Facts,
+    Site,
+    caught,
+    function_facts,
+    indexed_inventory,
+)
+from autocoder.workers.test_planning.perspectives.integration_points import (
+    IN_TMP,
+    MOCK_IMPORT,
+    SAMPLES,
+    base_type,
+    call_code,
+    callable_params,
+    callable_subject,
+    fake_block,
+    init_params,
+    module_import,
+    ordered_imports,
+)
+from autocoder.workers.test_planning.results import finish
+from autocoder.workers.test_planning.specs import import_line, make_spec, render, slug, test_name
+
+SAFE = (
+    ast.Expression,
+    ast.Compare,
+    ast.BoolOp,
+    ast.UnaryOp,
+    ast.BinOp,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.Call,
+    ast.cmpop,
+    ast.boolop,
+    ast.Not,
+    ast.USub,
+    ast.UAdd,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
+)
+MAX_TRIALS = 4096
+
+
+class _SelfAttributes(ast.NodeTransformer):
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        if isinstance(node.value, ast.Name) and node.value.id == "self":
+            return ast.Name(id=f"self__{node.attr}", ctx=ast.Load())
+        return self.generic_visit(node)
+
+
+def condition(source: str) -> ast.Expression | None:
+    """The condition as an expression over plain names (``self.x`` -> ``self__x``), or None when
+    it is more than comparisons, arithmetic, ``len`` and literals (then it is not evaluated)."""
+    tree = ast.parse(source, mode="eval")
+    tree.body = _SelfAttributes().visit(tree.body)
+    for node in ast.walk(tree):
+        if not isinstance(node, SAFE) or (
+            isinstance(node, ast.Call) and getattr(node.func, "id", "") != "len"
+        ):
+            return None
+    return ast.fix_missing_locations(tree)
+
+
+def holds(code: CodeType, env: dict[str, Any]) -> bool | None:
+    """The compiled :func:`condition` evaluated over ``env``; None when it cannot be."""
+    try:  # only comparisons, arithmetic and len() of literals reach eval (see condition())
+        return bool(eval(code, {"__builtins__": {"len": len}}, env))  # noqa: S307
+    except Exception:
+        return None
+
+
+def literal(source: str | None) -> tuple[bool, Any]:
+    try:
+        return True, ast.literal_eval(source) if source is not None else None
+    except (ValueError, SyntaxError, TypeError):
+        return False, None
+
+
+def sample_literal(param: Param | None) -> tuple[bool, Any]:
+    """The sample value of a parameter as a Python value, when it is a literal."""
+    return literal(SAMPLES.get(base_type(param.annotation) or "") if param else None)
+
+
+def _candidates(name: str, trees: list[ast.Expression], param: Param, search: bool) -> list[Any]:
+    known, default = literal(param.default)
+    sample_known, sample = sample_literal(param)
+    plain = [
+        v
+        for ok, v in ((known and param.default is not None, default), (sample_known, sample))
+        if ok
+    ]
+    if not search:
+        return plain[:1]
+    found: list[Any] = []
+    for node in (n for t in trees for n in ast.walk(t) if isinstance(n, ast.Compare)):
+        operands = [node.left, *node.comparators]
+        constants = [o.value for o in operands if isinstance(o, ast.Constant)]
+        if any(isinstance(o, ast.Name) and o.id == name for o in operands):
+            found += [w for c in constants for w in around(c)]
+        elif any(isinstance(o, ast.Call) and ast.unparse(o) == f"len({name})" for o in operands):
+            found += ["x" * w for c in constants if isinstance(c, int) for w in around(c) if w >= 0]
+    extras: dict[str, list[Any]] = {"str": [""], "list": [[]], "dict": [{}]}
+    extra = extras.get(base_type(param.annotation) or "", [])
+    return list({(type(v), repr(v)): v for v in [*found, *plain, *extra]}.values())
+
+
+def around(value: Any) -> list[Any]:
+    if isinstance(value, bool) or value is None:
+        return [value]
+    if isinstance(value, int | float):
+        return [value, value + 1, value - 1]
+    return [value, ""] if isinstance(value, str) else []
+
+
+def solve(
+    subject: Subject,
+    inventory: Inventory,
+    facts: dict[str, Facts],
+    conds: list[tuple[str, bool]],
+    fixed: dict[str, Any],
+    search: bool = True,
+) -> tuple[dict[str, str], dict[str, str]] | None:
+    """Arguments (source text) for ``subject`` and its class that make every condition hold,
+    ``fixed`` values kept; only defaults and samples unless ``search``. None when none is found."""
+    trees = [condition(c) for c, _ in conds]
+    if any(t is None for t in trees):
+        return None
+    exprs = [t for t in trees if t is not None]
+    params = {p.name: p for p in callable_params(subject)}
+    owner = inventory.by_id.get(f"{subject.module}:{subject.owner}")
+    init = {p.name: p for p in init_params(owner, inventory)} if owner else {}
+    attrs = facts.get(f"{subject.module}:{subject.owner}.__init__", Facts()).self_attrs
+    env: dict[str, Any] = {}
+    choices: dict[str, list[Any]] = {}
+    for name in sorted(
+        {n.id for t in exprs for n in ast.walk(t) if isinstance(n, ast.Name)} - {"len"}
+    ):
+        source = attrs.get(name.removeprefix("self__")) if name.startswith("self__") else None
+        if name in fixed:
+            env[name] = fixed[name]
+        elif name in params or source in init:
+            choices[name] = _candidates(name, exprs, params.get(name) or init[str(source)], search)
+        elif (value := literal(source))[0] and source is not None:
+            env[name] = value[1]
+        else:
+            return None
+    codes = [compile(t, "<condition>", "eval") for t in exprs]
+    for combo in islice(product(*choices.values()), MAX_TRIALS):
+        trial = {**env, **dict(zip(choices, combo, strict=True))}
+        if all(holds(c, trial) is want for c, (_, want) in zip(codes, conds, strict=True)):
+            values = {k: repr(v) for k, v in {**fixed, **trial}.items() if k in params}
+            inits = {attrs[k[6:]]: repr(v) for k, v in trial.items() if attrs.get(k[6:]) in init}
+            return values, inits
+    return None
+
+
+def exception_ref(subject: Subject, inventory: Inventory, exc: str) -> tuple[str, set[str]] | None:
+    """How a test names an exception ``subject``'s module raises, or None (not a class)."""
+    if exc in vars(builtins):
+        return (exc, set()) if isinstance(vars(builtins)[exc], type) else None
+    found = inventory.by_id.get(f"{subject.module}:{exc}")
+    if found is not None and found.kind != "class":
+        return None
+    if "." in exc:
+        return f"subject_module.{exc}", {module_import(subject)}
+    return exc, {f"from {subject.module} import {exc}"}
+
+
+def site_exception(site: Site, value: Any = None) -> str | None:
+    """The exception a site raises (for index and convert: when ``value`` triggers it)."""
+    if site.in_handler:
+        return None
+    if site.what == "raise":
+        exc: str | None = site.detail
+    elif site.what == "index":
+        exc = _lookup_error(literal(site.detail)[1], value)
+    elif site.what == "convert":
+        exc = "ValueError" if isinstance(value, str) and not _number(value) else None
+    else:
+        exc = None
+    return exc if exc is not None and not caught(site.caught, exc) else None
+
+
+def _lookup_error(key: Any, value: Any) -> str | None:
+    """``value[key]`` fails with: KeyError, IndexError or nothing (an unknown value: when empty)."""
+    if isinstance(value, dict):
+        return None if key in value else "KeyError"
+    if isinstance(value, list | tuple | str) and isinstance(key, int):
+        return None if -len(value) <= key < len(value) else "IndexError"
+    return None if value else ("IndexError" if isinstance(key, int) else "KeyError")
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+# Resolved call prefix -> "category | exception to inject | the import it needs".
+INJECT = {
+    "json.": 'parsing | json.JSONDecodeError("injected", "", 0) | import json',
+    "yaml.": 'parsing | yaml.YAMLError("injected") | import yaml',
+    "pickle.": 'parsing | pickle.UnpicklingError("injected") | import pickle',
+    "tomllib.": 'parsing | tomllib.TOMLDecodeError("injected") | import tomllib',
+    "requests.": 'network | requests.ConnectionError("injected") | import requests',
+    "httpx.": 'network | httpx.ConnectError("injected") | import httpx',
+    "aiohttp.": 'network | aiohttp.ClientConnectionError("injected") | import aiohttp',
+    "urllib.request.": 'network | urllib.error.URLError("injected") | import urllib.error',
+    "socket.": 'network | ConnectionRefusedError("injected") | ',
+    "sqlite3.": 'database | sqlite3.OperationalError("injected") | import sqlite3',
+    "subprocess.check_": 'subprocess | subprocess.CalledProcessError(1, "cmd") | import subprocess',
+    "subprocess.": 'subprocess | FileNotFoundError(2, "injected") | ',
+}
+
+
+def injection(b: Boundary) -> tuple[str, str, str] | None:
+    """(category, exception source, its import) to inject into a boundary call, if it can fail."""
+    if b.kind == "filesystem":
+        writes = b.mode is not None and any(c in b.mode for c in "wax+")
+        error = 'PermissionError(13, "injected")' if writes else 'FileNotFoundError(2, "injected")'
+        return "filesystem", error, ""
+    found = next((v for prefix, v in INJECT.items() if b.call.startswith(prefix)), None)
+    return tuple(found.split(" | ")) if found else None  # type: ignore[return-value]
+
+
+def _test(name: str, exc: str | None, call: str, imports: set[str], setup: list[str]) -> str:
+    """A test that runs ``setup`` in its own folder, then expects ``exc`` (None: returns None)."""
+    body = "".join(f"    {line}\n" for line in [IN_TMP, *setup])
+    check = (
+        f"    with pytest.raises({exc}):\n        {call}\n"
+        if exc
+        else f"    assert {call} is None\n"
+    )
+    code = f"def {name}(monkeypatch, tmp_path):\n{body}{check}"
+    return render(ordered_imports({*imports, "import pytest"} if exc else imports), code)
+
+
+class _Planner:
+    """Turns one function's failure sites and boundaries into specs."""
+
+    def __init__(self, inventory: Inventory, facts: dict[str, Facts]) -> None:
+        self.inventory, self.facts = inventory, facts
+        self.kinds: Counter[str] = Counter()
+
+    def _spec(self, subject: Subject, what: str, key: str, line: int, why: str, inputs: str,
+              expected: str, code: str, mocks: str = "") -> TestSpec:  # fmt: skip
+        self.kinds[what] += 1
+        return make_spec(
+            perspective=FailureModeAnalysis.name, perspective_id=FailureModeAnalysis.id,
+            subject=subject, kind="unit", key=key, rationale=why, inputs=inputs,
+            expected=expected, test_code=code, inventory=self.inventory, mocks=mocks, line=line,
+            boost=1,
+        )  # fmt: skip
+
+    def _call(
+        self, subject: Subject, site: Site, fixed: dict[str, Any]
+    ) -> tuple[str, set[str]] | None:
+        solution = solve(subject, self.inventory, self.facts, list(site.conds), fixed)
+        return None if solution is None else call_code(subject, self.inventory, *solution)
+
+    def _guard(self, subject: Subject, found: list[Boundary]) -> tuple[list[str], set[str]]:
+        """Fakes for the function's own boundaries: a test of its logic never reaches out."""
+        if not any(b.patchable and b.kind in BOUNDARY_KINDS for b in found):
+            return [], set()
+        return fake_block(found, None, ""), {MOCK_IMPORT, module_import(subject)}
+
+    def raised(self, subject: Subject, site: Site) -> TestSpec | None:
+        exception = exception_ref(subject, self.inventory, site.detail)
+        if exception is None or site.in_handler or caught(site.caught, site.detail):
+            return None
+        when = " and ".join(c if t else f"not ({c})" for c, t in site.conds) or "always"
+        name = test_name(subject, f"raises_{site.detail}_when_{slug(_words(when), 40)}")
+        solved, mocks = self._call(subject, site, {}), ""
+        if solved is None:  # pins the raise until a test can build the state it needs
+            source = f"inspect.getsource({subject.qualname})"
+            code = f"def {name}():\n    assert {f'raise {site.detail}'!r} in {source}\n"
+            code = render(["import inspect", import_line(subject)], code)
+            inputs, mocks = f"arguments that make {when} true (not derivable)", f"build {when}"
+        else:
+            inputs = solved[0]
+            setup, guard = self._guard(subject, self.facts[subject.id].boundaries)
+            code = _test(name, exception[0], inputs, exception[1] | solved[1] | guard, setup)
+        why, key = f"{subject.id} raises {site.detail} when {when}.", f"raise:{site.detail}:{when}"
+        expected = f"raises {site.detail}"
+        return self._spec(subject, "raise", key, site.line, why, inputs, expected, code, mocks)
+
+    def value_site(self, subject: Subject, site: Site) -> TestSpec | None:
+        """An unchecked ``param[key]``, ``int(param)`` or a ``None`` return, when reachable."""
+        exc = {"index": "IndexError" if site.detail.lstrip("-").isdigit() else "KeyError",
+               "convert": "ValueError"}.get(site.what)  # fmt: skip
+        bad = {"IndexError": [], "KeyError": {}, "ValueError": "not-a-number"}.get(exc or "")
+        solved = self._call(subject, site, {site.param or "": bad} if exc else {})
+        if solved is None or (exc and caught(site.caught, exc)):
+            return None
+        call, imports = solved
+        setup, guard = self._guard(subject, self.facts[subject.id].boundaries)
+        imports |= guard
+        if exc is None:
+            code = _test(test_name(subject, "returns_none"), None, call, imports, setup)
+            why = f"{subject.id} returns values but falls back to None on one path."
+            key = f"none:{site.conds}"
+            return self._spec(subject, "none", key, site.line, why, call, "returns None", code)
+        index = site.what == "index"
+        what = f"{site.param}[{site.detail}]" if index else f"{site.detail}({site.param})"
+        code = _test(test_name(subject, f"{what}_raises_{exc}"), exc, call, imports, setup)
+        why = f"{subject.id} uses {what} unchecked: {exc} on bad input."
+        key, expected = f"{site.what}:{what}", f"raises {exc}"
+        return self._spec(subject, site.what, key, site.line, why, call, expected, code)
+
+    def environment(self, subject: Subject, b: Boundary) -> TestSpec:
+        call, imports = call_code(subject, self.inventory)
+        fakes, guard = self._guard(
+            subject, [x for x in self.facts[subject.id].boundaries if x.root != b.root]
+        )
+        setup = [*fakes, f"monkeypatch.delenv({b.arg!r}, raising=False)"]
+        imports |= guard
+        name = test_name(subject, f"without_{b.arg}_raises_keyerror")
+        code = _test(name, "KeyError", call, imports, setup)
+        why = f"{subject.id} reads os.environ[{b.arg!r}]: KeyError when it is unset."
+        inputs, mocks = f"{b.arg} unset", "monkeypatch.delenv"
+        return self._spec(subject, "environment", f"env:{b.arg}", b.line, why, inputs,
+                          "raises KeyError", code, mocks)  # fmt: skip
+
+    def boundary(self, subject: Subject, fact: Facts, b: Boundary) -> TestSpec | None:
+        if b.call == "os.environ[]" and b.arg is not None:
+            return self.environment(subject, b)
+        inject = injection(b)
+        if inject is None or not b.patchable or fact.caught_at(b.line, inject[1].split("(")[0]):
+            return None
+        category, error, needed = inject
+        exc = error.split("(", 1)[0]
+        call, imports = call_code(subject, self.inventory)
+        imports |= {needed, MOCK_IMPORT, module_import(subject)}
+        name = test_name(subject, f"propagates_{exc}_from_{b.call}")
+        code = _test(name, exc, call, imports, fake_block(fact.boundaries, b, error))
+        why = f"{subject.id} calls {b.call} ({category}) without handling {exc}."
+        inputs, mocks = (
+            f"{b.call} raises {exc}",
+            f"patch {subject.module}.{b.root}; {b.call} raises {exc}",
+        )
+        key, expected = f"call:{b.call}:{exc}", f"{exc} propagates to the caller"
+        return self._spec(subject, category, key, b.line, why, inputs, expected, code, mocks)
+
+
+def _words(condition: str) -> str:
+    """``qty <= 0`` -> ``qty le 0``: operators a test name can keep."""
+    for op, word in (
+        ("<=", "le"),
+        (">=", "ge"),
+        ("==", "eq"),
+        ("!=", "ne"),
+        ("<", "lt"),
+        (">", "gt"),
+    ):
+        condition = condition.replace(op, f" {word} ")
+    return condition
+
+
+class FailureModeAnalysis:
+    id: ClassVar[str] = "failure_modes"
+    name: ClassVar[str] = "Failure Mode Analysis"
+
+    def run(self, ctx: RunContext) -> PerspectiveResult:
+        require_python(ctx)
+        inventory = indexed_inventory(ctx)
+        facts = function_facts(ctx, inventory)
+        planner = _Planner(inventory, facts)
+        specs: list[TestSpec | None] = []
+        for subject in (s for s in inventory.subjects if callable_subject(s) and s.id in facts):
+            fact = facts[subject.id]
+            specs += [planner.raised(subject, s) for s in fact.sites if s.what == "raise"]
+            specs += [planner.value_site(subject, s) for s in fact.sites if s.what != "raise"]
+            specs += [planner.boundary(subject, fact, b) for b in fact.boundaries]
+        unique = {s.id: s for s in specs if s is not None}
+        subjects = {s.subject for s in unique.values()}
+        kinds = ", ".join(f"{n} {k}" for k, n in planner.kinds.most_common())
+        summary = (
+            f"{len(unique)} failure modes in {len(subjects)} functions ({kinds}); each has a test "
+            "that makes it happen."
+            if unique
+            else "No raise, failing call, None return or unchecked index in "
+            f"{len(facts)} functions."
+        )
+        metrics = {
+            "failure_modes": len(unique),
+            "functions_that_can_fail": len(subjects),
+            "by_failure": dict(planner.kinds.most_common()),
+        }
+        return finish(ctx, list(unique.values()), summary, metrics)

@@ -1,0 +1,153 @@
+"""Edge Case Discovery: boundary values from comparisons and type hints, and Hypothesis properties."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autocoder.engine.cache import ResultCache
+from autocoder.engine.perspective import RunContext, RunOptions
+from autocoder.engine.sources import SourceFiles
+from autocoder.errors import PerspectiveSkipped
+from autocoder.schema import TestSpec
+from autocoder.workers.test_planning.perspectives.edge_cases import EdgeCaseDiscovery
+from autocoder.workers.test_planning.verify import collect_generated_tests
+
+
+def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], dict]:
+    ctx = RunContext(
+        root=root, commit=None, sources=SourceFiles.discover(root),
+        cache=ResultCache(tmp_path / "cache.sqlite3"), options=RunOptions(**options),  # type: ignore[arg-type]
+    )  # fmt: skip
+    result = EdgeCaseDiscovery().run(ctx)
+    specs = [s for s in result.items if isinstance(s, TestSpec)]
+    return specs, {"summary": result.summary, **result.details, **result.metrics}
+
+
+def _edges(specs: list[TestSpec], subject: str) -> dict[str, TestSpec]:
+    return {
+        s.inputs if s.kind != "property" else "property": s for s in specs if s.subject == subject
+    }
+
+
+def test_qty_over_100_gives_100_and_101_and_qty_at_most_0_gives_0_1_and_minus_1(
+    shop_dir: Path, tmp_path: Path
+) -> None:
+    specs, _ = _run(shop_dir, tmp_path)
+    price = _edges(specs, "shop.pricing:compute_price")
+    bulk, positive = price["qty in [100, 101]"], price["qty in [0, 1, -1]"]
+    assert (bulk.line, bulk.file, bulk.expected) == (10, "shop/pricing.py", "100, 101: return")
+    assert "for qty in (100, 101,):\n        result = compute_price(qty, 1.0)" in bulk.test_code
+    assert "`qty > 100` at shop/pricing.py:10" in bulk.rationale
+    assert (positive.line, positive.expected) == (7, "0, -1: raise ValueError; 1: return")
+    assert "for qty in (0, -1,):\n        with pytest.raises(ValueError):" in positive.test_code
+    assert set(price) == {
+        "qty in [100, 101]", "qty in [0, 1, -1]", "coupon in ['HALF', 'half', '']", "coupon in [None]",
+        "coupon in ['', 'ünïcødé ✓ 日本']", "unit in [-1.5]", "property",
+    }  # fmt: skip
+    assert price["property"].kind == "property"
+    assert 'pytest.importorskip("hypothesis")' in price["property"].test_code
+    assert (
+        "coupon=st.none() | st.text(alphabet=ALPHABET, max_size=30)" in price["property"].test_code
+    )
+
+
+def test_values_that_reach_a_raise_expect_it(ledger_dir: Path, tmp_path: Path) -> None:
+    specs, _ = _run(ledger_dir, tmp_path)
+    withdraw = _edges(specs, "ledger.core:Account.withdraw")
+    assert (
+        withdraw["amount in [0, 1, -1]"].expected
+        == "0, -1: raise ValueError; 1: raise InsufficientFunds"
+    )
+    parse = _edges(specs, "ledger.boundaries.entries:parse_amount")
+    assert (
+        parse['text in ["x" * 12, "x" * 13]'].expected
+        == '"x" * 12: raise ValueError; "x" * 13: raise OverflowError'
+    )
+    first = _edges(specs, "ledger.boundaries.entries:first_entry")
+    collections = first['entries in [[], [f"item-{i}" for i in range(10000)]]']
+    assert (
+        collections.expected == '[]: raise IndexError; [f"item-{i}" for i in range(10000)]: return'
+    )
+    transfer = _edges(specs, "ledger.core:transfer")["amount in [-1]"]
+    assert "except (ValueError, InsufficientFunds,):" in transfer.test_code  # raised by withdraw
+
+
+def test_functions_reaching_the_outside_are_left_to_integration_points(
+    shop_dir: Path, tmp_path: Path
+) -> None:
+    specs, info = _run(shop_dir, tmp_path)
+    subjects = {s.subject for s in specs}
+    assert subjects == {
+        "shop.pricing:compute_price",
+        "shop.storage:evaluate",
+        "shop.storage:read_config",
+    }
+    assert info["reaching_outside"] == 7  # order_total reaches open() through load_order
+    assert info["summary"].startswith(
+        "9 edge cases in 3 functions: 3 from literal comparisons, 1 Hypothesis"
+    )
+
+
+def test_generated_tests_collect_and_fail_only_where_the_code_misbehaves(
+    shop_dir: Path, tmp_path: Path
+) -> None:
+    specs, _ = _run(shop_dir, tmp_path, run_target_tests=True)
+    collected, output = collect_generated_tests(shop_dir, specs)
+    assert collected == len(specs) == 9, output
+    failed = {s.subject for s in specs if s.status == "failed"}
+    assert failed == {
+        "shop.storage:read_config",
+        "shop.storage:evaluate",
+    }  # yaml.load without Loader, eval("")
+    assert {s.status for s in specs if s.subject == "shop.pricing:compute_price"} == {"passed"}
+
+
+def test_a_none_returned_against_the_annotation_is_kept_as_failed(
+    ledger_dir: Path, tmp_path: Path
+) -> None:
+    specs, _ = _run(ledger_dir, tmp_path, run_target_tests=True)
+    status = {
+        (s.subject, s.inputs): s.status
+        for s in specs
+        if s.subject.startswith(("ledger.core", "ledger.boundaries"))
+    }
+    assert (
+        status[
+            (
+                "ledger.boundaries.entries:find_entry",
+                'entries in [[], [f"item-{i}" for i in range(10000)]]',
+            )
+        ]
+        == "failed"
+    )
+    assert status[("ledger.core:Account.withdraw", "amount in [0, 1, -1]")] == "passed"
+    assert (
+        status[("ledger.boundaries.entries:parse_amount", 'text in ["x" * 12, "x" * 13]')]
+        == "passed"
+    )
+
+
+def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path: Path) -> None:
+    before = {s.id: s.line for s in _run(shop_dir, tmp_path)[0]}
+    pricing = shop_dir / "shop" / "pricing.py"
+    pricing.write_text("# a comment\n\n" + pricing.read_text())
+    after = {s.id: s.line for s in _run(shop_dir, tmp_path)[0]}
+    assert set(after) == set(before) and len(after) == 9
+    assert sorted(after.values()) != sorted(before.values())
+
+
+def test_untyped_code_without_comparisons_has_no_edge_cases(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "glue.py").write_text("def join(parts, sep):\n    return sep.join(parts)\n")
+    specs, info = _run(root, tmp_path)
+    assert specs == [] and info["edge_cases"] == 0
+    assert info["summary"].startswith("No comparisons or typed parameters")
+
+
+def test_a_target_without_python_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "t").mkdir()
+    with pytest.raises(PerspectiveSkipped):
+        _run(tmp_path / "t", tmp_path)
