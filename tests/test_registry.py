@@ -56,3 +56,17 @@ def test_registry_refuses_a_duplicate_name_naming_both() -> None:
 def test_unknown_worker_name_lists_the_choices() -> None:
     with pytest.raises(ConfigError, match="no worker named 'nope'; choose one of: analysis"):
         worker_spec("nope")
+
+
+def test_no_perspective_module_imports_another_perspective_module() -> None:
+    import ast
+
+    package = Path(__file__).parent.parent / "shared" / "autocoder" / "workers"
+    for module in package.glob("*/perspectives/[!_]*.py"):
+        tree = ast.parse(module.read_text())
+        imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        others = [
+            name for name in imported
+            if ".perspectives." in name and not name.rsplit(".", 1)[-1].startswith("_")
+        ]  # fmt: skip
+        assert not others, f"{module.name} imports perspectives {others}: use a private helper module"

@@ -22,10 +22,7 @@ from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import require_python
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.inventory import Inventory, Subject
-from autocoder.workers.test_planning.perspectives.coverage_strategy import (
-    fast_inventory,
-    importable,
-)
+from autocoder.workers.test_planning.perspectives._inventory import fast_inventory, importable
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import make_spec, render, slug
 

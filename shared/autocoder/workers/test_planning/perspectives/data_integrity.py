@@ -25,7 +25,7 @@ from autocoder.workers.test_planning.inventory import (
     is_test_file,
     module_name,
 )
-from autocoder.workers.test_planning.perspectives.error_handling import (
+from autocoder.workers.test_planning.perspectives._expressions import (
     call_expression,
     call_imports,
     functions,

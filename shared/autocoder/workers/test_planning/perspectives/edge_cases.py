@@ -5,7 +5,7 @@ gives 0, 1 and -1), ``len(text) > 12`` (strings of 12 and 13 characters), type h
 (None for optional parameters, empty and unicode strings, empty and huge collections, negative
 numbers), plus a Hypothesis property over the typed inputs. Functions that reach the outside world
 are left to Integration Points. Which value raises what is decided statically: the conditions on
-the way to each ``raise`` evaluated with the test's arguments (:func:`.failure_modes.solve`).
+the way to each ``raise`` evaluated with the test's arguments (:func:`._solve.solve`).
 """
 
 from __future__ import annotations
@@ -24,22 +24,24 @@ from autocoder.workers.test_planning.perspectives._boundaries import (
     indexed_inventory,
     named,
 )
-from autocoder.workers.test_planning.perspectives.failure_modes import (
-    exception_ref,
-    literal,
-    sample_literal,
-    site_exception,
-    solve,
-)
-from autocoder.workers.test_planning.perspectives.integration_points import (
-    IN_TMP,
+from autocoder.workers.test_planning.perspectives._calls import (
     base_type,
     call_code,
     callable_params,
     callable_subject,
     init_params,
+    optional,
     ordered_imports,
+    result_check,
     sample_value,
+)
+from autocoder.workers.test_planning.perspectives._fakes import IN_TMP
+from autocoder.workers.test_planning.perspectives._solve import (
+    exception_ref,
+    literal,
+    sample_literal,
+    site_exception,
+    solve,
 )
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import make_spec, render, slug, test_name
@@ -67,9 +69,6 @@ STRATEGIES = {"int": "st.integers(min_value=-(10**6), max_value=10**6)", "bool":
               "float": "st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)",
               "str": "st.text(alphabet=ALPHABET, max_size=30)",
               "bytes": "st.binary(max_size=30)"}  # fmt: skip
-CHECKS = {"float": "(int, float)", "int": "int", "str": "str", "bool": "bool", "bytes": "bytes",
-          "list": "list", "List": "list", "dict": "dict", "Dict": "dict", "tuple": "tuple",
-          "set": "set"}  # fmt: skip
 WORDS = {">": "gt", ">=": "ge", "<": "lt", "<=": "le", "==": "eq", "!=": "ne"}
 PARSE_ERRORS = {
     "json.": ("json.JSONDecodeError", "import json"),
@@ -136,22 +135,6 @@ def type_edges(param: Param, compared: bool) -> list[tuple[str, str, list[Value]
         negative: Value = ("-1", -1) if base == "int" else ("-1.5", -1.5)
         out.append(("negative", "a negative number", [negative]))
     return out
-
-
-def optional(annotation: str | None) -> bool:
-    return "None" in (annotation or "") or "Optional" in (annotation or "")
-
-
-def result_check(subject: Subject) -> str:
-    """An assertion on ``result`` from the return annotation ("" when it says nothing)."""
-    if subject.qualname.endswith(".__init__"):
-        return f"assert isinstance(result, {subject.owner})"
-    if subject.returns == "None":
-        return "assert result is None"
-    if subject.returns is None or optional(subject.returns):
-        return ""
-    check = CHECKS.get(base_type(subject.returns) or "")
-    return f"assert isinstance(result, {check})" if check else ""
 
 
 def callee_exceptions(

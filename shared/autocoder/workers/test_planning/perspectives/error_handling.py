@@ -4,16 +4,13 @@ A handler that catches everything, or only passes, returns None or logs, gets a 
 the first patchable call of its ``try`` body fail and asserts the failure stays visible (raised,
 logged at WARNING or above, or printed to stderr). A ``raise`` guarded by a literal comparison on
 a parameter (``if amount <= 0``) that no ``pytest.raises`` of the target's tests pairs with its
-function gets a test that takes that path. The helpers that build calls from signatures are also
-used by the Data Integrity and Security Analysis perspectives.
+function gets a test that takes that path. Calls are built from signatures by :mod:`._expressions`.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
-import re
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from autocoder import __version__
@@ -22,11 +19,18 @@ from autocoder.engine.toolkit import cached_per_file, require_python
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.inventory import (
     Inventory,
-    Param,
     Subject,
     build_inventory,
     is_test_file,
     module_name,
+)
+from autocoder.workers.test_planning.perspectives._expressions import (
+    call_expression,
+    call_imports,
+    functions,
+    parse_file,
+    sample,
+    trigger,
 )
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import import_line, make_spec, render, slug, test_name
@@ -34,32 +38,9 @@ from autocoder.workers.test_planning.specs import import_line, make_spec, render
 TOOL, VERSION = "autocoder-tp-error_handling", f"{__version__}-3"
 BROAD = {"Exception", "BaseException"}
 LOGS = {"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "print"}
-SAMPLES = {"str": "'x'", "int": "1", "float": "1.0", "bool": "True", "bytes": "b'x'",
-           "list": "[]", "dict": "{}", "set": "set()", "tuple": "()", "sequence": "[]",
-           "mapping": "{}"}  # fmt: skip
 FALSY = {"'x'": "''", "1": "0", "1.0": "0.0", "b'x'": "b''", "True": "False", "[]": "[]",
          "{}": "{}", "set()": "set()", "()": "()"}  # fmt: skip
-TRIGGER = {ast.Lt: -1, ast.LtE: 0, ast.Gt: 1, ast.GtE: 0, ast.Eq: 0}
 Found = list[tuple[dict[str, Any], Subject]]
-
-
-# -- helpers shared with other perspectives ------------------------------------------------------
-def parse_file(ctx: RunContext, file: str) -> ast.Module | None:
-    try:
-        return ast.parse(ctx.sources.path(file).read_bytes(), filename=file)
-    except (SyntaxError, ValueError, OSError):
-        return None
-
-
-def functions(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
-    """Top-level functions and methods, with the qualnames the inventory gives them."""
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            yield node.name, node
-        elif isinstance(node, ast.ClassDef):
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
-                    yield f"{node.name}.{item.name}", item
 
 
 def module_names(tree: ast.Module) -> set[str]:
@@ -73,42 +54,6 @@ def module_names(tree: ast.Module) -> set[str]:
         elif isinstance(node, ast.Assign):
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))
     return names
-
-
-def sample(annotation: str | None) -> str | None:
-    """A harmless value of an annotated type (``'x'`` for ``str | None``), None when unknown."""
-    inner = re.sub(r"^(typing\.)?Optional\[(.*)\]$", r"\2", annotation or "")
-    return SAMPLES.get(inner.split("|")[0].split("[")[0].strip().rsplit(".", 1)[-1].lower())
-
-
-def arguments(params: list[Param], values: dict[str, str]) -> str | None:
-    """Keyword arguments: ``values`` first, required parameters sampled, defaults left out."""
-    out = []
-    for p in (p for p in params if not p.kind.startswith("var_")):
-        value = values.get(p.name) or (None if p.default is not None else sample(p.annotation))
-        if value is None and p.default is None:
-            return None
-        out += [f"{p.name}={value}"] if value is not None else []
-    return ", ".join(out)
-
-
-def call_expression(subject: Subject, inventory: Inventory, values: dict[str, str]) -> str | None:
-    """Source of a call of ``subject``: a method through an instance made from ``__init__``, a
-    coroutine function through ``asyncio.run`` (see :func:`call_imports`); None for properties."""
-    owner, _, name = subject.qualname.rpartition(".")
-    static = subject.kind != "method" or "staticmethod" in subject.decorators
-    args = arguments(list(subject.params[0 if static else 1 :]), values)
-    init = inventory.by_id.get(f"{subject.module}:{owner}.__init__")
-    made = arguments(list(init.params[1:]), {}) if init else ""
-    instance = not static and "classmethod" not in subject.decorators
-    if args is None or (instance and made is None) or "property" in subject.decorators:
-        return None
-    call = f"{owner}({made}).{name}({args})" if instance else f"{subject.qualname}({args})"
-    return f"asyncio.run({call})" if subject.is_async else call
-
-
-def call_imports(call: str) -> list[str]:
-    return ["import asyncio"] if call.startswith("asyncio.run(") else []
 
 
 # -- facts per file (cached by content) ----------------------------------------------------------
@@ -146,24 +91,6 @@ def _handler(qualname: str, node: ast.Try, h: ast.ExceptHandler, patchable: set[
     rule = "bare-except" if not types else "broad-except" if broad else "swallowed"
     return {"qualname": qualname, "line": h.lineno, "rule": rule, "types": types,
             "swallows": swallows, "inject": _injection(node.body, patchable)}  # fmt: skip
-
-
-def trigger(test: ast.expr, params: set[str]) -> list[str] | None:
-    """[parameter, value making ``test`` true] for ``p OP literal``, ``not p``, ``p is None``."""
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        name, value = ast.unparse(test.operand), "FALSY"
-    elif isinstance(test, ast.Compare) and len(test.ops) == 1:
-        name, op = ast.unparse(test.left), type(test.ops[0])
-        try:
-            literal = ast.literal_eval(test.comparators[0])
-        except ValueError:
-            return None
-        number = isinstance(literal, int | float) and not isinstance(literal, bool)
-        shift = TRIGGER.get(op) if number else 0 if op in (ast.Eq, ast.Is) else None
-        value = "" if shift is None else repr(literal + shift if number else literal)
-    else:
-        return None
-    return [name, value] if name in params and value else None
 
 
 def _raise(qualname: str, stmt: ast.Raise, guard: list[str] | None) -> dict[str, Any]:

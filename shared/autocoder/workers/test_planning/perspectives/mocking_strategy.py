@@ -25,17 +25,19 @@ from autocoder.workers.test_planning.perspectives._boundaries import (
     function_facts,
     indexed_inventory,
 )
-from autocoder.workers.test_planning.perspectives.edge_cases import result_check
-from autocoder.workers.test_planning.perspectives.integration_points import (
-    IN_TMP,
+from autocoder.workers.test_planning.perspectives._calls import (
     MOCK_IMPORT,
     base_type,
     call_code,
     callable_params,
-    fake_block,
-    integration_points,
     module_import,
     ordered_imports,
+    result_check,
+)
+from autocoder.workers.test_planning.perspectives._fakes import (
+    IN_TMP,
+    fake_block,
+    integration_points,
 )
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import make_spec, render, test_name

@@ -20,12 +20,11 @@ from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import cached_per_file, require_python
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.inventory import Inventory, Subject
-from autocoder.workers.test_planning.perspectives.coverage_strategy import (
+from autocoder.workers.test_planning.perspectives._inventory import fast_inventory, importable
+from autocoder.workers.test_planning.perspectives._safe_calls import (
     call_args,
     call_facts,
     dotted,
-    fast_inventory,
-    importable,
     parse_file,
     unsafe_subjects,
 )

@@ -22,14 +22,9 @@ from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import cached_per_file, require_python
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.inventory import Inventory, Subject, is_test_file
-from autocoder.workers.test_planning.perspectives.coverage_strategy import (
-    call_args,
-    dotted,
-    fast_inventory,
-    importable,
-    parse_file,
-)
-from autocoder.workers.test_planning.perspectives.what_are_we_testing import entry_points
+from autocoder.workers.test_planning.perspectives._entry import entry_points
+from autocoder.workers.test_planning.perspectives._inventory import fast_inventory, importable
+from autocoder.workers.test_planning.perspectives._safe_calls import call_args, dotted, parse_file
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import import_line, make_spec, render, test_name
 

@@ -20,12 +20,8 @@ from autocoder.engine.toolkit import cached_per_file, require_python
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.inventory import Inventory, build_inventory, is_test_file
 from autocoder.workers.test_planning.inventory import module_name as module_of
-from autocoder.workers.test_planning.perspectives.error_handling import (
-    functions,
-    parse_file,
-    trigger,
-)
-from autocoder.workers.test_planning.perspectives.what_are_we_testing import entry_points
+from autocoder.workers.test_planning.perspectives._entry import entry_points
+from autocoder.workers.test_planning.perspectives._expressions import functions, parse_file, trigger
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import import_line, make_spec, render, test_name
 

@@ -9,13 +9,13 @@ are listed as the exposed surface.
 from __future__ import annotations
 
 import re
-import tomllib
 from typing import ClassVar
 
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.errors import PerspectiveSkipped
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
+from autocoder.workers.test_planning.perspectives._entry import entry_points
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import (
     import_line,
@@ -35,18 +35,6 @@ def routes(inventory: Inventory) -> list[str]:
         for d in s.decorators
         if ROUTE.search(d) and s.kind != "class"
     ]
-
-
-def entry_points(ctx: RunContext) -> dict[str, str]:
-    pyproject = ctx.root / "pyproject.toml"
-    if not pyproject.is_file():
-        return {}
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return {}
-    scripts = data.get("project", {}).get("scripts", {})
-    return {str(k): str(v) for k, v in scripts.items()}
 
 
 def _signature_test(subject: Subject) -> str:

@@ -1,0 +1,22 @@
+"""The console scripts a target declares in ``pyproject.toml`` (``[project.scripts]``).
+
+Shared by What Are We Testing, Test Pyramid and User Experience.
+"""
+
+from __future__ import annotations
+
+import tomllib
+
+from autocoder.engine.perspective import RunContext
+
+
+def entry_points(ctx: RunContext) -> dict[str, str]:
+    pyproject = ctx.root / "pyproject.toml"
+    if not pyproject.is_file():
+        return {}
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return {}
+    scripts = data.get("project", {}).get("scripts", {})
+    return {str(k): str(v) for k, v in scripts.items()}
