@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(up)
     up.add_argument("--port", type=int, help="first port (AUTOCODER_PORT, default 7860)")
     serve = commands.add_parser("serve", help="run one app (what a Space runs)")
-    serve.add_argument("worker", choices=sorted(WORKERS))
+    serve.add_argument("worker", choices=[*sorted(WORKERS), "dashboard"])
     _common(serve)
     serve.add_argument(
         "--port", type=int, help="port (AUTOCODER_PORT or GRADIO_SERVER_PORT, default 7860)"
@@ -118,7 +118,7 @@ def _run(args: argparse.Namespace, settings: Settings, ring: RingBuffer) -> int:
     if args.command in ("serve", "up"):
         from autocoder.apps.launch import serve_all
 
-        names = [args.worker] if args.command == "serve" else sorted(WORKERS)
+        names = [args.worker] if args.command == "serve" else ["dashboard", *sorted(WORKERS)]
         serve_all(names, settings, ring)
         return 0
     if args.command == "once":

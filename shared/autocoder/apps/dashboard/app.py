@@ -1,0 +1,259 @@
+"""The monitoring dashboard app: one page over the workers' datasets, ``/api/summary``, ``/health``.
+
+A FastAPI app with the Gradio Blocks mounted at ``/``, like a worker's app. Every open tab runs
+its own ``gr.Timer``; they all read one :class:`SharedSnapshot`, which asks the data layer for a
+new snapshot at most every few seconds, in a thread, one read at a time, and builds the charts
+once per snapshot. The dashboard only reads: it never writes to a dataset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import gradio as gr
+from fastapi import FastAPI
+
+from autocoder.apps.dashboard import views
+from autocoder.apps.dashboard.charts import CHARTS
+from autocoder.apps.dashboard.data import DashboardData
+from autocoder.apps.dashboard.model import Snapshot
+from autocoder.errors import ConfigError
+from autocoder.settings import Settings
+
+log = logging.getLogger("autocoder.dashboard")
+REFRESH_ENV = "AUTOCODER_DASHBOARD_REFRESH_S"
+DEFAULT_REFRESH_S = 10.0
+SHUTDOWN_GRACE_S = 10.0
+CACHE_S = 3.0  # the data layer is asked at most this often, whatever the number of tabs
+TITLE = "autocoder · Monitoring Dashboard"
+
+
+class SnapshotProvider(Protocol):
+    """What the page needs from the data layer: a blocking read that returns the current view."""
+
+    def refresh(self) -> Snapshot: ...
+
+
+def refresh_seconds(environ: Mapping[str, str] = os.environ) -> float:
+    """The page's refresh period: ``AUTOCODER_DASHBOARD_REFRESH_S``, default 10 s."""
+    raw = environ.get(REFRESH_ENV) or str(DEFAULT_REFRESH_S)
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ConfigError(f"{REFRESH_ENV}={raw!r} is not a positive number of seconds; try 10")
+    return seconds
+
+
+def unreadable(error: BaseException) -> Snapshot:
+    """What to show when the very first read failed: everything down, and why."""
+    reason = f"the datasets could not be read: {type(error).__name__}: {error}"
+    return Snapshot(
+        "Down", reason, 0, 0, None, [], {}, {}, {}, [], [], [], [], None, [reason]
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A snapshot with its charts, built once and shared by every tab."""
+
+    snapshot: Snapshot
+    figures: tuple[Any, ...]
+    charts_key: int
+
+
+def _charts_key(snapshot: Snapshot) -> int:
+    return hash(repr((snapshot.iterations_per_hour, snapshot.findings_by_commit,
+                      snapshot.specs_over_time)))  # fmt: skip
+
+
+class SharedSnapshot:
+    """One cached :class:`Shown` for all visitors; a read at most every ``max_age_s``.
+
+    While a read runs, other callers get the previous snapshot at once instead of waiting, so
+    the page stays responsive; a failed read keeps the last good view and says so.
+    """
+
+    def __init__(
+        self,
+        provider: SnapshotProvider,
+        max_age_s: float = CACHE_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.provider, self.max_age_s, self.clock = provider, max_age_s, clock
+        self.latest: Shown | None = None
+        self._good: Snapshot | None = None  # the last snapshot the provider returned
+        self._read_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    def _fresh(self) -> bool:
+        return self.clock() - self._read_at < self.max_age_s
+
+    async def get(self) -> Shown:
+        if self.latest is not None and (self._fresh() or self._lock.locked()):
+            return self.latest
+        async with self._lock:
+            if self.latest is None or not self._fresh():
+                self.latest = await asyncio.to_thread(self._read, self.latest)
+                self._read_at = self.clock()
+        return self.latest
+
+    def _snapshot(self) -> Snapshot:
+        try:
+            self._good = self.provider.refresh()
+        except Exception as e:
+            log.exception("the dashboard could not refresh its data")
+            if self._good is None:
+                return unreadable(e)
+            problem = f"refresh failed ({type(e).__name__}: {e}); showing the last good data"
+            return replace(self._good, problems=[*self._good.problems, problem])
+        return self._good
+
+    def _read(self, previous: Shown | None) -> Shown:
+        snapshot = self._snapshot()
+        key = _charts_key(snapshot)
+        if previous is not None and previous.charts_key == key:
+            return Shown(snapshot, previous.figures, key)
+        return Shown(snapshot, tuple(chart(snapshot) for chart in CHARTS), key)
+
+
+def _plot() -> gr.Plot:
+    return gr.Plot(show_label=False, elem_classes="ac-chart")
+
+
+def _dropdown(label: str) -> gr.Dropdown:
+    return gr.Dropdown(
+        label=label, choices=[views.ALL], value=views.ALL, interactive=True, allow_custom_value=True
+    )
+
+
+def render(
+    shown: Shown, values: tuple[str | None, ...], seen: dict[str, Any], now: datetime
+) -> tuple[Any, ...]:
+    """What one tab's tick sends; the charts and the filter choices only when they changed."""
+    snapshot = shown.snapshot
+    choices = views.filter_choices(snapshot)
+    same_charts = seen.get("charts") == shown.charts_key
+    same_choices = seen.get("choices") == choices
+    picked = views.kept_filters(values, choices)
+    rows = views.filter_findings(snapshot.latest_findings, *picked)
+    return (
+        views.banner_html(snapshot),
+        views.overview_markdown(snapshot, now),
+        views.worker_rows(snapshot, now),
+        *views.metrics_markdown(snapshot),
+        *(gr.skip() if same_charts else figure for figure in shown.figures),
+        *(gr.skip() if same_choices else gr.Dropdown(choices=choices[k], value=v)
+          for k, v in zip(views.FILTER_KEYS, picked, strict=True)),
+        views.finding_rows(rows, now),
+        {"charts": shown.charts_key, "choices": choices},
+    )  # fmt: skip
+
+
+def build_blocks(shared: SharedSnapshot, refresh_s: float) -> gr.Blocks:
+    async def refresh(
+        worker: str | None, perspective: str | None, severity: str | None, seen: dict[str, Any]
+    ) -> tuple[Any, ...]:
+        values = (worker, perspective, severity)
+        return render(await shared.get(), values, seen, datetime.now(UTC))
+
+    async def findings(
+        worker: str | None, perspective: str | None, severity: str | None
+    ) -> list[list[Any]]:
+        snapshot = (await shared.get()).snapshot
+        rows = views.filter_findings(snapshot.latest_findings, worker, perspective, severity)
+        return views.finding_rows(rows, datetime.now(UTC))
+
+    async def summary() -> dict[str, Any]:
+        return (await shared.get()).snapshot.summary()
+
+    with gr.Blocks(title=TITLE) as blocks:
+        gr.Markdown(f"# {TITLE}")
+        banner = gr.HTML(elem_id="banner")
+        overview = gr.Markdown(elem_id="overview")
+        gr.Markdown("## Workers")
+        workers = gr.Dataframe(
+            headers=views.WORKER_COLUMNS, datatype=views.WORKER_TYPES,
+            column_widths=views.WORKER_WIDTHS, interactive=False, wrap=True, elem_id="workers",
+        )  # fmt: skip
+        gr.Markdown("## Metrics")
+        with gr.Row():
+            counts = [gr.Markdown(), gr.Markdown(), gr.Markdown()]
+        plots = [_plot()]
+        with gr.Row():
+            plots += [_plot(), _plot()]
+        gr.Markdown("## Latest findings")
+        with gr.Row():
+            filters = [_dropdown(key) for key in views.FILTER_KEYS]
+        table = gr.Dataframe(
+            headers=views.FINDING_HEADERS, column_widths=views.FINDING_WIDTHS,
+            interactive=False, wrap=True, elem_id="findings",
+        )  # fmt: skip
+        seen = gr.State({})
+        outputs = [banner, overview, workers, *counts, *plots, *filters, table, seen]
+        inputs = [*filters, seen]
+        gr.Timer(refresh_s).tick(
+            refresh, inputs=inputs, outputs=outputs, api_name="refresh", api_visibility="private"
+        )
+        blocks.load(
+            refresh, inputs=inputs, outputs=outputs, api_name="refresh_on_load",
+            api_visibility="private",
+        )  # fmt: skip
+        gr.on([f.input for f in filters], findings, inputs=filters, outputs=table,
+              api_name="findings")  # fmt: skip
+        gr.Button(visible=False).click(summary, outputs=gr.JSON(visible=False), api_name="summary")
+    built: gr.Blocks = blocks
+    return built
+
+
+def build_app(provider: SnapshotProvider, refresh_s: float | None = None) -> FastAPI:
+    """The whole dashboard: FastAPI with ``/health`` and ``/api/summary``, Gradio at ``/``."""
+    shared = SharedSnapshot(provider)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        warm = asyncio.create_task(shared.get(), name="autocoder-dashboard-first-read")
+        log.info("dashboard started")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(warm, SHUTDOWN_GRACE_S)
+            close = getattr(provider, "close", None)
+            if callable(close):
+                await asyncio.to_thread(close)
+            log.info("dashboard stopped")
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/health")
+    def health_route() -> dict[str, Any]:
+        latest = shared.latest
+        return {
+            "status": "ok",
+            "app": "dashboard",
+            "data_as_of": latest.snapshot.data_as_of if latest else None,
+            "banner": latest.snapshot.banner if latest else None,
+        }
+
+    @app.get("/api/summary")
+    async def summary_route() -> dict[str, Any]:
+        return (await shared.get()).snapshot.summary()
+
+    blocks = build_blocks(shared, refresh_s or refresh_seconds())
+    mounted: FastAPI = gr.mount_gradio_app(app, blocks, path="/", css=views.CSS)
+    return mounted
+
+
+def dashboard_app(settings: Settings) -> FastAPI:
+    """The dashboard over the datasets of ``settings``: on the Hub with HF settings, else local."""
+    return build_app(DashboardData.from_settings(settings))

@@ -1,0 +1,268 @@
+"""Reading a dataset repo incrementally: each poll reads only what is new since the last one.
+
+A poll asks the source for its head (Hub: the commit of ``main``, one call; local: whether the
+folder exists), and when it moved, lists ``data/records`` (one entry per 1,000 iterations) and
+the record buckets from the last one seen onwards, newest first, reading shards until it reaches
+the last iteration it already has, the start of the backfill window, or ``backfill_max``. Extra
+configs (findings, specs) are read only for the newest ``ok`` iteration of each perspective among
+the new records. So the cost of a poll follows what is new, not the length of the history.
+
+A missing repo or folder is ``exists=False``; a corrupt shard is reported in ``problems`` and
+skipped for good; a Hub failure raises :class:`HubUnavailable` or :class:`StoreError` and leaves
+the tail where it was, so the next poll tries again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+from huggingface_hub import HfApi
+from huggingface_hub.errors import HfHubHTTPError, RemoteEntryNotFoundError, RepositoryNotFoundError
+from pydantic import BaseModel, ValidationError
+
+from autocoder.errors import StoreError
+from autocoder.schema import RECORDS, DatasetConfig, Record
+from autocoder.store.hub import hub_failure
+from autocoder.store.layout import SHARDS_PER_FOLDER, shard_path
+
+BUCKET = re.compile(r"\d{4}")
+SHARD = re.compile(r"(\d{9})\.jsonl")
+WEEK_S = 7 * 24 * 3600.0
+CHUNK = 32  # shards requested at once (the Hub source downloads them in parallel)
+
+
+@dataclass
+class TailUpdate:
+    """What one poll found. ``new_records`` are oldest first; ``new_rows`` by config name."""
+
+    exists: bool
+    new_records: list[dict[str, Any]] = field(default_factory=list)
+    new_rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    listed: list[str] = field(default_factory=list)  # folders listed (diagnostics)
+    read: int = 0  # shards read
+
+
+class TailSource(Protocol):
+    location: str
+
+    def head(self) -> str | None:
+        """None when the dataset does not exist; a version ("" = unknown: always list)."""
+
+    def list_names(self, folder: str) -> list[str]:
+        """Names of the entries directly in ``folder``; [] when it does not exist."""
+
+    def read_texts(self, paths: list[str]) -> dict[str, str | None]:
+        """Each file's text, None for a file that does not exist."""
+
+
+class LocalTailSource:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.location = str(root)
+
+    def head(self) -> str | None:
+        return "" if self.root.is_dir() else None
+
+    def list_names(self, folder: str) -> list[str]:
+        try:
+            with os.scandir(self.root / folder) as entries:
+                return [entry.name for entry in entries]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as e:
+            raise StoreError(f"cannot list {self.root / folder}: {e}") from e
+
+    def read_texts(self, paths: list[str]) -> dict[str, str | None]:
+        return {path: self._read(path) for path in paths}
+
+    def _read(self, path: str) -> str | None:
+        try:
+            return (self.root / path).read_bytes().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise StoreError(f"cannot read {self.root / path}: {e}") from e
+
+
+def _parse(text: str, path: str, model: type[BaseModel]) -> list[dict[str, Any]] | str:
+    """The shard's rows, validated against ``model``, or why the shard is skipped."""
+    try:
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        for row in rows:
+            model.model_validate(row)
+    except json.JSONDecodeError as e:
+        return f"corrupt shard {path} skipped: not valid JSON lines ({e.msg}, line {e.lineno})"
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "row"
+        return f"corrupt shard {path} skipped: {where}: {first['msg']}"
+    return rows if rows else f"empty shard {path} skipped"
+
+
+def _epoch(row: dict[str, Any]) -> float:
+    return datetime.fromisoformat(row["timestamp"]).timestamp()
+
+
+class DatasetTail:
+    """Follows one dataset repo; :meth:`poll` returns what appeared since the previous poll."""
+
+    def __init__(
+        self,
+        source: TailSource,
+        configs: tuple[DatasetConfig, ...] = (),
+        backfill_s: float = WEEK_S,
+        backfill_max: int = 20_000,
+        extra_max: int = 32,
+    ) -> None:
+        self.source = source
+        self.configs = configs
+        self.backfill_s = backfill_s
+        self.backfill_max = backfill_max
+        self.extra_max = extra_max
+        self.head: str | None = None
+        self.last_iteration = 0  # the newest record shard seen (read, or skipped as corrupt)
+
+    def __repr__(self) -> str:
+        return f"DatasetTail({self.source.location}, after {self.last_iteration})"
+
+    def poll(self) -> TailUpdate:
+        head = self.source.head()
+        if head is None:
+            self.head, self.last_iteration = None, 0
+            return TailUpdate(exists=False)
+        update = TailUpdate(exists=True)
+        if head and head == self.head:
+            return update
+        records, last = self._read_records(update)
+        update.new_records = records
+        update.new_rows = self._read_extra(records, update)
+        self.head, self.last_iteration = head, max(last, self.last_iteration)
+        return update
+
+    def _new_iterations(self, update: TailUpdate) -> Iterator[int]:
+        """Record shards newer than the last one seen, newest first, listing buckets lazily."""
+        update.listed.append(RECORDS.folder)
+        names = self.source.list_names(RECORDS.folder)
+        first = (self.last_iteration - 1) // SHARDS_PER_FOLDER if self.last_iteration else 0
+        buckets = sorted(int(n) for n in names if BUCKET.fullmatch(n) and int(n) >= first)
+        for bucket in reversed(buckets):
+            folder = f"{RECORDS.folder}/{bucket:04d}"
+            update.listed.append(folder)
+            found = (SHARD.fullmatch(n) for n in self.source.list_names(folder))
+            numbers = (int(m.group(1)) for m in found if m)
+            yield from sorted((i for i in numbers if i > self.last_iteration), reverse=True)
+
+    def _read_records(self, update: TailUpdate) -> tuple[list[dict[str, Any]], int]:
+        newest_first: list[dict[str, Any]] = []
+        last, cutoff = self.last_iteration, float("-inf")
+        pending = self._new_iterations(update)
+        while len(newest_first) < self.backfill_max:
+            chunk = list(islice(pending, CHUNK))
+            if not chunk:
+                break
+            last = max(last, chunk[0])
+            texts = self.source.read_texts([shard_path(RECORDS, i) for i in chunk])
+            update.read += len(chunk)
+            for path, text in texts.items():
+                parsed = _parse(text, path, Record) if text is not None else []
+                if isinstance(parsed, str):
+                    update.problems.append(parsed)
+                    continue
+                for row in parsed[-1:]:
+                    moment = _epoch(row)
+                    cutoff = max(cutoff, moment - self.backfill_s)
+                    if moment < cutoff:
+                        return newest_first[: self.backfill_max][::-1], last
+                    newest_first.append(row)
+        return newest_first[: self.backfill_max][::-1], last
+
+    def _read_extra(
+        self, records: list[dict[str, Any]], update: TailUpdate
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Rows of the extra configs for the newest ok iteration of each perspective."""
+        newest: dict[str, int] = {}
+        for row in reversed(records):
+            if row["status"] == "ok" and len(newest) < self.extra_max:
+                newest.setdefault(row["perspective_name"], row["iteration"])
+        iterations = sorted(newest.values())
+        out: dict[str, list[dict[str, Any]]] = {}
+        for config in self.configs:
+            texts = self.source.read_texts([shard_path(config, i) for i in iterations])
+            update.read += len(iterations)
+            out[config.name] = []
+            for path, text in texts.items():
+                parsed = _parse(text, path, config.model) if text is not None else []
+                if isinstance(parsed, str):
+                    update.problems.append(parsed)
+                else:
+                    out[config.name].extend(parsed)
+        return out
+
+
+class HubTailSource:
+    """A dataset repo on the Hub, read at one commit: ``head`` pins the revision of the poll."""
+
+    def __init__(
+        self, repo_id: str, token: str | None = None, api: HfApi | None = None, threads: int = 8
+    ) -> None:
+        self.repo_id = repo_id
+        self.location = f"hf://datasets/{repo_id}"
+        self.api = api or HfApi(token=token)
+        self.threads = threads
+        self.revision = "main"
+
+    def head(self) -> str | None:
+        try:
+            refs = self.api.list_repo_refs(self.repo_id, repo_type="dataset")
+        except RepositoryNotFoundError:
+            return None
+        except (OSError, httpx.HTTPError) as e:  # HfHubHTTPError is an OSError
+            raise _failure(e, self.repo_id) from e
+        main = next((b for b in refs.branches if b.name == "main"), None)
+        self.revision = main.target_commit if main else "main"
+        return self.revision
+
+    def list_names(self, folder: str) -> list[str]:
+        try:
+            tree = self.api.list_repo_tree(
+                self.repo_id, folder, revision=self.revision, repo_type="dataset"
+            )
+            return [entry.path.rsplit("/", 1)[-1] for entry in tree]
+        except RemoteEntryNotFoundError:
+            return []
+        except (OSError, httpx.HTTPError) as e:
+            raise _failure(e, self.repo_id) from e
+
+    def read_texts(self, paths: list[str]) -> dict[str, str | None]:
+        if not paths:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(self.threads, len(paths))) as pool:
+            return dict(zip(paths, pool.map(self._read, paths), strict=True))
+
+    def _read(self, path: str) -> str | None:
+        try:
+            local = self.api.hf_hub_download(
+                self.repo_id, path, repo_type="dataset", revision=self.revision
+            )
+        except RemoteEntryNotFoundError:
+            return None
+        except (OSError, httpx.HTTPError) as e:
+            raise _failure(e, self.repo_id) from e
+        return Path(local).read_bytes().decode("utf-8", errors="replace")
+
+
+def _failure(error: Exception, repo_id: str) -> StoreError:
+    """``hub_failure`` of the HTTP error behind a "not in the local cache" error, if any."""
+    cause = error.__cause__
+    return hub_failure(cause if isinstance(cause, HfHubHTTPError) else error, repo_id)
