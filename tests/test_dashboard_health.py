@@ -243,10 +243,10 @@ def test_known_workers_match_the_worker_catalog() -> None:
 async def test_dashboard_pings_workers_while_it_reads_and_judges_with_the_answers(
     workers: str, tmp_path: Path
 ) -> None:
+    from test_dashboard_data import files_of, record, write
+
     from autocoder.apps.dashboard.data import DashboardData
     from autocoder.apps.dashboard.model import WorkerSource
-
-    from test_dashboard_data import files_of, record, write
 
     quiet = datetime.now(UTC) - timedelta(minutes=25)
     sources = []
@@ -257,7 +257,9 @@ async def test_dashboard_pings_workers_while_it_reads_and_judges_with_the_answer
         sources.append(WorkerSource(name, name, dataset, 60.0, str(tmp_path / dataset), url))
     snap = await DashboardData(sources).refresh_async()
     analysis, planning = snap.workers
-    assert analysis.status == "online" and "/health reports an iteration completed" in analysis.reason
+    assert (
+        analysis.status == "online" and "/health reports an iteration completed" in analysis.reason
+    )
     assert planning.status == "offline"
     assert planning.reason == (
         "last iteration 25 min ago (interval 60 s); GET /health failed: HTTP 503"

@@ -97,21 +97,25 @@ def cached_per_file(
     analyse: Callable[[list[str]], dict[str, Any]],
     default: Any = None,
 ) -> dict[str, Any]:
-    """Results for each of ``files``: from the cache when its content was seen, else ``analyse``.
+    """Results for each of ``files``: from the cache when this file had this content, else
+    ``analyse``.
 
-    ``analyse`` gets the files that missed and returns a result per file; a file it returns nothing
-    for (a clean one) gets a copy of ``default`` (an empty list when None), cached like the rest.
+    The key is the path and the content digest: some rules depend on the path (ruff's N999,
+    detect-secrets' per-extension rules), so two identical files never share a result.
+    ``analyse`` gets the files that missed, a batch at a time, and returns a result per file; a
+    file it returns nothing for (a clean one) gets a copy of ``default`` (an empty list when
+    None). Each batch is stored as soon as it is done, so a pass cut short by a timeout keeps
+    what it finished and the next pass goes on from there.
     """
-    keys = {f: sources.digest(f) for f in files}
-    hits = cache.get_many(tool, version, list(set(keys.values())))
+    keys = {f: hashlib.sha256(f"{f}\0{sources.digest(f)}".encode()).hexdigest() for f in files}
+    hits = cache.get_many(tool, version, list(keys.values()))
     results = {f: hits[k] for f, k in keys.items() if k in hits}
-    missing = [f for f in files if f not in results]
-    if missing:
-        fresh = analyse(missing)
-        nothing = [] if default is None else default
-        for f in missing:
+    nothing = [] if default is None else default
+    for batch in batched([f for f in files if f not in results]):
+        fresh = analyse(batch)
+        for f in batch:
             results[f] = fresh[f] if f in fresh else copy.deepcopy(nothing)
-        cache.put_many(tool, version, {keys[f]: results[f] for f in missing})
+        cache.put_many(tool, version, {keys[f]: results[f] for f in batch})
     return results
 
 

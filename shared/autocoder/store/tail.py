@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -124,8 +124,13 @@ class DatasetTail:
         backfill_s: float = WEEK_S,
         backfill_max: int = 20_000,
         extra_max: int = 32,
+        project: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
+        """``project`` maps each valid record to what the caller keeps (a long first load then
+        never holds whole records); it must keep ``iteration``, ``status``, ``perspective_name``.
+        """
         self.source = source
+        self.project = project
         self.configs = configs
         self.backfill_s = backfill_s
         self.backfill_max = backfill_max
@@ -184,7 +189,7 @@ class DatasetTail:
                     cutoff = max(cutoff, moment - self.backfill_s)
                     if moment < cutoff:
                         return newest_first[: self.backfill_max][::-1], last
-                    newest_first.append(row)
+                    newest_first.append(self.project(row) if self.project else row)
         return newest_first[: self.backfill_max][::-1], last
 
     def _read_extra(

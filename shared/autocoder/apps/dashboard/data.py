@@ -73,6 +73,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def slim_record(record: dict[str, Any]) -> dict[str, Any]:
+    """What the dashboard keeps of a record: no summaries, top findings, metrics or details."""
+    analysis = record.get("analysis") or {}
+    keep = {k: analysis[k] for k in ("findings_by_severity",) if k in analysis}
+    return {**record, "analysis": keep}
+
+
 @dataclass
 class WorkerHistory:
     """One worker's records folded into compact aggregates, updated with each poll's new records.
@@ -204,7 +211,7 @@ class DashboardData:
     ) -> None:
         tails = tails or {}
         self.histories = [
-            WorkerHistory(s, tails.get(s.name) or tail_for(s, token)) for s in sources
+            WorkerHistory(s, tails.get(s.name) or tail_for(s, token, slim_record)) for s in sources
         ]
         self.clock = clock
         self.pinger: Pinger = pinger or (lambda urls: ping_all(urls, token=token))

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from autocoder.apps.dashboard.model import WorkerSource
 from autocoder.errors import ConfigError
@@ -18,6 +20,7 @@ from autocoder.schema import FINDINGS, SPECS, DatasetConfig
 from autocoder.settings import Settings
 from autocoder.store.tail import DatasetTail, HubTailSource, LocalTailSource
 
+Project = Callable[[dict[str, Any]], dict[str, Any]]
 WORKER_URLS_ENV = "AUTOCODER_WORKER_URLS"
 HUB_PREFIX = "hf://datasets/"
 EXTRA_CONFIGS: dict[str, tuple[DatasetConfig, ...]] = {
@@ -110,10 +113,12 @@ def worker_sources(
     return sources
 
 
-def tail_for(source: WorkerSource, token: str | None = None) -> DatasetTail:
+def tail_for(
+    source: WorkerSource, token: str | None = None, project: Project | None = None
+) -> DatasetTail:
     """A tail on the source's Hub repo or local folder, with its worker's extra configs."""
     configs = EXTRA_CONFIGS.get(source.name, ())
     if is_hub_location(source.location):
         hub = HubTailSource(hub_repo_id(source.location), token)
-        return DatasetTail(hub, configs, backfill_max=HUB_BACKFILL_MAX)
-    return DatasetTail(LocalTailSource(Path(source.location)), configs)
+        return DatasetTail(hub, configs, backfill_max=HUB_BACKFILL_MAX, project=project)
+    return DatasetTail(LocalTailSource(Path(source.location)), configs, project=project)

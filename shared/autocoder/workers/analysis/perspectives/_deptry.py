@@ -29,14 +29,17 @@ def run_deptry(ctx: RunContext, reqs: list[Requirement]) -> Any:
         out, main, dev = (Path(tmp) / n for n in ("deptry.json", "req.txt", "req-dev.txt"))
         main.write_text("".join(f"{r.spec}\n" for r in reqs if not r.dev), encoding="utf-8")
         dev.write_text("".join(f"{r.spec}\n" for r in reqs if r.dev), encoding="utf-8")
-        toolkit.run_tool(
+        done = toolkit.run_tool(
             ["deptry", ".", "--no-ansi", "--json-output", str(out), "--requirements-files",
              str(main), "--requirements-files-dev", str(dev), *_config_args(ctx, tmp),
              *_first_party_args(ctx.sources)],
             cwd=ctx.root, timeout_s=ctx.options.tool_timeout_s, ok_codes=(0, 1),
         )  # fmt: skip
         if not out.exists():
-            raise ToolError(f"deptry wrote no report for {ctx.root}")
+            said = (done.stderr or done.stdout).strip().splitlines()
+            raise ToolError(
+                f"deptry wrote no report for {ctx.root}: {said[-1] if said else 'no output'}"
+            )
         return json.loads(out.read_text(encoding="utf-8"))
 
 

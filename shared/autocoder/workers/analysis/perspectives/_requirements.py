@@ -68,13 +68,19 @@ def normalise_name(name: str) -> str:
 
 
 def _requirements_in(src: SourceFiles, file: str) -> list[Requirement] | None:
-    """The requirements ``file`` declares, or None when it is no dependency declaration."""
-    lines = src.lines(file)
+    """The requirements ``file`` declares, or None when it is no dependency declaration.
+
+    The name decides first: only declaring files are read (a large tree has thousands of others).
+    """
     if _REQ_FILE.match(file):
         dev = is_dev_group(file.rpartition("/")[2])
+        lines = src.lines(file)
         return [r for n, text in enumerate(lines, 1) if (r := _requirement(text, file, n, dev))]
     read = {"pyproject.toml": _pyproject_specs, "setup.cfg": _setup_cfg_specs}.get(file)
-    specs = read("\n".join(lines)) if read else None  # TOMLDecodeError is a ValueError
+    if read is None:
+        return None
+    lines = src.lines(file)
+    specs = read("\n".join(lines))  # TOMLDecodeError is a ValueError
     return None if specs is None else _locate(file, lines, specs)
 
 
