@@ -71,3 +71,14 @@ def test_target_without_public_code_is_skipped(tmp_path: Path) -> None:
     (tmp_path / "t" / "x.py").write_text("def _hidden():\n    return 1\n")
     with pytest.raises(PerspectiveSkipped, match="no public functions or classes"):
         _run(tmp_path / "t", tmp_path)
+
+
+def test_modules_that_cannot_be_imported_by_name_are_left_out(shop_dir: Path, tmp_path: Path) -> None:
+    migrations = shop_dir / "shop" / "migrations"
+    migrations.mkdir()
+    (migrations / "__init__.py").write_text("")
+    (migrations / "0001_initial.py").write_text("def forwards(apps):\n    return apps\n")
+    specs, _ = _run(shop_dir, tmp_path)
+    assert specs and not any("migrations" in s.subject for s in specs)
+    collected, output = collect_generated_tests(shop_dir, specs)
+    assert collected == len(specs), output

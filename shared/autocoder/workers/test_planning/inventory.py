@@ -31,6 +31,11 @@ def module_name(file: str) -> str:
     return ".".join(parts)
 
 
+def importable(module: str) -> bool:
+    """Whether ``from <module> import name`` can be written: every part is an identifier."""
+    return bool(module) and all(part.isidentifier() for part in module.split("."))
+
+
 def is_test_file(file: str) -> bool:
     path = PurePosixPath(file)
     return (
@@ -264,6 +269,8 @@ def build_inventory(ctx: RunContext) -> Inventory:
             test_names.update(fact["names"])
             continue
         module = module_name(file)
+        if not importable(module):  # e.g. migrations/0011_x.py: no test can import it by name
+            continue
         modules[module] = file
         subjects.extend(_subject_from_json(module, file, s) for s in fact["subjects"])
     imports = {f: facts[f]["imports"] for f in files if facts[f]}
