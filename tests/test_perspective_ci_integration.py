@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autocoder.engine.cache import ResultCache
-from autocoder.engine.perspective import PerspectiveResult, RunContext, RunOptions
-from autocoder.engine.sources import SourceFiles
+from autocoder.engine.perspective import PerspectiveResult
 from autocoder.errors import PerspectiveSkipped
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.ci_integration import CICDIntegration
 from autocoder.workers.test_planning.verify import collect_generated_tests, run_generated_tests
+
+from perspectivekit import context, write_target
 
 MANY = {
     "pkg/__init__.py": "",
@@ -25,20 +25,9 @@ MANY = {
 
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], PerspectiveResult]:
-    ctx = RunContext(
-        root=root, commit=None, sources=SourceFiles.discover(root),
-        cache=ResultCache(tmp_path / "cache.sqlite3"), options=RunOptions(**options),  # type: ignore[arg-type]
-    )  # fmt: skip
+    ctx = context(root, tmp_path, **options)
     result = CICDIntegration().run(ctx)
     return [s for s in result.items if isinstance(s, TestSpec)], result
-
-
-def _target(tmp_path: Path, files: dict[str, str]) -> Path:
-    root = tmp_path / "target"
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
 
 
 def _gate_program(workflow: str) -> str:
@@ -93,7 +82,7 @@ def test_a_workflow_that_stops_running_the_tests_fails_the_spec(
 
 
 def test_tox_nox_gitlab_and_pre_commit_are_read(tmp_path: Path) -> None:
-    root = _target(tmp_path, MANY)
+    root = write_target(tmp_path, MANY)
     specs, result = _run(root, tmp_path, run_target_tests=True, tool_timeout_s=120)
     assert result.details["test_commands"] == [
         {"file": ".gitlab-ci.yml", "command": "python -m pytest -q", "line": 5, "runner": "pytest"},
@@ -132,4 +121,4 @@ def test_spec_ids_are_stable_when_unrelated_lines_move(ledger_dir: Path, tmp_pat
 
 def test_target_without_python_is_skipped(tmp_path: Path) -> None:
     with pytest.raises(PerspectiveSkipped, match="no Python files"):
-        _run(_target(tmp_path, {".gitlab-ci.yml": "test:\n  script: [make]\n"}), tmp_path)
+        _run(write_target(tmp_path, {".gitlab-ci.yml": "test:\n  script: [make]\n"}), tmp_path)

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from autocoder.engine.cache import ResultCache
-from autocoder.engine.perspective import PerspectiveResult, RunContext, RunOptions
-from autocoder.engine.sources import SourceFiles
+from autocoder.engine.perspective import PerspectiveResult
 from autocoder.errors import PerspectiveSkipped
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.coverage_strategy import TestCoverageStrategy
 from autocoder.workers.test_planning.verify import collect_generated_tests
+
+from perspectivekit import context, write_target
 
 CALC = {
     "calc/__init__.py": "",
@@ -55,20 +55,9 @@ def spin() -> None:
 
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], PerspectiveResult]:
-    ctx = RunContext(
-        root=root, commit=None, sources=SourceFiles.discover(root),
-        cache=ResultCache(tmp_path / "cache.sqlite3"), options=RunOptions(**options),  # type: ignore[arg-type]
-    )  # fmt: skip
+    ctx = context(root, tmp_path, **options)
     result = TestCoverageStrategy().run(ctx)
     return [s for s in result.items if isinstance(s, TestSpec)], result
-
-
-def _target(tmp_path: Path, files: dict[str, str]) -> Path:
-    root = tmp_path / "target"
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
 
 
 def test_untested_subjects_and_modules_are_ranked_by_risk(shop_dir: Path, tmp_path: Path) -> None:
@@ -127,7 +116,7 @@ def test_starters_call_safe_subjects_and_pin_the_others(shop_dir: Path, tmp_path
 
 
 def test_values_come_from_type_hints_and_a_failing_starter_is_kept(tmp_path: Path) -> None:
-    root = _target(tmp_path, CALC)
+    root = write_target(tmp_path, CALC)
     specs, result = _run(root, tmp_path, run_target_tests=True, tool_timeout_s=120)
     code = {s.subject.split(":")[1]: s.test_code for s in specs}
     status = {s.subject.split(":")[1]: s.status for s in specs}
@@ -176,7 +165,7 @@ def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path:
 
 
 def test_everything_tested_means_no_starter(tmp_path: Path) -> None:
-    root = _target(tmp_path, {"m/__init__.py": "", "m/a.py": "def one() -> int:\n    return 1\n",
+    root = write_target(tmp_path, {"m/__init__.py": "", "m/a.py": "def one() -> int:\n    return 1\n",
                               "tests/test_a.py": "from m.a import one\n\n\ndef test_one():\n    assert one() == 1\n"})  # fmt: skip
     specs, result = _run(root, tmp_path)
     assert specs == []
@@ -185,4 +174,4 @@ def test_everything_tested_means_no_starter(tmp_path: Path) -> None:
 
 def test_target_without_python_is_skipped(tmp_path: Path) -> None:
     with pytest.raises(PerspectiveSkipped, match="no Python files"):
-        _run(_target(tmp_path, {"README.md": "docs"}), tmp_path)
+        _run(write_target(tmp_path, {"README.md": "docs"}), tmp_path)

@@ -6,20 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from autocoder.engine.cache import ResultCache
-from autocoder.engine.perspective import RunContext, RunOptions
-from autocoder.engine.sources import SourceFiles
 from autocoder.errors import PerspectiveSkipped
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.failure_modes import FailureModeAnalysis
 from autocoder.workers.test_planning.verify import collect_generated_tests
 
+from perspectivekit import context
+
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], dict]:
-    ctx = RunContext(
-        root=root, commit=None, sources=SourceFiles.discover(root),
-        cache=ResultCache(tmp_path / "cache.sqlite3"), options=RunOptions(**options),  # type: ignore[arg-type]
-    )  # fmt: skip
+    ctx = context(root, tmp_path, **options)
     result = FailureModeAnalysis().run(ctx)
     specs = [s for s in result.items if isinstance(s, TestSpec)]
     return specs, {"summary": result.summary, **result.details, **result.metrics}

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from autocoder.engine.cache import ResultCache
-from autocoder.engine.perspective import PerspectiveResult, RunContext, RunOptions
-from autocoder.engine.sources import SourceFiles
+from autocoder.engine.perspective import PerspectiveResult
 from autocoder.errors import PerspectiveSkipped
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.performance_impact import PerformanceImpact
 from autocoder.workers.test_planning.verify import collect_generated_tests
+
+from perspectivekit import context, write_target
 
 STATS = {
     "stats/__init__.py": "",
@@ -79,20 +79,9 @@ def widths(rows: list[str]) -> dict[str, int]:
 
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], PerspectiveResult]:
-    ctx = RunContext(
-        root=root, commit=None, sources=SourceFiles.discover(root),
-        cache=ResultCache(tmp_path / "cache.sqlite3"), options=RunOptions(**options),  # type: ignore[arg-type]
-    )  # fmt: skip
+    ctx = context(root, tmp_path, **options)
     result = PerformanceImpact().run(ctx)
     return [s for s in result.items if isinstance(s, TestSpec)], result
-
-
-def _target(tmp_path: Path, files: dict[str, str]) -> Path:
-    root = tmp_path / "target"
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
 
 
 def test_merge_orders_is_quadratic_and_its_benchmark_fails_today(
@@ -129,7 +118,7 @@ def test_merge_orders_is_quadratic_and_its_benchmark_fails_today(
 
 
 def test_linear_code_passes_its_benchmark_and_quadratic_code_fails(tmp_path: Path) -> None:
-    root = _target(tmp_path, STATS)
+    root = write_target(tmp_path, STATS)
     specs, result = _run(root, tmp_path, run_target_tests=True, tool_timeout_s=120)
     by_subject = {s.subject: s for s in specs}
     assert set(by_subject) == {
@@ -167,7 +156,7 @@ def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path:
 
 
 def test_linear_loops_leave_nothing_to_say(tmp_path: Path) -> None:
-    root = _target(tmp_path, {"grid/__init__.py": "", "grid/sums.py": LINEAR})
+    root = write_target(tmp_path, {"grid/__init__.py": "", "grid/sums.py": LINEAR})
     specs, result = _run(root, tmp_path)
     assert specs == []  # the inner loop walks what the outer one yields: linear in the cells
     assert result.summary == (
@@ -177,6 +166,6 @@ def test_linear_loops_leave_nothing_to_say(tmp_path: Path) -> None:
 
 
 def test_target_without_python_is_skipped(tmp_path: Path) -> None:
-    root = _target(tmp_path, {"README.md": "no code"})
+    root = write_target(tmp_path, {"README.md": "no code"})
     with pytest.raises(PerspectiveSkipped, match="no Python files"):
         _run(root, tmp_path)

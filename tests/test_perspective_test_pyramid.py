@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from autocoder.engine.cache import ResultCache
-from autocoder.engine.perspective import PerspectiveResult, RunContext, RunOptions
-from autocoder.engine.sources import SourceFiles
+from autocoder.engine.perspective import PerspectiveResult
 from autocoder.errors import PerspectiveSkipped
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.test_pyramid import TestPyramid
 from autocoder.workers.test_planning.verify import collect_generated_tests
+
+from perspectivekit import context, write_target
 
 CLI = """import argparse
 
@@ -85,24 +85,13 @@ def test_cli_help():
 
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], PerspectiveResult]:
-    ctx = RunContext(
-        root=root, commit=None, sources=SourceFiles.discover(root),
-        cache=ResultCache(tmp_path / "cache.sqlite3"), options=RunOptions(**options),  # type: ignore[arg-type]
-    )  # fmt: skip
+    ctx = context(root, tmp_path, **options)
     result = TestPyramid().run(ctx)
     return [s for s in result.items if isinstance(s, TestSpec)], result
 
 
-def _target(tmp_path: Path, files: dict[str, str]) -> Path:
-    root = tmp_path / "target"
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
-
-
 def test_tests_are_classified_by_what_they_touch(tmp_path: Path) -> None:
-    _specs, result = _run(_target(tmp_path, TIERS), tmp_path)
+    _specs, result = _run(write_target(tmp_path, TIERS), tmp_path)
     listed = result.details["tests"]
     assert "tests/test_plain.py:1 test_plain: unit (no I/O, process or client)" in listed
     assert (
@@ -120,7 +109,7 @@ def test_tests_are_classified_by_what_they_touch(tmp_path: Path) -> None:
 
 
 def test_gaps_become_integration_specs_and_a_failing_one_is_kept(tmp_path: Path) -> None:
-    root = _target(tmp_path, TIERS)
+    root = write_target(tmp_path, TIERS)
     (root / "tests" / "test_files.py").unlink()  # tiers.store loses its integration tests
     specs, result = _run(root, tmp_path, run_target_tests=True, tool_timeout_s=120)
     assert result.details["integration_gaps"] == {
@@ -179,11 +168,11 @@ def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path:
 def test_a_complete_pyramid_has_nothing_to_say(tmp_path: Path) -> None:
     files = {k: v for k, v in TIERS.items() if k not in ("tiers/net.py",)}
     files["tiers/store.py"] = files["tiers/store.py"].split("\n\ndef home")[0] + "\n"
-    specs, result = _run(_target(tmp_path, files), tmp_path)
+    specs, result = _run(write_target(tmp_path, files), tmp_path)
     assert specs == []
     assert "No gap" in result.summary
 
 
 def test_target_without_python_is_skipped(tmp_path: Path) -> None:
     with pytest.raises(PerspectiveSkipped, match="no Python files"):
-        _run(_target(tmp_path, {"README.md": "docs"}), tmp_path)
+        _run(write_target(tmp_path, {"README.md": "docs"}), tmp_path)

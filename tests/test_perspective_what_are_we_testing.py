@@ -6,25 +6,27 @@ from pathlib import Path
 
 import pytest
 
-from autocoder.engine.cache import ResultCache
-from autocoder.engine.perspective import RunContext, RunOptions
-from autocoder.engine.sources import SourceFiles
 from autocoder.errors import PerspectiveSkipped
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.what_are_we_testing import WhatAreWeTesting
 from autocoder.workers.test_planning.verify import collect_generated_tests
 
+from perspectivekit import context
+
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], dict]:
-    ctx = RunContext(
-        root=root, commit=None, sources=SourceFiles.discover(root),
-        cache=ResultCache(tmp_path / "cache.sqlite3"), options=RunOptions(**options),  # type: ignore[arg-type]
-    )  # fmt: skip
+    ctx = context(root, tmp_path, **options)
     result = WhatAreWeTesting().run(ctx)
-    return [s for s in result.items if isinstance(s, TestSpec)], {"summary": result.summary, **result.details, **result.metrics}
+    return [s for s in result.items if isinstance(s, TestSpec)], {
+        "summary": result.summary,
+        **result.details,
+        **result.metrics,
+    }
 
 
-def test_inventory_ranks_the_complex_untested_classify_first(shop_dir: Path, tmp_path: Path) -> None:
+def test_inventory_ranks_the_complex_untested_classify_first(
+    shop_dir: Path, tmp_path: Path
+) -> None:
     specs, info = _run(shop_dir, tmp_path)
     assert specs[0].subject == "shop.orders:classify"
     assert specs[0].priority == 1 and specs[0].file == "shop/orders.py" and specs[0].line == 17
@@ -36,10 +38,15 @@ def test_inventory_ranks_the_complex_untested_classify_first(shop_dir: Path, tmp
 def test_routes_and_cli_entry_points_are_listed(ledger_dir: Path, tmp_path: Path) -> None:
     _specs, info = _run(ledger_dir, tmp_path)
     assert info["cli_entry_points"] == {"ledger": "ledger.cli:main"}
-    assert any(r.startswith("ledger.core:show_account app.get('/accounts/{owner}')") for r in info["routes"])
+    assert any(
+        r.startswith("ledger.core:show_account app.get('/accounts/{owner}')")
+        for r in info["routes"]
+    )
 
 
-def test_generated_contract_tests_collect_and_pass_on_the_unmodified_code(shop_dir: Path, tmp_path: Path) -> None:
+def test_generated_contract_tests_collect_and_pass_on_the_unmodified_code(
+    shop_dir: Path, tmp_path: Path
+) -> None:
     specs, _ = _run(shop_dir, tmp_path, run_target_tests=True)
     collected, output = collect_generated_tests(shop_dir, specs)
     assert collected == len(specs), output
@@ -49,7 +56,9 @@ def test_generated_contract_tests_collect_and_pass_on_the_unmodified_code(shop_d
 def test_changed_signature_makes_the_contract_test_fail(shop_dir: Path, tmp_path: Path) -> None:
     specs, _ = _run(shop_dir, tmp_path)
     pricing = shop_dir / "shop" / "pricing.py"
-    pricing.write_text(pricing.read_text().replace("coupon: str | None = None", "*, coupon: str | None = None"))
+    pricing.write_text(
+        pricing.read_text().replace("coupon: str | None = None", "*, coupon: str | None = None")
+    )
     from autocoder.workers.test_planning.verify import run_generated_tests
 
     ran = {s.subject: s.status for s in run_generated_tests(shop_dir, specs, 120)}
@@ -73,7 +82,9 @@ def test_target_without_public_code_is_skipped(tmp_path: Path) -> None:
         _run(tmp_path / "t", tmp_path)
 
 
-def test_modules_that_cannot_be_imported_by_name_are_left_out(shop_dir: Path, tmp_path: Path) -> None:
+def test_modules_that_cannot_be_imported_by_name_are_left_out(
+    shop_dir: Path, tmp_path: Path
+) -> None:
     migrations = shop_dir / "shop" / "migrations"
     migrations.mkdir()
     (migrations / "__init__.py").write_text("")

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from autocoder.engine.perspective import Perspective, PerspectiveResult
+from autocoder.engine.spec import IterationCounts
 from autocoder.schema import SEVERITIES
 
 
@@ -17,10 +18,8 @@ class AnalysisInsights:
     """
 
     def __init__(self, state: dict[str, Any]) -> None:
-        self.counted_through: int = int(state.get("counted_through", 0))
-        self.iterations: Counter[str] = Counter(state.get("iterations", {}))
+        self.counts = IterationCounts(state)
         self.findings: dict[str, list[str]] = dict(state.get("findings", {}))
-        self.completed: set[str] = set(state.get("perspectives_completed", []))
 
     def apply(
         self,
@@ -29,11 +28,7 @@ class AnalysisInsights:
         status: str,
         result: PerspectiveResult | None,
     ) -> None:
-        if iteration > self.counted_through:
-            self.iterations[status] += 1
-            self.counted_through = iteration
-        if status == "ok":
-            self.completed.add(perspective.name)
+        self.counts.count(iteration, perspective, status)
         for f in result.findings if result else []:
             self.findings.setdefault(f.fingerprint, [perspective.name, f.severity])
 
@@ -41,20 +36,12 @@ class AnalysisInsights:
         by_perspective = Counter(p for p, _ in self.findings.values())
         by_severity = Counter(s for _, s in self.findings.values())
         return {
-            "iterations_completed": sum(self.iterations.values()),
-            "iterations_ok": self.iterations["ok"],
-            "iterations_error": self.iterations["error"],
-            "iterations_skipped": self.iterations["skipped"],
+            **self.counts.summary(),
             "unique_findings": len(self.findings),
             "unique_findings_by_perspective": dict(sorted(by_perspective.items())),
             "unique_findings_by_severity": {s: by_severity[s] for s in SEVERITIES},
-            "perspectives_completed": sorted(self.completed),
+            "perspectives_completed": sorted(self.counts.completed),
         }
 
     def to_state(self) -> dict[str, Any]:
-        return {
-            "counted_through": self.counted_through,
-            "iterations": dict(self.iterations),
-            "findings": self.findings,
-            "perspectives_completed": sorted(self.completed),
-        }
+        return {**self.counts.to_state(), "findings": self.findings}

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from autocoder.engine.perspective import Perspective, PerspectiveResult
+from autocoder.engine.spec import IterationCounts
 from autocoder.schema import TestSpec
 
 HEADLINE_COUNTS = {
@@ -26,12 +27,10 @@ class TestPlanningInsights:
     __test__ = False
 
     def __init__(self, state: dict[str, Any]) -> None:
-        self.counted_through: int = int(state.get("counted_through", 0))
-        self.iterations: Counter[str] = Counter(state.get("iterations", {}))
+        self.counts = IterationCounts(state)
         # id -> [perspective, kind, status, active]
         self.specs: dict[str, list[Any]] = {k: list(v) for k, v in state.get("specs", {}).items()}
         self.ran_tests: bool = bool(state.get("ran_tests", False))
-        self.completed: set[str] = set(state.get("perspectives_completed", []))
 
     def apply(
         self,
@@ -40,12 +39,9 @@ class TestPlanningInsights:
         status: str,
         result: PerspectiveResult | None,
     ) -> None:
-        if iteration > self.counted_through:
-            self.iterations[status] += 1
-            self.counted_through = iteration
+        self.counts.count(iteration, perspective, status)
         if status != "ok" or result is None:
             return
-        self.completed.add(perspective.name)
         produced = {s.id: s for s in result.items if isinstance(s, TestSpec)}
         for entry_id, entry in self.specs.items():
             if entry[0] == perspective.name and entry_id not in produced:
@@ -58,16 +54,14 @@ class TestPlanningInsights:
         by_perspective = Counter(entry[0] for entry in self.specs.values())
         active = [entry for entry in self.specs.values() if entry[3]]
         out: dict[str, Any] = {
-            "iterations_completed": sum(self.iterations.values()),
-            "iterations_ok": self.iterations["ok"],
-            "iterations_error": self.iterations["error"],
+            **self.counts.summary(),
             **{key: by_perspective[name] for name, key in HEADLINE_COUNTS.items()},
             "test_specs_total": len(self.specs),
             "test_specs_active": len(active),
             "test_specs_retired": len(self.specs) - len(active),
             "by_perspective": dict(sorted(by_perspective.items())),
             "by_kind": dict(Counter(entry[1] for entry in self.specs.values()).most_common()),
-            "perspectives_completed": sorted(self.completed),
+            "perspectives_completed": sorted(self.counts.completed),
         }
         if self.ran_tests:
             statuses = Counter(entry[2] for entry in active)
@@ -76,10 +70,4 @@ class TestPlanningInsights:
         return out
 
     def to_state(self) -> dict[str, Any]:
-        return {
-            "counted_through": self.counted_through,
-            "iterations": dict(self.iterations),
-            "specs": self.specs,
-            "ran_tests": self.ran_tests,
-            "perspectives_completed": sorted(self.completed),
-        }
+        return {**self.counts.to_state(), "specs": self.specs, "ran_tests": self.ran_tests}
