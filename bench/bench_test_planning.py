@@ -11,10 +11,11 @@ Steps, all with ``AUTOCODER_NETWORK=0``:
 2. planning round: ``autocoder once test-planning --iterations 15`` on a fresh data dir with
    ``AUTOCODER_RUN_TARGET_TESTS`` unset: wall time, each record's ``duration_s``, specs per
    perspective (the rows of ``data/specs``);
-3. collection: ``verify.collect_generated_tests`` per perspective, in up to three environments:
-   ``bare`` (deps only), ``settings`` (``DJANGO_SETTINGS_MODULE`` set to a tiny settings module)
-   and ``setup`` (the same, plus a pytest plugin, loaded through ``PYTEST_PLUGINS``, that calls
-   ``django.setup()``). A spec counts as collected when at least one test item of its file is;
+3. collection: ``verify.collect_generated_tests`` per perspective, in two environments: ``bare``
+   (deps only) and ``settings`` (``DJANGO_SETTINGS_MODULE`` set to a tiny settings module: the
+   runner's conftest then calls ``django.setup()``). A spec counts as collected when at least
+   one test item of its file is, and as blocked when its test skips itself because the
+   environment cannot import its subject;
 4. running: ``verify.run_generated_tests`` per perspective (executes Django code in a temp
    folder, 30 s per test), on at most ``--sample`` specs per perspective (a seeded sample) and
    within ``--run-budget-s`` overall.
@@ -43,19 +44,13 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 PYTHON = sys.executable
 AUTOCODER = str(Path(PYTHON).with_name("autocoder"))
-ENVS = ("bare", "settings", "setup")
+ENVS = ("bare", "settings")
+RUN_STATUSES = ("passed", "failed", "error", "blocked", "not_run")
 SETTINGS = """SECRET_KEY = "bench"
 INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 USE_TZ = True
 """
-SETUP_PLUGIN = '''"""pytest plugin for the bench: django.setup() before collection."""
-import django
-
-
-def pytest_configure(config):
-    django.setup()
-'''
 ITEM = re.compile(r"^test_([0-9a-f]+)\.py::")
 COLLECT_ERROR = re.compile(r"^_+ ERROR collecting test_([0-9a-f]+)\.py _+$")
 
@@ -76,17 +71,14 @@ def prepare(work: Path, src: Path) -> dict[str, Path]:
     extra = work / "extra"
     extra.mkdir(exist_ok=True)
     (extra / "bench_settings.py").write_text(SETTINGS, encoding="utf-8")
-    (extra / "bench_django_setup.py").write_text(SETUP_PLUGIN, encoding="utf-8")
     return {"target": target, "deps": deps, "extra": extra}
 
 
 def env_for(kind: str, paths: dict[str, Path]) -> dict[str, str]:
     """The environment variables a generated-test run gets for one of ``ENVS``."""
     env = {"PYTHONPATH": os.pathsep.join([str(paths["deps"]), str(paths["extra"])])}
-    if kind in ("settings", "setup"):
+    if kind == "settings":  # the runner's conftest then calls django.setup()
         env["DJANGO_SETTINGS_MODULE"] = "bench_settings"
-    if kind == "setup":
-        env["PYTEST_PLUGINS"] = "bench_django_setup"
     return env
 
 
@@ -147,10 +139,11 @@ def collect(root: Path, specs: list[Any], timeout_s: float) -> dict[str, Any]:
 
     start = time.perf_counter()
     try:
-        items, output = collect_generated_tests(root, specs, timeout_s)
+        collection = collect_generated_tests(root, specs, timeout_s)
     except ToolError as exc:
         return {"failure": str(exc), "seconds": round(time.perf_counter() - start, 1)}
     seconds = round(time.perf_counter() - start, 1)
+    items, output, blocked = collection.items, collection.output, collection.blocked
     per_spec = Counter(m.group(1) for m in map(ITEM.match, output.splitlines()) if m)
     errors: dict[str, str] = {}  # spec id -> last "E   " line of its collection error
     current = None
@@ -171,11 +164,15 @@ def collect(root: Path, specs: list[Any], timeout_s: float) -> dict[str, Any]:
             examples[kind].append({"spec": spec_id, "subject": by_id[spec_id].subject
                                    if spec_id in by_id else "?", "error": msg[:300]})  # fmt: skip
     collected = sum(1 for s in specs if per_spec.get(s.id))
+    reasons = Counter(re.sub(r"^.*?: (\w+)\(.*$", r"\1", r) for r in blocked.values())
     return {
         "specs": len(specs),
         "items": items,
         "specs_collected": collected,
         "collected_pct": round(100 * collected / len(specs), 1) if specs else None,
+        "specs_blocked": len(blocked),
+        "blocked_by": dict(reasons.most_common()),
+        "blocked_examples": dict(Counter(r[:140] for r in blocked.values()).most_common(8)),
         "collection_errors": len(errors),
         "error_kinds": dict(kinds.most_common()),
         "top_errors": dict(Counter(msg[:110] for msg in errors.values()).most_common(12)),
@@ -196,7 +193,7 @@ def run(root: Path, specs: list[Any], timeout_s: float) -> dict[str, Any]:
         return {"failure": str(exc), "seconds": round(time.perf_counter() - start, 1)}
     counts = Counter(s.status for s in done)
     return {"ran": len(specs), "seconds": round(time.perf_counter() - start, 1),
-            **{k: counts.get(k, 0) for k in ("passed", "failed", "error", "not_run")}}  # fmt: skip
+            **{k: counts.get(k, 0) for k in RUN_STATUSES}}  # fmt: skip
 
 
 # -- report -------------------------------------------------------------------------------------
@@ -204,8 +201,8 @@ def table(result: dict[str, Any]) -> str:
     envs = [e for e in ENVS if any(e in p.get("collect", {}) for p in result["perspectives"])]
     runs = [e for e in ENVS if any(e in p.get("run", {}) for p in result["perspectives"])]
     head = ["#", "perspective", "status", "planning s (cold)", "specs"]
-    head += [f"collected % ({e})" for e in envs]
-    head += [f"passed/failed/error/not_run ({e}, ran)" for e in runs]
+    head += [f"collected + blocked of specs ({e})" for e in envs]
+    head += [f"{'/'.join(RUN_STATUSES)} ({e}, ran)" for e in runs]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for p in result["perspectives"]:
         row = [str(p["iteration"]), p["perspective"], p["status"], f"{p['duration_s']:.1f}",
@@ -213,15 +210,15 @@ def table(result: dict[str, Any]) -> str:
         for e in envs:
             c = p.get("collect", {}).get(e)
             row.append("-" if c is None else c.get("failure", "")[:40] or
-                       f"{c['collected_pct']}% ({c['specs_collected']}/{c['specs']}, "
-                       f"{c['items']} items)")  # fmt: skip
+                       f"{c['specs_collected']} + {c.get('specs_blocked', 0)} of {c['specs']} "
+                       f"({c['collected_pct']}% collected)")  # fmt: skip
         for e in runs:
             r = p.get("run", {}).get(e)
             row.append(
                 "-"
                 if r is None
                 else r.get("failure", "")[:40]
-                or f"{r['passed']}/{r['failed']}/{r['error']}/{r['not_run']} ({r['ran']})"
+                or "/".join(str(r.get(k, 0)) for k in RUN_STATUSES) + f" ({r['ran']})"
             )
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
@@ -240,8 +237,8 @@ def main() -> int:  # noqa: C901 - one linear script
     parser.add_argument(
         "--merge", action="store_true", help="keep collect/run figures already in --out"
     )
-    parser.add_argument("--collect-envs", default="bare,settings,setup")
-    parser.add_argument("--run-envs", default="setup")
+    parser.add_argument("--collect-envs", default="bare,settings")
+    parser.add_argument("--run-envs", default="settings")
     parser.add_argument("--sample", type=int, default=150, help="max specs run per perspective")
     parser.add_argument(
         "--run-budget-s",
@@ -362,7 +359,10 @@ def main() -> int:  # noqa: C901 - one linear script
             if env_name in p.get("collect", {}) and "failure" not in p["collect"][env_name]
         ]
         n, got = sum(c["specs"] for c in cs), sum(c["specs_collected"] for c in cs)
+        blocked = sum(c.get("specs_blocked", 0) for c in cs)
         result["totals"][f"collected_pct_{env_name}"] = round(100 * got / n, 1) if n else None
+        result["totals"][f"blocked_pct_{env_name}"] = round(100 * blocked / n, 1) if n else None
+        result["totals"][f"collection_errors_{env_name}"] = sum(c["collection_errors"] for c in cs)
     for env_name in ENVS:
         rs = [
             p["run"][env_name]
@@ -370,8 +370,8 @@ def main() -> int:  # noqa: C901 - one linear script
             if "ran" in p.get("run", {}).get(env_name, {})
         ]
         if rs:
-            keys = ("ran", "passed", "failed", "error", "not_run")
-            result["totals"][f"run_{env_name}"] = {k: sum(r[k] for r in rs) for k in keys}
+            keys = ("ran", *RUN_STATUSES)
+            result["totals"][f"run_{env_name}"] = {k: sum(r.get(k, 0) for r in rs) for k in keys}
     result["table"] = table(result)
     save()
     print(result["table"])

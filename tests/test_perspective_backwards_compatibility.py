@@ -127,8 +127,9 @@ def test_the_compatibility_tests_collect_and_pass_on_the_old_code(
     broken: tuple[Path, PerspectiveResult, PerspectiveResult], tmp_path: Path
 ) -> None:
     root, _first, second = broken
-    collected, output = collect_generated_tests(root, _specs(second))
-    assert collected == len(_specs(second)) == 6, output
+    collection = collect_generated_tests(root, _specs(second))
+    assert collection.items == len(_specs(second)) == 6, collection.output
+    assert collection.blocked == {}
     shutil.copytree(SHOP, tmp_path / "old")
     assert {s.status for s in run_generated_tests(tmp_path / "old", _specs(second), 120)} == {
         "passed"
@@ -177,8 +178,9 @@ def test_methods_constructors_and_removed_classes_of_the_ledger(
         "parameters = inspect.signature(Account.__init__).parameters\n    assert parameters['balance'].default == 0"
         in default.test_code
     )
-    collected, output = collect_generated_tests(ledger_dir, specs)
-    assert collected == 3, output
+    collection = collect_generated_tests(ledger_dir, specs)
+    assert collection.items == 3, collection.output
+    assert collection.blocked == {}
 
 
 def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path: Path) -> None:

@@ -137,7 +137,13 @@ async def test_a_failing_test_is_a_top_risk_and_written_first(
         "shop.orders:merge_orders": "failed",
         "shop.orders:classify": "passed",
     }
-    assert record.cumulative_insights["specs_failing"] == 2  # the finding and its copy
+    insights = record.cumulative_insights
+    assert (insights["specs_passing"], insights["specs_failing"], insights["specs_blocked"]) == (
+        2,
+        2,
+        0,
+    )  # the failing test and its copy in the review; the same for the passing one
     specs = [TestSpec.model_validate({k: r[k] for k in TestSpec.model_fields}) for r in rows]
-    collected, output = collect_generated_tests(shop_dir, specs)
-    assert collected == 2, output
+    collection = collect_generated_tests(shop_dir, specs)
+    assert collection.items == 2, collection.output
+    assert collection.blocked == {}

@@ -102,8 +102,9 @@ def test_commit_without_rollback_fails_and_with_connection_is_not_reported(ledge
 
 def test_generated_tests_collect(ledger_ran: Ran) -> None:
     root, specs, _info = ledger_ran
-    collected, output = collect_generated_tests(root, specs)
-    assert collected == len(specs) >= 5, output
+    collection = collect_generated_tests(root, specs)
+    assert collection.items == len(specs) >= 5, collection.output
+    assert collection.blocked == {}
 
 
 def test_crash_test_passes_once_the_write_is_atomic(ledger_dir: Path, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.edge_cases import EdgeCaseDiscovery
 from autocoder.workers.test_planning.verify import collect_generated_tests
 
-from perspectivekit import context
+from perspectivekit import context, write_target
 
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], dict]:
@@ -90,8 +90,9 @@ def test_generated_tests_collect_and_fail_only_where_the_code_misbehaves(
     shop_dir: Path, tmp_path: Path
 ) -> None:
     specs, _ = _run(shop_dir, tmp_path, run_target_tests=True)
-    collected, output = collect_generated_tests(shop_dir, specs)
-    assert collected == len(specs) == 9, output
+    collection = collect_generated_tests(shop_dir, specs)
+    assert collection.items == len(specs) == 9, collection.output
+    assert collection.blocked == {}
     failed = {s.subject for s in specs if s.status == "failed"}
     assert failed == {
         "shop.storage:read_config",
@@ -123,6 +124,33 @@ def test_a_none_returned_against_the_annotation_is_kept_as_failed(
         status[("ledger.boundaries.entries:parse_amount", 'text in ["x" * 12, "x" * 13]')]
         == "passed"
     )
+
+
+def test_callees_are_found_through_imports_and_annotations_never_by_bare_name(
+    tmp_path: Path,
+) -> None:
+    root = write_target(tmp_path, {
+        "app/__init__.py": "",
+        "app/store.py": (
+            "class Full(Exception):\n    pass\n\n\n"
+            "class Store:\n    def save(self, n: int) -> None:\n        if n > 3:\n"
+            "            raise Full(n)\n"
+        ),
+        "app/other.py": (
+            "class Gone(Exception):\n    pass\n\n\n"
+            "class Cache:\n    def save(self, n: int) -> None:\n        raise Gone(n)\n"
+        ),
+        "app/use.py": (
+            "from app.store import Store\n\n\n"
+            "def keep(store: Store, n: int) -> None:\n    store.save(n)\n\n\n"
+            "def keep_any(thing, n: int) -> None:\n    thing.save(n)\n"
+        ),
+    })  # fmt: skip
+    specs, _ = _run(root, tmp_path)
+    keep = _edges(specs, "app.use:keep")["n in [-1]"]
+    assert "except (Full,):" in keep.test_code and "from app.store import Full" in keep.test_code
+    assert "Gone" not in keep.test_code
+    assert all("Gone" not in s.test_code for s in specs if s.subject == "app.use:keep_any")
 
 
 def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.failure_modes import FailureModeAnalysis
 from autocoder.workers.test_planning.verify import collect_generated_tests
 
-from perspectivekit import context
+from perspectivekit import context, write_target
 
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], dict]:
@@ -105,8 +105,9 @@ def test_generated_tests_collect_and_pass_on_the_unmodified_code(
     shop_dir: Path, tmp_path: Path
 ) -> None:
     specs, info = _run(shop_dir, tmp_path, run_target_tests=True)
-    collected, output = collect_generated_tests(shop_dir, specs)
-    assert collected == len(specs) == 9, output
+    collection = collect_generated_tests(shop_dir, specs)
+    assert collection.items == len(specs) == 9, collection.output
+    assert collection.blocked == {}
     assert info["by_status"] == {"passed": 9}
 
 
@@ -123,6 +124,27 @@ def test_a_raise_the_code_never_reaches_is_kept_as_failed(tmp_path: Path) -> Non
         (5, "clamp(11)", "failed"),  # the solver does not follow `n = 10`: the test says so
         (7, "clamp(-1)", "passed"),
     }
+
+
+def test_only_raises_a_test_can_name_become_specs_and_every_generated_test_collects(
+    tmp_path: Path,
+) -> None:
+    root = write_target(tmp_path, {"errs.py": (
+        "class Invalid(Exception):\n    pass\n\n\n"
+        "def rethrow(n: int) -> int:\n    error = ValueError(n)\n    if n < 0:\n        raise error\n"
+        "    return n\n\n\n"
+        "def wrapped(n: int) -> int:\n    try:\n        return 10 // n\n"
+        "    except ZeroDivisionError as exc:\n        raise exc.with_traceback(None)\n\n\n"
+        "def checked(n: int) -> int:\n    if n < 0:\n        raise Invalid(n)\n    return n\n\n\n"
+        "class Parser:\n    error_class = ValueError\n\n"
+        "    def parse(self, text: str) -> int:\n        if not text:\n"
+        "            raise self.error_class(text)\n        return len(text)\n"
+    )})  # fmt: skip
+    specs, _ = _run(root, tmp_path)
+    assert {(s.subject, s.expected) for s in specs} == {("errs:checked", "raises Invalid")}
+    collection = collect_generated_tests(root, specs)
+    assert collection.items == len(specs), collection.output
+    assert collection.blocked == {}
 
 
 def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from autocoder.errors import PerspectiveSkipped
 from autocoder.schema import TestSpec
-from autocoder.workers.test_planning.perspectives._boundaries import scan_module
+from autocoder.workers.test_planning.perspectives._scan import scan_module
 from autocoder.workers.test_planning.perspectives.integration_points import IntegrationPoints
 from autocoder.workers.test_planning.verify import collect_generated_tests
 
@@ -101,8 +101,9 @@ def test_generated_tests_collect_and_pass_on_the_unmodified_code(
     shop_dir: Path, tmp_path: Path
 ) -> None:
     specs, info = _run(shop_dir, tmp_path, run_target_tests=True)
-    collected, output = collect_generated_tests(shop_dir, specs)
-    assert collected == len(specs) == 6, output
+    collection = collect_generated_tests(shop_dir, specs)
+    assert collection.items == len(specs) == 6, collection.output
+    assert collection.blocked == {}
     assert {s.status for s in specs} == {"passed"}
     assert info["by_status"] == {"passed": 6}
 

@@ -69,8 +69,9 @@ def test_generated_tests_collect_and_pass_around_the_real_functions(
     ledger_dir: Path, tmp_path: Path
 ) -> None:
     specs, _ = _run(ledger_dir, tmp_path, run_target_tests=True)
-    collected, output = collect_generated_tests(ledger_dir, list(specs.values()))
-    assert collected == len(specs), output
+    collection = collect_generated_tests(ledger_dir, list(specs.values()))
+    assert collection.items == len(specs), collection.output
+    assert collection.blocked == {}
     journal = [
         s.status for s in specs.values() if s.subject.startswith("ledger.boundaries.journal:")
     ]

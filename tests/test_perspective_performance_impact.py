@@ -141,8 +141,9 @@ def test_linear_code_passes_its_benchmark_and_quadratic_code_fails(tmp_path: Pat
 
 def test_generated_benchmarks_collect(shop_dir: Path, tmp_path: Path) -> None:
     specs, _ = _run(shop_dir, tmp_path)
-    collected, output = collect_generated_tests(shop_dir, specs)
-    assert collected == len(specs) == 2, output
+    collection = collect_generated_tests(shop_dir, specs)
+    assert collection.items == len(specs) == 2, collection.output
+    assert collection.blocked == {}
     assert {s.status for s in specs} == {"not_run"}
 
 

@@ -84,8 +84,9 @@ def test_every_dangerous_sink_of_the_shop_gets_an_abuse_case_that_fails_today(
 
 def test_generated_tests_collect(shop_ran: Ran) -> None:
     root, specs, _info = shop_ran
-    collected, output = collect_generated_tests(root, specs)
-    assert collected == len(specs) == 5, output
+    collection = collect_generated_tests(root, specs)
+    assert collection.items == len(specs) == 5, collection.output
+    assert collection.blocked == {}
 
 
 def test_quoting_the_shell_argument_and_literal_eval_make_the_abuse_cases_pass(

@@ -97,8 +97,9 @@ def test_ledger_cli_help_errors_validation_and_exit_codes(ledger_ran: Ran) -> No
 
 def test_generated_tests_collect(ledger_ran: Ran) -> None:
     root, specs, _info = ledger_ran
-    collected, output = collect_generated_tests(root, specs)
-    assert collected == len(specs) == 6, output
+    collection = collect_generated_tests(root, specs)
+    assert collection.items == len(specs) == 6, collection.output
+    assert collection.blocked == {}
 
 
 def test_click_typer_and_sub_commands_and_a_crash_on_valid_arguments_is_kept_as_failed(

@@ -48,8 +48,9 @@ def test_generated_contract_tests_collect_and_pass_on_the_unmodified_code(
     shop_dir: Path, tmp_path: Path
 ) -> None:
     specs, _ = _run(shop_dir, tmp_path, run_target_tests=True)
-    collected, output = collect_generated_tests(shop_dir, specs)
-    assert collected == len(specs), output
+    collection = collect_generated_tests(shop_dir, specs)
+    assert collection.items == len(specs), collection.output
+    assert collection.blocked == {}
     assert {s.status for s in specs} == {"passed"}
 
 
@@ -91,5 +92,6 @@ def test_modules_that_cannot_be_imported_by_name_are_left_out(
     (migrations / "0001_initial.py").write_text("def forwards(apps):\n    return apps\n")
     specs, _ = _run(shop_dir, tmp_path)
     assert specs and not any("migrations" in s.subject for s in specs)
-    collected, output = collect_generated_tests(shop_dir, specs)
-    assert collected == len(specs), output
+    collection = collect_generated_tests(shop_dir, specs)
+    assert collection.items == len(specs), collection.output
+    assert collection.blocked == {}

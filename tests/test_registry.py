@@ -69,4 +69,6 @@ def test_no_perspective_module_imports_another_perspective_module() -> None:
             name for name in imported
             if ".perspectives." in name and not name.rsplit(".", 1)[-1].startswith("_")
         ]  # fmt: skip
-        assert not others, f"{module.name} imports perspectives {others}: use a private helper module"
+        assert not others, (
+            f"{module.name} imports perspectives {others}: use a private helper module"
+        )

@@ -78,9 +78,10 @@ def test_seed_snippet_works_verbatim_on_the_local_folder(planned: Path) -> None:
 
 def test_every_generated_test_of_the_fixture_collects(planned: Path, shop_repo: Path) -> None:
     specs = _all_specs(planned / DATASET)
-    collected, output = collect_generated_tests(shop_repo, specs)
+    collection = collect_generated_tests(shop_repo, specs)
     assert len(specs) > 30
-    assert collected >= len(specs), output
+    assert collection.items >= len(specs), collection.output
+    assert collection.blocked == {}
 
 
 def test_restart_keeps_the_unique_counts_unchanged(

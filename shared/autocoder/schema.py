@@ -118,7 +118,8 @@ class FindingRow(_Model):
 
 
 SpecKind = Literal["unit", "integration", "property", "end-to-end", "performance", "security"]
-SpecStatus = Literal["not_run", "passed", "failed", "error"]
+# blocked: the environment cannot import the subject's module (a driver, a native library, settings)
+SpecStatus = Literal["not_run", "passed", "failed", "error", "blocked"]
 
 
 class TestSpec(_Model):

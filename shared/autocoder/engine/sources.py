@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from autocoder.engine.modules import module_name, package_dirs
+
 SKIPPED_DIRS = frozenset(
     {
         ".git", ".hg", ".svn", ".venv", "venv", "env", ".env", "node_modules", "__pycache__",
@@ -64,6 +66,15 @@ class SourceFiles:
     @cached_property
     def python(self) -> list[str]:
         return [f for f in self.files if f.endswith(".py")]
+
+    @cached_property
+    def packages(self) -> set[str]:
+        """The folders that hold an ``__init__.py``."""
+        return package_dirs(self.python)
+
+    def module(self, relative: str) -> str:
+        """The dotted name a Python file is imported by (see :func:`.modules.module_name`)."""
+        return module_name(relative, self.packages)
 
     def path(self, relative: str) -> Path:
         return self.root / relative

@@ -39,7 +39,7 @@ Clock = Callable[[], datetime]
 TEST_PLANNING_KEYS = (
     "failure_modes_identified", "integration_points_mapped", "edge_cases_discovered",
     "test_specs_total", "test_specs_active", "test_specs_retired", "specs_passing",
-    "specs_failing",
+    "specs_failing", "specs_blocked",
 )  # fmt: skip
 
 

@@ -67,6 +67,7 @@ class TestPlanningInsights:
             statuses = Counter(entry[2] for entry in active)
             out["specs_passing"] = statuses["passed"]
             out["specs_failing"] = statuses["failed"] + statuses["error"]
+            out["specs_blocked"] = statuses["blocked"]
         return out
 
     def to_state(self) -> dict[str, Any]:

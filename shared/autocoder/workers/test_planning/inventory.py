@@ -9,41 +9,20 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import PurePosixPath
 from typing import Any
 
 from autocoder import __version__
+from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import RunContext
 from autocoder.engine.toolkit import cached_per_file
 
 TOOL = "autocoder-inventory"
 VERSION = f"{__version__}-1"
-TEST_DIRS = ("tests", "test", "testing")
-
-
-def module_name(file: str) -> str:
-    """Dotted import path of a repo-relative file (``src/`` layouts included)."""
-    parts = list(PurePosixPath(file).with_suffix("").parts)
-    if parts and parts[0] == "src":
-        parts = parts[1:]
-    if parts and parts[-1] == "__init__":
-        parts = parts[:-1]
-    return ".".join(parts)
 
 
 def importable(module: str) -> bool:
     """Whether ``from <module> import name`` can be written: every part is an identifier."""
     return bool(module) and all(part.isidentifier() for part in module.split("."))
-
-
-def is_test_file(file: str) -> bool:
-    path = PurePosixPath(file)
-    return (
-        path.name.startswith("test_")
-        or path.name.endswith("_test.py")
-        or path.name == "conftest.py"
-        or any(part in TEST_DIRS for part in path.parts[:-1])
-    )
 
 
 @dataclass(frozen=True)
@@ -207,12 +186,13 @@ def _extract_files(ctx: RunContext, files: list[str]) -> dict[str, Any]:
 
 @dataclass
 class Inventory:
-    """Everything the perspectives share about the target's code."""
+    """Everything the perspectives share about the target's code, with its indexes built once."""
 
     subjects: list[Subject]
     modules: dict[str, str]  # module -> file (code, not tests)
     imports: dict[str, list[str]]  # file -> imported dotted names
     test_names: set[str]  # every name and attribute mentioned in test files
+    module_of: dict[str, str]  # every Python file -> its dotted name
     unparsable: dict[str, str] = field(default_factory=dict)  # file -> error
 
     @cached_property
@@ -220,19 +200,33 @@ class Inventory:
         return {s.id: s for s in self.subjects}
 
     @cached_property
-    def _importers(self) -> dict[str, set[str]]:
-        """module -> files that import it or a name from it (every dotted prefix counts)."""
+    def by_name(self) -> dict[str, list[Subject]]:
+        """The subjects by the last part of their qualname."""
+        found: dict[str, list[Subject]] = {}
+        for subject in self.subjects:
+            found.setdefault(subject.qualname.split(".")[-1], []).append(subject)
+        return found
+
+    @cached_property
+    def by_dotted(self) -> dict[str, Subject]:
+        """``pkg.mod.Class.method`` -> that subject: what a resolved call names."""
+        return {f"{s.module}.{s.qualname}": s for s in self.subjects}
+
+    @cached_property
+    def _fan_in(self) -> dict[str, int]:
+        """module -> how many other files import it or a name from it (every dotted prefix)."""
         importers: dict[str, set[str]] = {}
         for file, imported in self.imports.items():
+            own = self.module_of.get(file)
             for name in imported:
                 parts = name.split(".")
                 for end in range(1, len(parts) + 1):
-                    importers.setdefault(".".join(parts[:end]), set()).add(file)
-        return importers
+                    if (prefix := ".".join(parts[:end])) != own:
+                        importers.setdefault(prefix, set()).add(file)
+        return {module: len(files) for module, files in importers.items()}
 
     def fan_in(self, module: str) -> int:
-        """How many other files import ``module`` (or a name from it); computed once per run."""
-        return sum(1 for f in self._importers.get(module, set()) if module_name(f) != module)
+        return self._fan_in.get(module, 0)
 
     def tested(self, subject: Subject) -> bool:
         """A test file names the subject (its function, method or class name)."""
@@ -261,6 +255,7 @@ def build_inventory(ctx: RunContext) -> Inventory:
     modules: dict[str, str] = {}
     test_names: set[str] = set()
     unparsable: dict[str, str] = {}
+    module_of = {file: ctx.sources.module(file) for file in files}
     for file in files:
         fact = facts[file] or {"subjects": [], "imports": [], "names": [], "error": None}
         if fact["error"]:
@@ -268,10 +263,10 @@ def build_inventory(ctx: RunContext) -> Inventory:
         if is_test_file(file):
             test_names.update(fact["names"])
             continue
-        module = module_name(file)
+        module = module_of[file]
         if not importable(module):  # e.g. migrations/0011_x.py: no test can import it by name
             continue
         modules[module] = file
         subjects.extend(_subject_from_json(module, file, s) for s in fact["subjects"])
     imports = {f: facts[f]["imports"] for f in files if facts[f]}
-    return Inventory(subjects, modules, imports, test_names, unparsable)
+    return Inventory(subjects, modules, imports, test_names, module_of, unparsable)

@@ -10,6 +10,7 @@ import ast
 import hashlib
 import keyword
 import re
+from collections.abc import Collection
 
 from autocoder.schema import SpecKind, TestSpec
 from autocoder.workers.test_planning.inventory import Inventory, Subject
@@ -63,6 +64,48 @@ def render(imports: list[str], body: str) -> str:
     return f"{head}\n\n\n{body.strip()}\n"
 
 
+BLOCKED = "environment: cannot import"  # how a generated test says the environment stopped it
+
+
+def _target_imports(tree: ast.Module, modules: Collection[str]) -> tuple[int, list[str]]:
+    """The line of the first top-level import of the target's code, and the modules imported."""
+    found: dict[str, int] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        found |= {n: node.lineno for n in names if n in modules and n not in found}
+    return min(found.values(), default=0), list(found)
+
+
+def with_import_guard(test_code: str, modules: Collection[str]) -> str:
+    """``test_code`` with a module-level skip before its first import of the target's code.
+
+    Where this environment cannot import a module of the target (a missing driver or native
+    library, unset framework settings), the test is skipped with a reason starting with
+    :data:`BLOCKED`: blocked by the environment, not a broken test. A name missing from a module
+    that does import still fails collection, as a bug in the generated test should."""
+    tree = ast.parse(test_code)
+    line, imported = _target_imports(tree, modules)
+    if not imported:
+        return test_code
+    have = {a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names}
+    guard = [
+        *(f"import {m}" for m in ("importlib", "pytest") if m not in have),
+        f"for _module in ({', '.join(map(repr, imported))},):",
+        "    try:",
+        "        importlib.import_module(_module)",
+        "    except Exception as error:  # the environment, not the test: skip with the reason",
+        f'        reason = f"{BLOCKED} {{_module}}: {{error!r}}"',
+        "        pytest.skip(reason[:500], allow_module_level=True)",
+    ]
+    lines = test_code.splitlines()
+    return "\n".join([*lines[: line - 1], *guard, *lines[line - 1 :]]) + "\n"
+
+
 def make_spec(
     *,
     perspective: str,
@@ -79,9 +122,10 @@ def make_spec(
     line: int | None = None,
     boost: int = 0,
 ) -> TestSpec:
-    """A validated spec. Raises ValueError when ``test_code`` does not parse."""
+    """A validated spec, its test guarded by :func:`with_import_guard`. Raises ValueError when
+    ``test_code`` does not parse."""
     try:
-        ast.parse(test_code)
+        test_code = with_import_guard(test_code, inventory.modules)
     except SyntaxError as e:
         raise ValueError(f"generated test for {subject.id} ({key}) does not parse: {e}") from e
     return TestSpec(

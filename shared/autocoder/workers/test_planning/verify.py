@@ -7,27 +7,60 @@ fails is kept with status ``failed`` ("this fails today: possible bug"), never d
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 
 from autocoder.errors import ToolError
 from autocoder.schema import TestSpec
+from autocoder.workers.test_planning.specs import BLOCKED
 
 PER_TEST_TIMEOUT_S = 30  # pytest-timeout: one hung generated test cannot stall the batch
+CONFTEST = '''"""Written by autocoder next to its generated tests: set up what the target configures
+by environment, as the target's own test configuration would (Django: DJANGO_SETTINGS_MODULE)."""
+
+import os
+import re
+import warnings
+
+
+def pytest_configure(config):
+    if os.environ.get("DJANGO_SETTINGS_MODULE"):
+        try:
+            import django
+
+            django.setup()
+        except Exception as error:  # the tests that need it are then blocked, with the reason
+            warnings.warn(f"django.setup() failed: {error!r}", stacklevel=1)
+'''
 
 
 def _write_tests(folder: Path, specs: list[TestSpec]) -> None:
+    (folder / "conftest.py").write_text(CONFTEST, encoding="utf-8")
     for spec in specs:
         (folder / f"test_{spec.id}.py").write_text(spec.test_code, encoding="utf-8")
 
 
+def source_roots(root: Path, specs: list[TestSpec]) -> list[Path]:
+    """The folders the subjects import from: ``shared/`` for ``shared/pkg/mod.py`` named
+    ``pkg.mod``; the checkout itself for a flat layout."""
+    roots: dict[Path, None] = {root: None}
+    for spec in specs:
+        module = spec.subject.partition(":")[0]
+        parts = Path(spec.file).with_suffix("").parts
+        depth = len(module.split(".")) + (parts[-1:] == ("__init__",))
+        roots[root.joinpath(*parts[:-depth])] = None
+    return list(roots)
+
+
 def _pytest(
-    root: Path, folder: Path, args: list[str], timeout_s: float
+    root: Path, folder: Path, args: list[str], timeout_s: float, specs: list[TestSpec]
 ) -> subprocess.CompletedProcess[str]:
-    paths = [str(root), str(root / "src"), os.environ.get("PYTHONPATH", "")]
+    paths = [*map(str, source_roots(root, specs)), os.environ.get("PYTHONPATH", "")]
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(p for p in paths if p),
@@ -65,8 +98,9 @@ def _outcome(case: ET.Element) -> str:
         return "failed"
     if case.find("error") is not None:
         return "error"
-    if case.find("skipped") is not None:
-        return "not_run"
+    skipped = case.find("skipped")
+    if skipped is not None:
+        return "blocked" if BLOCKED in f"{skipped.get('message')} {skipped.text}" else "not_run"
     return "passed"
 
 
@@ -74,12 +108,13 @@ def run_generated_tests(root: Path, specs: list[TestSpec], timeout_s: float) -> 
     """The specs with ``status`` set from running their tests (a spec's worst test wins)."""
     if not specs:
         return specs
-    order = {"passed": 0, "not_run": 1, "failed": 2, "error": 3}
+    order = {"passed": 0, "not_run": 1, "blocked": 2, "failed": 3, "error": 4}
     with tempfile.TemporaryDirectory(prefix="autocoder-generated-") as tmp:
         folder = Path(tmp)
         _write_tests(folder, specs)
         junit = folder / "junit.xml"
-        _pytest(root, folder, [f"--junitxml={junit}", "--continue-on-collection-errors"], timeout_s)
+        options = [f"--junitxml={junit}", "--continue-on-collection-errors"]
+        _pytest(root, folder, options, timeout_s, specs)
         status: dict[str, str] = {}
         if junit.exists():
             for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314
@@ -90,13 +125,27 @@ def run_generated_tests(root: Path, specs: list[TestSpec], timeout_s: float) -> 
     return [s.model_copy(update={"status": status.get(s.id, "error")}) for s in specs]
 
 
+@dataclass(frozen=True)
+class Collection:
+    """What ``pytest --collect-only`` made of the generated tests (nothing is run)."""
+
+    items: int  # test items collected
+    blocked: dict[str, str]  # spec id -> why the environment cannot import its subject
+    output: str
+
+
+BLOCKED_LINE = re.compile(rf"^SKIPPED \[\d+\] test_([0-9a-f]+)\.py:\d+: ({BLOCKED}.*)$")
+
+
 def collect_generated_tests(
     root: Path, specs: list[TestSpec], timeout_s: float = 300
-) -> tuple[int, str]:
-    """How many test items pytest collects from the specs' code (nothing is run), and its output."""
+) -> Collection:
+    """Collect the specs' tests: how many items, and which specs the environment blocks."""
     with tempfile.TemporaryDirectory(prefix="autocoder-collect-") as tmp:
         folder = Path(tmp)
         _write_tests(folder, specs)
-        done = _pytest(root, folder, ["--collect-only"], timeout_s)
-    collected = sum(1 for line in done.stdout.splitlines() if "::" in line)
-    return collected, done.stdout + done.stderr
+        done = _pytest(root, folder, ["--collect-only", "-rs"], timeout_s, specs)
+    lines = done.stdout.splitlines()
+    blocked = {m[1]: m[2] for m in map(BLOCKED_LINE.match, lines) if m}
+    items = sum(1 for line in lines if "::" in line and not line.startswith("SKIPPED"))
+    return Collection(items, blocked, done.stdout + done.stderr)

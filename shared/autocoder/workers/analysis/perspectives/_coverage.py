@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from autocoder.engine import toolkit
+from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.errors import ToolError
-from autocoder.workers.analysis.perspectives._layout import is_test_file
 
 TOP = toolkit.TOP
 

@@ -12,7 +12,6 @@ from autocoder.engine import toolkit
 from autocoder.engine.perspective import RunContext
 from autocoder.engine.sources import SourceFiles
 from autocoder.errors import ToolError
-from autocoder.workers.analysis.perspectives._layout import package_dirs
 from autocoder.workers.analysis.perspectives._requirements import Requirement, is_dev_group
 
 
@@ -60,6 +59,6 @@ def _config_args(ctx: RunContext, tmp: str) -> list[str]:
 
 def _first_party_args(src: SourceFiles) -> list[str]:
     """The top-level packages below the root (shared/pkg, src/pkg) as first-party modules."""
-    packages = package_dirs(src) - {""}
+    packages = src.packages - {""}
     tops = {p.rpartition("/")[2] for p in packages if p.rpartition("/")[0] not in packages}
     return [arg for top in sorted(tops) for arg in ("--known-first-party", top)]

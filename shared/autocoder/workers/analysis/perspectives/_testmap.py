@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autocoder.engine.modules import is_test_file
 from autocoder.engine.sources import SourceFiles
-from autocoder.workers.analysis.perspectives._layout import is_test_file, package_dirs
 from autocoder.workers.analysis.perspectives._names import (
     dotted_name,
     from_module,
@@ -75,16 +75,6 @@ def _absolute(ref: str, package: str) -> str:
     return ".".join([*base, ref[level:]] if ref[level:] else base)
 
 
-def module_name(path: str, packages: set[str]) -> str:
-    """shop/pricing.py -> shop.pricing, src/pkg/__init__.py -> pkg: walks up the __init__ chain."""
-    dirs = path.split("/")[:-1]
-    start = len(dirs)
-    while start > 0 and "/".join(dirs[:start]) in packages:
-        start -= 1
-    parts = path.removesuffix(".py").split("/")[start:]
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
 @dataclass(frozen=True)
 class CodeModule:
     """A module of the code under test and its public top-level definitions."""
@@ -97,10 +87,9 @@ class CodeModule:
 
 def code_modules(sources: SourceFiles, scans: dict[str, Any]) -> list[CodeModule]:
     """The non-test modules that parse and have a statement besides the docstring."""
-    packages = package_dirs(sources)
     modules = []
     for f in (f for f in sources.python if not is_test_file(f) and f != "setup.py"):
-        name, scan = module_name(f, packages), scans[f]
+        name, scan = sources.module(f), scans[f]
         importable = all(part.isidentifier() for part in name.split("."))
         if importable and "error" not in scan and scan["statements"]:
             defs = [(d[0], int(d[1]), d[2]) for d in scan["defs"]]
@@ -117,10 +106,9 @@ class Reached:
 
     @classmethod
     def of(cls, sources: SourceFiles, scans: dict[str, Any], tests: list[str]) -> Reached:
-        packages = package_dirs(sources)
         reached = cls()
         for test in (t for t in tests if "error" not in scans[t]):
-            name = module_name(test, packages)
+            name = sources.module(test)
             package = name if test.endswith("__init__.py") else name.rpartition(".")[0]
             for ref in scans[test]["refs"]:
                 parts = _absolute(ref, package).split(".")

@@ -11,11 +11,11 @@ import re
 from typing import Any, ClassVar
 
 from autocoder.engine import toolkit
+from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.sources import SourceFiles
 from autocoder.errors import PerspectiveSkipped, ToolError
 from autocoder.schema import SEVERITIES, Finding, Severity, severity_rank
-from autocoder.workers.analysis.perspectives._layout import is_test_file
 
 MAX_SECRET_SCAN_BYTES = 2_000_000
 TOP = toolkit.TOP

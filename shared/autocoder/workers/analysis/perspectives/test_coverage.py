@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from autocoder.engine import toolkit
+from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.sources import SourceFiles
 from autocoder.schema import Finding
 from autocoder.workers.analysis.perspectives._coverage import add_line_coverage
-from autocoder.workers.analysis.perspectives._layout import is_test_file
 from autocoder.workers.analysis.perspectives._testmap import (
     SCAN_VERSION,
     CodeModule,

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from autocoder.engine.perspective import RunContext
 from autocoder.workers.test_planning.inventory import Inventory
-from autocoder.workers.test_planning.perspectives._boundaries import (
-    BOUNDARY_KINDS,
-    Boundary,
-    boundaries,
-)
+from autocoder.workers.test_planning.perspectives._boundaries import boundaries
 from autocoder.workers.test_planning.perspectives._calls import callable_subject
+from autocoder.workers.test_planning.perspectives._facts import BOUNDARY_KINDS, Boundary
 
 # What a faked boundary returns when it is not the one under test, so the code runs on.
 RETURNS = {

@@ -15,7 +15,6 @@ from types import CodeType
 from typing import Any
 
 from autocoder.workers.test_planning.inventory import Inventory, Param, Subject
-from autocoder.workers.test_planning.perspectives._boundaries import Facts, Site, caught
 from autocoder.workers.test_planning.perspectives._calls import (
     SAMPLES,
     base_type,
@@ -23,6 +22,7 @@ from autocoder.workers.test_planning.perspectives._calls import (
     init_params,
     module_import,
 )
+from autocoder.workers.test_planning.perspectives._facts import Facts, Site, caught
 
 SAFE = (
     ast.Expression,

@@ -18,16 +18,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from autocoder import __version__
+from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import cached_per_file, require_python
 from autocoder.schema import TestSpec
-from autocoder.workers.test_planning.inventory import (
-    Inventory,
-    Subject,
-    build_inventory,
-    is_test_file,
-    module_name,
-)
+from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import import_line, make_spec, render, test_name
 
@@ -95,7 +90,9 @@ def _snapshot(ctx: RunContext, files: list[str]) -> dict[str, Any]:
     for file in files:
         try:
             code = ctx.sources.path(file).read_text(encoding="utf-8")
-            out[file] = _members(griffe.visit(module_name(file) or "module", Path(file), code), "")
+            out[file] = _members(
+                griffe.visit(ctx.sources.module(file) or "module", Path(file), code), ""
+            )
         except Exception:  # griffe raises many kinds of errors on code it cannot read
             out[file] = {}
     return out
@@ -103,13 +100,13 @@ def _snapshot(ctx: RunContext, files: list[str]) -> dict[str, Any]:
 
 def snapshot(ctx: RunContext) -> tuple[dict[str, str], dict[str, str]]:
     """(public subject -> signature, module -> file) of the target's importable modules."""
-    files = [f for f in ctx.sources.python if not is_test_file(f)
-             and not any(part.startswith("_") for part in module_name(f).split("."))]  # fmt: skip
+    modules = {f: ctx.sources.module(f) for f in ctx.sources.python if not is_test_file(f)}
+    files = [f for f, m in modules.items() if not any(p.startswith("_") for p in m.split("."))]
     version = f"{__version__}-2-griffe-{importlib.metadata.version('griffe')}"
     per_file = cached_per_file(ctx.cache, TOOL, version, ctx.sources, files,
                                lambda miss: _snapshot(ctx, miss), default={})  # fmt: skip
-    api = {f"{module_name(f)}:{q}": sig for f in files for q, sig in per_file[f].items()}
-    return api, {module_name(f): f for f in files}
+    api = {f"{modules[f]}:{q}": sig for f in files for q, sig in per_file[f].items()}
+    return api, {modules[f]: f for f in files}
 
 
 # -- comparing signatures ------------------------------------------------------------------------
@@ -279,7 +276,7 @@ class BackwardsCompatibility:
         since = f"commit {since_commit}" if since_commit else "the previous run"
         gone = {s for s in old if s not in api}
         changed = [s for s in old if api.get(s) != old[s] and _owner(s) not in gone]
-        inventory = build_inventory(ctx) if changed else Inventory([], {}, {}, set())
+        inventory = build_inventory(ctx) if changed else Inventory([], {}, {}, set(), {})
         old_files = {**ctx.previous_state.get("files", {}), **files}
         subjects = [(_subject(s, inventory, old_files, ctx), s) for s in sorted(changed)]
         specs = [spec for subject, s in subjects

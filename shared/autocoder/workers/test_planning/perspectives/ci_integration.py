@@ -21,8 +21,12 @@ import yaml
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import require_python
 from autocoder.schema import TestSpec
-from autocoder.workers.test_planning.inventory import Inventory, Subject
-from autocoder.workers.test_planning.perspectives._inventory import fast_inventory, importable
+from autocoder.workers.test_planning.inventory import (
+    Inventory,
+    Subject,
+    build_inventory,
+    importable,
+)
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import make_spec, render, slug
 
@@ -257,7 +261,7 @@ class CICDIntegration:
 
     def run(self, ctx: RunContext) -> PerspectiveResult:
         require_python(ctx)
-        inventory, found = fast_inventory(ctx), survey(ctx)
+        inventory, found = build_inventory(ctx), survey(ctx)
         workflow, anchor = snippet(ctx, found), anchor_import(inventory)
         runnable = {
             p: f

@@ -12,15 +12,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from autocoder import __version__
+from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import require_python
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.inventory import (
     Inventory,
     Subject,
-    is_test_file,
+    build_inventory,
+    importable,
 )
-from autocoder.workers.test_planning.perspectives._inventory import fast_inventory, importable
 from autocoder.workers.test_planning.perspectives._safe_calls import (
     call_args,
     call_facts,
@@ -187,7 +188,7 @@ class TestCoverageStrategy:
 
     def run(self, ctx: RunContext) -> PerspectiveResult:
         require_python(ctx)
-        inventory = fast_inventory(ctx)
+        inventory = build_inventory(ctx)
         planner = Planner(inventory, call_facts(ctx, inventory))
         public = [s for s in inventory.subjects if s.public and importable(s.module)]
         ranked = sorted((s for s in public if not inventory.tested(s)),

@@ -15,16 +15,11 @@ import re
 from typing import Any, ClassVar
 
 from autocoder import __version__
+from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import cached_per_file, require_python
 from autocoder.schema import SpecKind, TestSpec
-from autocoder.workers.test_planning.inventory import (
-    Inventory,
-    Subject,
-    build_inventory,
-    is_test_file,
-    module_name,
-)
+from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
 from autocoder.workers.test_planning.perspectives._expressions import (
     call_expression,
     call_imports,
@@ -314,7 +309,9 @@ class DataIntegrity:
         inventory = build_inventory(ctx)
         facts = cached_per_file(ctx.cache, TOOL, VERSION, ctx.sources, ctx.sources.python,
                                 lambda miss: {f: _scan(ctx, f) for f in miss})  # fmt: skip
-        specs = [s for f, fact in facts.items() for s in _specs(fact, module_name(f), inventory)]
+        specs = [
+            s for f, fact in facts.items() for s in _specs(fact, ctx.sources.module(f), inventory)
+        ]
         made = list({s.id: s for s in specs if s is not None}.values())  # one per id
         metrics = {k: sum(len(f[k]) for f in facts.values()) for k in KINDS}
         metrics["source_checks"] = sum(1 for s in made if s.inputs.startswith("static"))

@@ -15,14 +15,11 @@ from typing import Any, ClassVar
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import require_python
 from autocoder.schema import SpecKind, TestSpec
-from autocoder.workers.test_planning.inventory import Inventory, Param, Subject
+from autocoder.workers.test_planning.inventory import Inventory, Param, Subject, build_inventory
 from autocoder.workers.test_planning.perspectives._boundaries import (
-    BOUNDARY_KINDS,
-    Comparison,
-    Facts,
+    callees,
     function_facts,
-    indexed_inventory,
-    named,
+    resolved_call,
 )
 from autocoder.workers.test_planning.perspectives._calls import (
     base_type,
@@ -35,6 +32,7 @@ from autocoder.workers.test_planning.perspectives._calls import (
     result_check,
     sample_value,
 )
+from autocoder.workers.test_planning.perspectives._facts import BOUNDARY_KINDS, Comparison, Facts
 from autocoder.workers.test_planning.perspectives._fakes import IN_TMP
 from autocoder.workers.test_planning.perspectives._solve import (
     exception_ref,
@@ -140,15 +138,14 @@ def type_edges(param: Param, compared: bool) -> list[tuple[str, str, list[Value]
 def callee_exceptions(
     subject: Subject, inventory: Inventory, facts: dict[str, Facts]
 ) -> tuple[list[str], set[str]]:
-    """What the parsers and the target's functions ``subject`` calls (matched by name) raise."""
-    names, refs, imports = set(facts[subject.id].calls), dict[str, None](), set[str]()
+    """What the parsers and the target's functions ``subject`` calls raise."""
+    refs, imports = dict[str, None](), set[str]()
     for b in facts[subject.id].boundaries:
         for prefix, (exc, needed) in PARSE_ERRORS.items():
             if b.call.startswith(prefix):
                 refs[exc] = None
                 imports.add(needed)
-    callees = [c for name in names for c in named(inventory, name)]
-    for callee in (c for c in callees if c.id in facts and c.id != subject.id):
+    for callee in (c for c in callees(inventory, subject.id, facts[subject.id]) if c.id in facts):
         for site in facts[callee.id].sites:
             raised = site_exception(site, "")
             if raised and (ref := exception_ref(callee, inventory, raised)):
@@ -250,20 +247,14 @@ def property_test(subject: Subject, inventory: Inventory, facts: dict[str, Facts
     return render(ordered_imports({*imports, *more, "import pytest", "import string"}), body)
 
 
-def _resolved(subject_id: str, target: str) -> str:
-    """A call as a dotted name: ``f`` in the caller's module, ``self.m`` on the caller's class."""
-    module, _, qualname = subject_id.partition(":")
-    if target.startswith("self."):
-        return f"{module}.{qualname.split('.')[0]}.{target[5:]}"
-    return target if "." in target else f"{module}.{target}"
-
-
 def reaching_outside(facts: dict[str, Facts]) -> set[str]:
     """Subjects that touch the outside world, themselves or through the functions they call."""
     touching = {
         sid for sid, f in facts.items() if any(b.kind in BOUNDARY_KINDS for b in f.boundaries)
     }
-    calls = {sid: {_resolved(sid, t) for t in f.targets if t} for sid, f in facts.items()}
+    calls = {
+        sid: {n for t in f.targets if t for n in resolved_call(sid, t)} for sid, f in facts.items()
+    }
     while True:
         dotted = {sid.replace(":", ".") for sid in touching}
         more = {sid for sid, targets in calls.items() if targets & dotted} - touching
@@ -393,7 +384,7 @@ class EdgeCaseDiscovery:
 
     def run(self, ctx: RunContext) -> PerspectiveResult:
         require_python(ctx)
-        inventory = indexed_inventory(ctx)
+        inventory = build_inventory(ctx)
         facts = function_facts(ctx, inventory)
         outside = reaching_outside(facts)
         subjects = _subjects(inventory, facts, outside)

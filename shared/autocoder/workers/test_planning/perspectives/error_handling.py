@@ -14,16 +14,11 @@ import builtins
 from typing import Any, ClassVar
 
 from autocoder import __version__
+from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import cached_per_file, require_python
 from autocoder.schema import TestSpec
-from autocoder.workers.test_planning.inventory import (
-    Inventory,
-    Subject,
-    build_inventory,
-    is_test_file,
-    module_name,
-)
+from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
 from autocoder.workers.test_planning.perspectives._expressions import (
     call_expression,
     call_imports,
@@ -230,9 +225,9 @@ class ErrorHandling:
         facts = cached_per_file(ctx.cache, TOOL, VERSION, ctx.sources, ctx.sources.python,
                                 lambda miss: {f: _scan(ctx, f) for f in miss})  # fmt: skip
         pairs = [p for fact in facts.values() for p in fact["pairs"]]
-        found = {kind: [(f, inventory.by_id[f"{module_name(file)}:{f['qualname']}"])
+        found = {kind: [(f, inventory.by_id[f"{ctx.sources.module(file)}:{f['qualname']}"])
                         for file, per in facts.items() for f in per[kind]
-                        if f"{module_name(file)}:{f['qualname']}" in inventory.by_id]
+                        if f"{ctx.sources.module(file)}:{f['qualname']}" in inventory.by_id]
                  for kind in ("handlers", "raises")}  # fmt: skip
         handlers = found["handlers"]
         untested = [(f, s) for f, s in found["raises"] if not _tested(f, s, pairs)]

@@ -17,15 +17,9 @@ from typing import Any, ClassVar
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import require_python
 from autocoder.schema import TestSpec
-from autocoder.workers.test_planning.inventory import Inventory, Subject
+from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
 from autocoder.workers.test_planning.perspectives._boundaries import (
-    BOUNDARY_KINDS,
-    Boundary,
-    Facts,
-    Site,
-    caught,
     function_facts,
-    indexed_inventory,
 )
 from autocoder.workers.test_planning.perspectives._calls import (
     MOCK_IMPORT,
@@ -33,6 +27,13 @@ from autocoder.workers.test_planning.perspectives._calls import (
     callable_subject,
     module_import,
     ordered_imports,
+)
+from autocoder.workers.test_planning.perspectives._facts import (
+    BOUNDARY_KINDS,
+    Boundary,
+    Facts,
+    Site,
+    caught,
 )
 from autocoder.workers.test_planning.perspectives._fakes import IN_TMP, fake_block
 from autocoder.workers.test_planning.perspectives._solve import exception_ref, solve
@@ -205,7 +206,7 @@ class FailureModeAnalysis:
 
     def run(self, ctx: RunContext) -> PerspectiveResult:
         require_python(ctx)
-        inventory = indexed_inventory(ctx)
+        inventory = build_inventory(ctx)
         facts = function_facts(ctx, inventory)
         planner = _Planner(inventory, facts)
         specs: list[TestSpec | None] = []

@@ -18,17 +18,14 @@ from typing import ClassVar
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import require_python
 from autocoder.schema import TestSpec
-from autocoder.workers.test_planning.inventory import Inventory, Subject
-from autocoder.workers.test_planning.perspectives._boundaries import (
-    Boundary,
-    indexed_inventory,
-)
+from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
 from autocoder.workers.test_planning.perspectives._calls import (
     MOCK_IMPORT,
     call_code,
     module_import,
     ordered_imports,
 )
+from autocoder.workers.test_planning.perspectives._facts import Boundary
 from autocoder.workers.test_planning.perspectives._fakes import (
     IN_TMP,
     fake_block,
@@ -86,7 +83,7 @@ class IntegrationPoints:
 
     def run(self, ctx: RunContext) -> PerspectiveResult:
         require_python(ctx)
-        inventory = indexed_inventory(ctx)
+        inventory = build_inventory(ctx)
         points = integration_points(ctx, inventory)
         specs: dict[str, tuple[TestSpec, str]] = {}
         unpatchable: list[str] = []

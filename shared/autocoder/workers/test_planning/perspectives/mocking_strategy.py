@@ -18,12 +18,9 @@ from typing import ClassVar
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import require_python
 from autocoder.schema import TestSpec
-from autocoder.workers.test_planning.inventory import Inventory, Subject
+from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
 from autocoder.workers.test_planning.perspectives._boundaries import (
-    Boundary,
-    Facts,
     function_facts,
-    indexed_inventory,
 )
 from autocoder.workers.test_planning.perspectives._calls import (
     MOCK_IMPORT,
@@ -34,6 +31,7 @@ from autocoder.workers.test_planning.perspectives._calls import (
     ordered_imports,
     result_check,
 )
+from autocoder.workers.test_planning.perspectives._facts import Boundary, Facts
 from autocoder.workers.test_planning.perspectives._fakes import (
     IN_TMP,
     fake_block,
@@ -298,7 +296,7 @@ class MockingStrategy:
 
     def run(self, ctx: RunContext) -> PerspectiveResult:
         require_python(ctx)
-        inventory = indexed_inventory(ctx)
+        inventory = build_inventory(ctx)
         facts = function_facts(ctx, inventory)
         points = integration_points(ctx, inventory)
         plans = {

@@ -19,8 +19,12 @@ from autocoder import __version__
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import cached_per_file, require_python
 from autocoder.schema import TestSpec
-from autocoder.workers.test_planning.inventory import Inventory, Subject
-from autocoder.workers.test_planning.perspectives._inventory import fast_inventory, importable
+from autocoder.workers.test_planning.inventory import (
+    Inventory,
+    Subject,
+    build_inventory,
+    importable,
+)
 from autocoder.workers.test_planning.perspectives._safe_calls import (
     call_args,
     call_facts,
@@ -309,7 +313,7 @@ class PerformanceImpact:
 
     def run(self, ctx: RunContext) -> PerspectiveResult:
         require_python(ctx)
-        inventory = fast_inventory(ctx)
+        inventory = build_inventory(ctx)
         per_file = cached_per_file(
             ctx.cache, TOOL, VERSION, ctx.sources, list(inventory.modules.values()),
             lambda miss: {f: scan(t) if (t := parse_file(ctx, f)) else {} for f in miss},

@@ -15,17 +15,12 @@ import ast
 from typing import Any, ClassVar
 
 from autocoder import __version__
+from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import cached_per_file, require_python
 from autocoder.schema import FINDINGS, TestSpec
 from autocoder.store.reader import latest_per_perspective, rows_of_iteration
-from autocoder.workers.test_planning.inventory import (
-    Inventory,
-    Subject,
-    build_inventory,
-    is_test_file,
-    module_name,
-)
+from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
 from autocoder.workers.test_planning.perspectives._expressions import (
     call_expression,
     call_imports,
@@ -297,7 +292,7 @@ class SecurityAnalysis:
         inventory = build_inventory(ctx)
         facts = cached_per_file(ctx.cache, TOOL, VERSION, ctx.sources, ctx.sources.python,
                                 lambda miss: {f: _scan(ctx, f) for f in miss})  # fmt: skip
-        sinks = [{**s, "subject": f"{module_name(f)}:{s['qualname']}"}
+        sinks = [{**s, "subject": f"{ctx.sources.module(f)}:{s['qualname']}"}
                  for f, found in facts.items() for s in found]  # fmt: skip
         sinks = [s for s in sinks if s["subject"] in inventory.by_id]
         rows, source = _audit(ctx)

@@ -18,12 +18,17 @@ from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
 from autocoder import __version__
+from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import cached_per_file, require_python
 from autocoder.schema import TestSpec
-from autocoder.workers.test_planning.inventory import Inventory, Subject, is_test_file
+from autocoder.workers.test_planning.inventory import (
+    Inventory,
+    Subject,
+    build_inventory,
+    importable,
+)
 from autocoder.workers.test_planning.perspectives._entry import entry_points
-from autocoder.workers.test_planning.perspectives._inventory import fast_inventory, importable
 from autocoder.workers.test_planning.perspectives._safe_calls import call_args, dotted, parse_file
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import import_line, make_spec, render, test_name
@@ -300,7 +305,7 @@ class TestPyramid:
 
     def run(self, ctx: RunContext) -> PerspectiveResult:
         require_python(ctx)
-        inventory = fast_inventory(ctx)
+        inventory = build_inventory(ctx)
         facts = cached_per_file(
             ctx.cache, TOOL, VERSION, ctx.sources, ctx.sources.python,
             lambda miss: {f: _scan(ctx, f) for f in miss}, default={},

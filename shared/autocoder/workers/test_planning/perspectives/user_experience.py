@@ -15,11 +15,11 @@ from collections import Counter
 from typing import Any, ClassVar
 
 from autocoder import __version__
+from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import cached_per_file, require_python
 from autocoder.schema import TestSpec
-from autocoder.workers.test_planning.inventory import Inventory, build_inventory, is_test_file
-from autocoder.workers.test_planning.inventory import module_name as module_of
+from autocoder.workers.test_planning.inventory import Inventory, build_inventory
 from autocoder.workers.test_planning.perspectives._entry import entry_points
 from autocoder.workers.test_planning.perspectives._expressions import functions, parse_file, trigger
 from autocoder.workers.test_planning.results import finish
@@ -241,8 +241,10 @@ def _script_clis(scripts: dict[str, str], covered: set[str], inventory: Inventor
     return out
 
 
-def _clis(facts: dict[str, Any], preferred: set[str]) -> list[dict[str, Any]]:
-    found = [(k, {**x, "module": module_of(f)}) for f, fact in facts.items()
+def _clis(
+    facts: dict[str, Any], preferred: set[str], module_of: dict[str, str]
+) -> list[dict[str, Any]]:
+    found = [(k, {**x, "module": module_of[f]}) for f, fact in facts.items()
              for k in ("parsers", "entries", "click", "typer") for x in fact[k]]  # fmt: skip
     entries = [e for k, e in found if k == "entries"]
     out = [_runner_cli(k, x) for k, x in found if k in ("click", "typer")]
@@ -347,8 +349,10 @@ class UserExperience:
         facts = cached_per_file(ctx.cache, TOOL, VERSION, ctx.sources, ctx.sources.python,
                                 lambda miss: {f: _scan(ctx, f) for f in miss})  # fmt: skip
         scripts = entry_points(ctx)
-        guarded = {f"{module_of(f)}:{m}" for f, fact in facts.items() for m in fact["main"]}
-        clis = _clis(facts, set(scripts.values()) | guarded)
+        guarded = {
+            f"{inventory.module_of[f]}:{m}" for f, fact in facts.items() for m in fact["main"]
+        }
+        clis = _clis(facts, set(scripts.values()) | guarded, inventory.module_of)
         clis += _script_clis(scripts, {c["subject"] for c in clis}, inventory)
         clis = [c for c in clis if c["subject"] in inventory.by_id]
         cases = [(cli, case) for cli in clis for case in _cases(cli)]

@@ -1,0 +1,99 @@
+"""Generated tests against real targets: where they import from, what the environment blocks,
+and frameworks set up the way the target's own tests would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autocoder.engine.modules import is_test_file, module_name, package_dirs
+from autocoder.schema import TestSpec
+from autocoder.workers.test_planning.perspectives.failure_modes import FailureModeAnalysis
+from autocoder.workers.test_planning.specs import BLOCKED
+from autocoder.workers.test_planning.verify import collect_generated_tests, run_generated_tests
+
+from perspectivekit import context, write_target
+
+CHECK = "def check(n: int) -> int:\n    if n < 0:\n        raise ValueError(n)\n    return n\n"
+
+
+def _specs(root: Path, tmp_path: Path, **options: object) -> list[TestSpec]:
+    result = FailureModeAnalysis().run(context(root, tmp_path, **options))
+    return [s for s in result.items if isinstance(s, TestSpec)]
+
+
+@pytest.mark.parametrize(
+    ("path", "module"),
+    [
+        ("shop/pricing.py", "shop.pricing"),
+        ("shop/__init__.py", "shop"),
+        ("src/pkg/io/__init__.py", "pkg.io"),
+        ("shared/autocoder/cli.py", "autocoder.cli"),
+        ("manage.py", "manage"),
+        ("scripts/tool.py", "scripts.tool"),
+        ("src/tool.py", "tool"),
+    ],
+)
+def test_module_names_follow_the_init_chain(path: str, module: str) -> None:
+    files = ["shop/__init__.py", "src/pkg/__init__.py", "src/pkg/io/__init__.py",
+             "shared/autocoder/__init__.py"]  # fmt: skip
+    assert module_name(path, package_dirs(files)) == module
+
+
+def test_test_files_are_told_apart_from_code() -> None:
+    assert all(map(is_test_file, ["tests/x.py", "pkg/test_a.py", "a_test.py", "conftest.py"]))
+    assert not any(map(is_test_file, ["pkg/testament.py", "pkg/contest.py"]))
+
+
+def test_a_package_under_a_source_folder_is_imported_by_its_package_name(tmp_path: Path) -> None:
+    root = write_target(tmp_path, {"shared/calc/__init__.py": "", "shared/calc/ops.py": CHECK})
+    specs = _specs(root, tmp_path, run_target_tests=True)
+    assert [(s.subject, s.status) for s in specs] == [("calc.ops:check", "passed")]
+    assert "from calc.ops import check" in specs[0].test_code
+
+
+def test_a_subject_the_environment_cannot_import_is_blocked_not_broken(tmp_path: Path) -> None:
+    root = write_target(tmp_path, {
+        "geo/__init__.py": "",
+        "geo/native.py": "import libgeos_binding_not_installed\n\n\n" + CHECK,
+        "geo/plain.py": CHECK,
+    })  # fmt: skip
+    specs = {s.subject: s for s in _specs(root, tmp_path)}
+    collection = collect_generated_tests(root, list(specs.values()))
+    native = specs["geo.native:check"]
+    assert collection.items == 1, collection.output  # geo.plain's test
+    assert list(collection.blocked) == [native.id]
+    assert collection.blocked[native.id].startswith(f"{BLOCKED} geo.native: ModuleNotFoundError")
+    ran = {s.subject: s.status for s in run_generated_tests(root, list(specs.values()), 120)}
+    assert ran == {"geo.native:check": "blocked", "geo.plain:check": "passed"}
+
+
+def test_a_name_missing_from_a_module_that_imports_is_still_an_error(tmp_path: Path) -> None:
+    root = write_target(tmp_path, {"calc.py": CHECK})
+    spec = _specs(root, tmp_path)[0]
+    broken = spec.model_copy(
+        update={"test_code": spec.test_code.replace("import check", "import gone")}
+    )
+    collection = collect_generated_tests(root, [broken])
+    assert (collection.items, collection.blocked) == (0, {})
+    assert "cannot import name 'gone'" in collection.output
+    assert run_generated_tests(root, [broken], 120)[0].status == "error"
+
+
+def test_django_style_settings_are_set_up_before_the_tests_import_the_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_target(tmp_path, {
+        "django/__init__.py": "ready = False\n\n\ndef setup():\n    global ready\n    ready = True\n",
+        "site_settings.py": "DEBUG = False\n",
+        "shop/__init__.py": "",
+        "shop/models.py": (
+            "import django\n\nif not django.ready:\n"
+            "    raise RuntimeError(\"Apps aren't loaded yet.\")\n\n\n" + CHECK
+        ),
+    })  # fmt: skip
+    specs = [s for s in _specs(root, tmp_path) if s.subject == "shop.models:check"]
+    assert [s.status for s in run_generated_tests(root, specs, 120)] == ["blocked"]
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "site_settings")
+    assert [s.status for s in run_generated_tests(root, specs, 120)] == ["passed"]
