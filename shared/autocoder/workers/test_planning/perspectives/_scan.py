@@ -11,101 +11,27 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
-from autocoder.workers.test_planning.perspectives._facts import (
-    Boundary,
-    Conds,
-    Site,
-    kind_of,
+from autocoder.workers.test_planning.perspectives._facts import Boundary, Conds, Site, kind_of
+from autocoder.workers.test_planning.perspectives._syntax import (
+    EXITS,
+    FunctionNode,
+    aliases,
+    always_exits,
+    chain,
+    function_nodes,
+    handler_names,
+    is_none,
+    literal_text,
+    local_names,
+    own_nodes,
+    self_attribute,
+    subject_param,
 )
 
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 At = tuple[Conds, tuple[str, ...], bool]  # conditions, enclosing handlers, inside a handler
-EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
-BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
-
-
-def aliases(tree: ast.Module) -> tuple[dict[str, str], set[str]]:
-    """Local name -> dotted import path (anywhere in the module), and the module-level names."""
-    found: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                first = a.name.split(".")[0]
-                found[a.asname or first] = a.name if a.asname else first
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
-    top: set[str] = set()
-    for n in tree.body:
-        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            top.add(n.name)
-        elif isinstance(n, ast.Import | ast.ImportFrom):
-            top |= {a.asname or a.name.split(".")[0] for a in n.names}
-        else:
-            top |= {
-                t.id
-                for t in ast.walk(n)
-                if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)
-            }
-    return found, top
-
-
-def function_nodes(tree: ast.Module) -> Iterator[tuple[str, FunctionNode]]:
-    """Top-level functions and the methods of top-level classes, by qualname (as the inventory)."""
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            yield node.name, node
-        elif isinstance(node, ast.ClassDef):
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
-                    yield f"{node.name}.{item.name}", item
-
-
-def chain(node: ast.expr) -> tuple[str, list[str]] | None:
-    """``Path(p).write_text`` -> ("Path", ["()", "write_text"]); None for other receivers."""
-    steps: list[str] = []
-    while not isinstance(node, ast.Name):
-        if isinstance(node, ast.Attribute):
-            steps.append(node.attr)
-            node = node.value
-        elif isinstance(node, ast.Call):
-            steps.append("()")
-            node = node.func
-        else:
-            return None
-    return node.id, steps[::-1]
-
-
-def _literal(node: ast.AST | None) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str | int | float):
-        return str(node.value)
-    if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
-        return str(node.values[0].value)  # an f-string's literal prefix: a URL or a path
-    return None
-
-
-def _handler_names(node: ast.Try | ast.TryStar) -> list[str]:
-    names: list[str] = []
-    for h in node.handlers:
-        types = [] if h.type is None else h.type.elts if isinstance(h.type, ast.Tuple) else [h.type]
-        names += [ast.unparse(t).split(".")[-1] for t in types] or ["*"]
-    return names
-
-
-def _own_nodes(stmt: ast.stmt) -> Iterator[ast.AST]:
-    """The expressions of a statement, not those of the statements nested in its bodies."""
-    for name, value in ast.iter_fields(stmt):
-        if name not in BODIES and not isinstance(
-            stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-        ):
-            for item in value if isinstance(value, list) else [value]:
-                if isinstance(item, ast.AST):
-                    yield from ast.walk(item)
-
-
 OPS = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
 WRITES = ("write", "writelines", "write_text", "write_bytes")
 FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
@@ -129,7 +55,7 @@ class _Function:
         self.value_returns = not any(
             isinstance(n, ast.Yield | ast.YieldFrom) for n in nodes
         ) and any(
-            isinstance(n, ast.Return) and n.value is not None and not _is_none(n.value)
+            isinstance(n, ast.Return) and n.value is not None and not is_none(n.value)
             for n in nodes
         )
         lists = ("boundaries", "sites", "comparisons", "tries", "calls", "targets", "writes")
@@ -151,15 +77,15 @@ class _Function:
 
     def statement(self, stmt: ast.stmt, at: At) -> None:
         conds, caught, handler = at
-        for node in _own_nodes(stmt):
+        for node in own_nodes(stmt):
             self.expression(node, at)
         if isinstance(stmt, ast.Raise) and stmt.exc is not None:
             exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
             if self.nameable(exc):
                 self.site("raise", ast.unparse(exc), None, stmt.lineno, at)
-        elif isinstance(stmt, ast.Return) and self.value_returns and _is_none(stmt.value):
+        elif isinstance(stmt, ast.Return) and self.value_returns and is_none(stmt.value):
             self.site("none", "", None, stmt.lineno, at)
-        elif isinstance(stmt, ast.Assign) and _self_attribute(stmt):
+        elif isinstance(stmt, ast.Assign) and self_attribute(stmt):
             attr = stmt.targets[0].attr  # type: ignore[attr-defined]
             self.out["self_attrs"][attr] = ast.unparse(stmt.value)
         if isinstance(stmt, ast.If | ast.While):
@@ -167,7 +93,7 @@ class _Function:
             self.block(stmt.body, ((*conds, (test, True)), caught, handler))
             self.block(stmt.orelse, ((*conds, (test, False)), caught, handler))
         elif isinstance(stmt, ast.Try | ast.TryStar):
-            names = _handler_names(stmt)
+            names = handler_names(stmt)
             self.out["tries"].append((stmt.body[0].lineno, stmt.body[-1].end_lineno, names))
             self.block(stmt.body, (conds, (*caught, *names), handler))
             for h in stmt.handlers:
@@ -177,7 +103,7 @@ class _Function:
             self.block(stmt.body + getattr(stmt, "orelse", []), at)
 
     def expression(self, node: ast.AST, at: At) -> None:
-        name = _subject_param(node)
+        name = subject_param(node)
         guard = rf"\b{name}\b" if isinstance(node, ast.Subscript) else rf"\b{name}\.is\w+\(|match"
         unchecked = bool(name) and not any(re.search(guard, c) for c, _ in at[0])
         if isinstance(node, ast.Call):
@@ -290,66 +216,9 @@ class _Function:
         patchable = target[1] in self.top or target[1] in vars(builtins)
         returned = id(node) in self.returned
         found = Boundary(kind, target[0], target[1], target[2].strip("."), node.lineno,
-                         _literal(first), param, _literal(mode), returned, patchable)  # fmt: skip
+                         literal_text(first), param, literal_text(mode), returned,
+                         patchable)  # fmt: skip
         self.out["boundaries"].append(asdict(found))
-
-
-def local_names(func: FunctionNode, nodes: list[ast.AST]) -> set[str]:
-    """The names bound inside ``func``: parameters, assignments, loop and ``with`` targets,
-    ``except ... as`` names, nested functions and classes (``global`` ones excepted)."""
-    args = func.args
-    params = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
-    bound = {a.arg for a in params if a is not None}
-    for node in nodes:
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            bound.add(node.id)
-        elif isinstance(node, ast.ExceptHandler | FunctionNode | ast.ClassDef) and node is not func:
-            bound.add(node.name or "")
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            bound |= {a.asname or a.name.split(".")[0] for a in node.names}
-    declared = {n for node in nodes if isinstance(node, ast.Global) for n in node.names}
-    return bound - declared
-
-
-def always_exits(body: list[ast.stmt]) -> bool:
-    """Every path through ``body`` ends in ``return`` or ``raise``."""
-    last = body[-1] if body else None
-    if isinstance(last, ast.If):
-        return always_exits(last.body) and always_exits(last.orelse)
-    if isinstance(last, ast.With | ast.AsyncWith):
-        return always_exits(last.body)
-    if isinstance(last, ast.Try | ast.TryStar):
-        handlers = all(always_exits(h.body) for h in last.handlers)
-        return (always_exits(last.body) and handlers) or always_exits(last.finalbody)
-    return isinstance(last, ast.Return | ast.Raise)
-
-
-def _is_none(node: ast.expr | None) -> bool:
-    return node is None or (isinstance(node, ast.Constant) and node.value is None)
-
-
-def _self_attribute(stmt: ast.Assign) -> bool:
-    """``self.x = name`` or ``self.x = literal``."""
-    target = stmt.targets[0]
-    return (
-        isinstance(target, ast.Attribute)
-        and ast.unparse(target.value) == "self"
-        and isinstance(stmt.value, ast.Name | ast.Constant)
-    )
-
-
-def _subject_param(node: ast.AST) -> str:
-    """The parameter a subscript reads (``p[k]``) or a conversion converts (``int(p)``)."""
-    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
-        literal = isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int | str)
-        return node.value.id if literal else ""
-    if (
-        isinstance(node, ast.Call)
-        and getattr(node.func, "id", "") in ("int", "float")
-        and node.args
-    ):
-        return node.args[0].id if isinstance(node.args[0], ast.Name) else ""
-    return ""
 
 
 def scan_module(tree: ast.Module) -> dict[str, dict[str, Any]]:

@@ -3,7 +3,7 @@ yaml, or a file path.
 
 Where the findings come from: the analysis worker's latest Security Audit (bandit) when its
 dataset is available and was made at the target's commit, each finding mapped to its enclosing
-function; else this perspective's own AST scan. Either way the AST says which parameter reaches
+function; else the AST scan of :mod:`._sinks`. Either way the AST says which parameter reaches
 the sink, and the test sends an attack payload through it: Python that sets an environment
 variable, ``x; touch ...`` for a shell, ``x' OR '1'='1`` for SQL, ``../`` for a path. A test that
 fails today is a finding: the input reached the sink unguarded.
@@ -11,35 +11,22 @@ fails today is a finding: the input reached the sink unguarded.
 
 from __future__ import annotations
 
-import ast
 from typing import Any, ClassVar
 
-from autocoder import __version__
-from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
-from autocoder.engine.toolkit import cached_per_file, require_python
+from autocoder.engine.toolkit import require_python
 from autocoder.schema import FINDINGS, TestSpec
 from autocoder.store.reader import latest_per_perspective, rows_of_iteration
 from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
-from autocoder.workers.test_planning.perspectives._expressions import (
-    call_expression,
-    call_imports,
-    functions,
-    parse_file,
-)
+from autocoder.workers.test_planning.perspectives._expressions import call_expression, call_imports
+from autocoder.workers.test_planning.perspectives._sinks import sinks_per_file
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import import_line, make_spec, render, test_name
 
-TOOL, VERSION = "autocoder-tp-security_analysis", f"{__version__}-1"
 ANALYSIS = "autocoder-analysis-results"
 RULES = {"B307": "code", "B102": "code", "B608": "sql", "B602": "shell", "B604": "shell",
          "B605": "shell", "B609": "shell", "B301": "deserialise",
          "B506": "deserialise"}  # fmt: skip
-SHELL = {"call", "run", "Popen", "check_call", "check_output"}
-INTERESTING = {"eval", "exec", "system", "popen", "getoutput", "getstatusoutput", "call", "run",
-               "Popen", "check_call", "check_output", "execute", "executemany", "executescript",
-               "loads", "unsafe_load", "load", "open"}  # fmt: skip
-ALWAYS_SHELL = {"os.system", "os.popen", "subprocess.getoutput", "subprocess.getstatusoutput"}
 CONNECTIONS = {"conn", "connection", "con", "db", "cursor", "cur"}
 PROBE = "AUTOCODER_ABUSE_PROBE"
 SET_PROBE = f"import os; os.environ['{PROBE}'] = '1'"
@@ -63,76 +50,6 @@ CHECKS = {
     "shell": "the input reaches a shell unquoted", "sql": "the input is part of the SQL text",
     "path": "the input escapes the base directory",
 }  # fmt: skip
-
-
-# -- sinks per file (cached by content) ----------------------------------------------------------
-def _reaching(node: ast.AST, params: list[str]) -> str | None:
-    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-    return next((p for p in params if p in names), None)
-
-
-def _built(node: ast.AST) -> bool:
-    """A string made from parts: an f-string, ``+`` or ``%``, or ``.format(...)``."""
-    return isinstance(node, ast.JoinedStr | ast.BinOp) or (
-        isinstance(node, ast.Call) and ast.unparse(node.func).endswith(".format"))  # fmt: skip
-
-
-def dotted(node: ast.expr) -> str:
-    """``a.b.c`` of a name or attribute chain (``.c`` when it starts at a call), no unparse."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    parts.append(node.id if isinstance(node, ast.Name) else "")
-    return ".".join(reversed(parts))
-
-
-def _category(call: ast.Call) -> str | None:
-    name = dotted(call.func)
-    last, first = name.rsplit(".", 1)[-1], call.args[0] if call.args else None
-    if last not in INTERESTING:
-        return None
-    keywords = {k.arg: ast.unparse(k.value) for k in call.keywords}
-    if name in ("eval", "exec", "builtins.eval", "builtins.exec"):
-        return "code"
-    if name in ALWAYS_SHELL or (last in SHELL and keywords.get("shell") == "True"):
-        return "shell"
-    if last in ("execute", "executemany", "executescript") and first is not None and _built(first):
-        return "sql"
-    if name in ("pickle.loads", "cPickle.loads", "dill.loads", "yaml.unsafe_load") or (
-        name == "yaml.load" and "Safe" not in keywords.get("Loader", "")):  # fmt: skip
-        return "deserialise"
-    return "path" if name == "open" and first is not None and _built(first) else None
-
-
-def _base(node: ast.expr) -> str:
-    """The literal directory an input-built path starts with (``/srv/statements/``)."""
-    first = node.values[0] if isinstance(node, ast.JoinedStr) and node.values else node
-    first = first.left if isinstance(first, ast.BinOp) else first
-    text = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else ""
-    return text.rpartition("/")[0] + "/" if "/" in text else ""
-
-
-def _sinks(func: ast.FunctionDef | ast.AsyncFunctionDef) -> list[dict[str, Any]]:
-    params = [a.arg for a in [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]]
-    out = []
-    for call in (n for n in ast.walk(func) if isinstance(n, ast.Call)):
-        category = _category(call)
-        if category is None or not call.args:
-            continue
-        base = _base(call.args[0]) if category == "path" else ""
-        if category != "path" or base:
-            out.append({"line": call.lineno, "category": category, "call": ast.unparse(call)[:80],
-                        "param": _reaching(call.args[0], params), "base": base,
-                        "connect": "sqlite3.connect(" in ast.unparse(func)})  # fmt: skip
-    return out
-
-
-def _scan(ctx: RunContext, file: str) -> list[dict[str, Any]]:
-    tree = parse_file(ctx, file)
-    if tree is None or is_test_file(file):
-        return []
-    return [{"qualname": q, **s} for q, func in functions(tree) for s in _sinks(func)]
 
 
 # -- where the findings come from ----------------------------------------------------------------
@@ -290,10 +207,9 @@ class SecurityAnalysis:
     def run(self, ctx: RunContext) -> PerspectiveResult:
         require_python(ctx)
         inventory = build_inventory(ctx)
-        facts = cached_per_file(ctx.cache, TOOL, VERSION, ctx.sources, ctx.sources.python,
-                                lambda miss: {f: _scan(ctx, f) for f in miss})  # fmt: skip
+        sinks_by_file = sinks_per_file(ctx)
         sinks = [{**s, "subject": f"{ctx.sources.module(f)}:{s['qualname']}"}
-                 for f, found in facts.items() for s in found]  # fmt: skip
+                 for f, found in sinks_by_file.items() for s in found]  # fmt: skip
         sinks = [s for s in sinks if s["subject"] in inventory.by_id]
         rows, source = _audit(ctx)
         chosen, details = _from_audit(rows, sinks, inventory) if rows is not None else (sinks, {})
