@@ -9,6 +9,7 @@ import pytest
 
 from autocoder.engine.modules import is_test_file, module_name, package_dirs
 from autocoder.schema import TestSpec
+from autocoder.workers.test_planning.inventory import build_inventory
 from autocoder.workers.test_planning.perspectives.failure_modes import FailureModeAnalysis
 from autocoder.workers.test_planning.specs import BLOCKED
 from autocoder.workers.test_planning.verify import collect_generated_tests, run_generated_tests
@@ -56,17 +57,34 @@ def test_a_package_under_a_source_folder_is_imported_by_its_package_name(tmp_pat
 def test_a_subject_the_environment_cannot_import_is_blocked_not_broken(tmp_path: Path) -> None:
     root = write_target(tmp_path, {
         "geo/__init__.py": "",
-        "geo/native.py": "import libgeos_binding_not_installed\n\n\n" + CHECK,
+        "geo/native.py": "import json\n\nimport libgeos_binding_not_installed\n\n\n" + CHECK
+        + "\n\ndef load(text: str) -> dict:\n    return json.loads(text)\n",
         "geo/plain.py": CHECK,
     })  # fmt: skip
     specs = {s.subject: s for s in _specs(root, tmp_path)}
+    assert "import geo.native as subject_module" in specs["geo.native:load"].test_code
     collection = collect_generated_tests(root, list(specs.values()))
-    native = specs["geo.native:check"]
+    native = [specs["geo.native:check"].id, specs["geo.native:load"].id]
     assert collection.items == 1, collection.output  # geo.plain's test
-    assert list(collection.blocked) == [native.id]
-    assert collection.blocked[native.id].startswith(f"{BLOCKED} geo.native: ModuleNotFoundError")
+    assert sorted(collection.blocked) == sorted(native)
+    assert all(
+        reason.startswith(f"{BLOCKED} geo.native: ModuleNotFoundError")
+        for reason in collection.blocked.values()
+    )
     ran = {s.subject: s.status for s in run_generated_tests(root, list(specs.values()), 120)}
-    assert ran == {"geo.native:check": "blocked", "geo.plain:check": "passed"}
+    assert ran == {
+        "geo.native:check": "blocked", "geo.native:load": "blocked", "geo.plain:check": "passed"
+    }  # fmt: skip
+
+
+def test_a_class_the_module_deletes_is_not_a_subject(tmp_path: Path) -> None:
+    root = write_target(tmp_path, {"trans.py": (
+        "class Trans:\n    def gettext(self, text: str) -> str:\n        return text\n\n\n"
+        "_trans = Trans()\ndel Trans\n\n\ndef gettext(text: str) -> str:\n"
+        "    return _trans.gettext(text)\n"
+    )})  # fmt: skip
+    inventory = build_inventory(context(root, tmp_path))
+    assert [s.id for s in inventory.subjects] == ["trans:gettext"]
 
 
 def test_a_name_missing_from_a_module_that_imports_is_still_an_error(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from autocoder.engine.perspective import RunContext
 from autocoder.engine.toolkit import cached_per_file
 
 TOOL = "autocoder-inventory"
-VERSION = f"{__version__}-1"
+VERSION = f"{__version__}-2"
 
 
 def importable(module: str) -> bool:
@@ -126,8 +126,13 @@ def _subject(node: ast.AST, qualname: str, kind: str) -> dict[str, Any]:
 
 
 def _top_level_subjects(tree: ast.Module) -> list[dict[str, Any]]:
+    """Functions, classes and their methods, except names the module deletes (``del Trans``)."""
     subjects: list[dict[str, Any]] = []
-    for node in tree.body:
+    deleted = {
+        t.id for n in tree.body if isinstance(n, ast.Delete) for t in n.targets
+        if isinstance(t, ast.Name)
+    }  # fmt: skip
+    for node in (n for n in tree.body if getattr(n, "name", None) not in deleted):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             subjects.append(_subject(node, node.name, "function"))
         elif isinstance(node, ast.ClassDef):

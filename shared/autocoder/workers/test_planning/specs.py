@@ -92,7 +92,10 @@ def with_import_guard(test_code: str, modules: Collection[str]) -> str:
     line, imported = _target_imports(tree, modules)
     if not imported:
         return test_code
-    have = {a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names}
+    have = {  # imported before the guard, so the guard can use them
+        a.name for n in tree.body if isinstance(n, ast.Import) and n.lineno < line
+        for a in n.names if a.asname is None
+    }  # fmt: skip
     guard = [
         *(f"import {m}" for m in ("importlib", "pytest") if m not in have),
         f"for _module in ({', '.join(map(repr, imported))},):",
