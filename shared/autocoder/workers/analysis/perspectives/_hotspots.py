@@ -6,8 +6,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from autocoder.engine.names import dotted_name, import_aliases
 from autocoder.schema import Severity
-from autocoder.workers.analysis.perspectives._names import dotted_name, import_aliases
 
 SCANNER = "autocoder-ast"
 SCANNER_VERSION = "1"  # bump when the scanner's rules or its cached result change

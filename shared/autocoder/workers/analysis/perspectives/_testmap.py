@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from autocoder.engine.modules import is_test_file
-from autocoder.engine.sources import SourceFiles
-from autocoder.workers.analysis.perspectives._names import (
+from autocoder.engine.names import (
     dotted_name,
     from_module,
     import_aliases,
     imported_name,
 )
+from autocoder.engine.sources import SourceFiles
 
 SCAN_VERSION = f"1-py{sys.version_info.major}.{sys.version_info.minor}"
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)

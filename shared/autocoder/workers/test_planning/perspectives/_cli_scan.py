@@ -15,7 +15,8 @@ from autocoder import __version__
 from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import RunContext
 from autocoder.engine.toolkit import cached_per_file
-from autocoder.workers.test_planning.perspectives._expressions import functions, parse_file, trigger
+from autocoder.workers.test_planning.perspectives._expressions import parse_file, trigger
+from autocoder.workers.test_planning.perspectives._syntax import function_nodes
 
 TOOL, VERSION = "autocoder-tp-user_experience", f"{__version__}-2"
 FLAG_ONLY = {"store_true", "store_false", "count", "store_const", "append_const", "help", "version"}
@@ -130,7 +131,7 @@ def _typer(tree: ast.Module) -> list[dict[str, Any]]:
     out = []
     for node in (n for n in tree.body if isinstance(n, ast.Assign)):
         app = ast.unparse(node.targets[0])
-        commands = [q for q, f in functions(tree) for d in f.decorator_list
+        commands = [q for q, f in function_nodes(tree) for d in f.decorator_list
                     if ast.unparse(d).startswith(f"{app}.command")]  # fmt: skip
         if ast.unparse(node.value).startswith("typer.Typer(") and commands:
             out.append({"name": app, "line": node.lineno, "qualname": commands[0], "group": True})
@@ -148,7 +149,7 @@ def _scan_file(ctx: RunContext, file: str) -> dict[str, Any]:
         return facts
     imports = [ast.unparse(n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
     click = any("click" in line.split() for line in imports)
-    for qualname, func in ((q, f) for q, f in functions(tree) if "." not in q):
+    for qualname, func in ((q, f) for q, f in function_nodes(tree) if "." not in q):
         for key, found in (("parsers", _argparse(func)), ("entries", _entry(func)),
                            ("click", _click(func) if click else None)):  # fmt: skip
             facts[key] += [{"qualname": qualname, **found}] if found else []

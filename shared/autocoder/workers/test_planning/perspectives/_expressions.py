@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
 
 from autocoder.engine.perspective import RunContext
 from autocoder.workers.test_planning.inventory import Inventory, Param, Subject
@@ -28,17 +27,6 @@ def parse_file(ctx: RunContext, file: str) -> ast.Module | None:
         return ast.parse(ctx.sources.path(file).read_bytes(), filename=file)
     except (SyntaxError, ValueError, OSError):
         return None
-
-
-def functions(tree: ast.Module) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
-    """Top-level functions and methods, with the qualnames the inventory gives them."""
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            yield node.name, node
-        elif isinstance(node, ast.ClassDef):
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
-                    yield f"{node.name}.{item.name}", item
 
 
 def sample(annotation: str | None) -> str | None:

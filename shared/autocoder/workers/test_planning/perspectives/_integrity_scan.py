@@ -16,7 +16,8 @@ from autocoder import __version__
 from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import RunContext
 from autocoder.engine.toolkit import cached_per_file
-from autocoder.workers.test_planning.perspectives._expressions import functions, parse_file
+from autocoder.workers.test_planning.perspectives._expressions import parse_file
+from autocoder.workers.test_planning.perspectives._syntax import function_nodes
 
 TOOL, VERSION = "autocoder-tp-data_integrity", f"{__version__}-3"
 OPPOSITES = [("encode", "decode"), ("serialize", "deserialize"), ("serialise", "deserialise"),
@@ -67,7 +68,7 @@ def _transaction(func: ast.AST, calls: list[ast.Call], params: set[str]) -> dict
 
 def _pairs(tree: ast.Module) -> list[dict[str, Any]]:
     """Encoder/decoder pairs among the functions of a module or the methods of one class."""
-    found = dict(functions(tree))
+    found = dict(function_nodes(tree))
     out = []
     for qualname, node in found.items():
         prefix, _, name = qualname.rpartition(".")
@@ -88,7 +89,7 @@ def _scan_file(ctx: RunContext, file: str) -> dict[str, Any]:
         return facts
     sqlite = any(isinstance(n, ast.Import) and "sqlite3" in {a.name for a in n.names}
                  for n in ast.walk(tree))  # fmt: skip
-    for qualname, func in functions(tree):
+    for qualname, func in function_nodes(tree):
         params = {a.arg for a in [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]}
         calls = [n for n in ast.walk(func) if isinstance(n, ast.Call)]
         facts["writes"] += [{"qualname": qualname, **w} for w in _writes(func, calls, params)]

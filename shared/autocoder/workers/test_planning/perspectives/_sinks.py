@@ -14,7 +14,8 @@ from autocoder import __version__
 from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import RunContext
 from autocoder.engine.toolkit import cached_per_file
-from autocoder.workers.test_planning.perspectives._expressions import functions, parse_file
+from autocoder.workers.test_planning.perspectives._expressions import parse_file
+from autocoder.workers.test_planning.perspectives._syntax import function_nodes
 
 TOOL, VERSION = "autocoder-tp-security_analysis", f"{__version__}-1"
 SHELL = {"call", "run", "Popen", "check_call", "check_output"}
@@ -90,7 +91,7 @@ def _scan_file(ctx: RunContext, file: str) -> list[dict[str, Any]]:
     tree = parse_file(ctx, file)
     if tree is None or is_test_file(file):
         return []
-    return [{"qualname": q, **s} for q, func in functions(tree) for s in _function_sinks(func)]
+    return [{"qualname": q, **s} for q, func in function_nodes(tree) for s in _function_sinks(func)]
 
 
 def sinks_per_file(ctx: RunContext) -> dict[str, list[dict[str, Any]]]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from autocoder.engine.names import import_aliases
+
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
@@ -14,14 +16,7 @@ BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 
 def aliases(tree: ast.Module) -> tuple[dict[str, str], set[str]]:
     """Local name -> dotted import path (anywhere in the module), and the module-level names."""
-    found: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                first = a.name.split(".")[0]
-                found[a.asname or first] = a.name if a.asname else first
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
+    found = import_aliases(tree, relative=False)
     top: set[str] = set()
     for n in tree.body:
         if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):

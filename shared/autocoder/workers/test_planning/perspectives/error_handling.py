@@ -22,11 +22,11 @@ from autocoder.workers.test_planning.inventory import Inventory, Subject, build_
 from autocoder.workers.test_planning.perspectives._expressions import (
     call_expression,
     call_imports,
-    functions,
     parse_file,
     sample,
     trigger,
 )
+from autocoder.workers.test_planning.perspectives._syntax import function_nodes
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import import_line, make_spec, render, slug, test_name
 
@@ -125,7 +125,7 @@ def _scan(ctx: RunContext, file: str) -> dict[str, Any]:
         pairs = _test_pairs(tree) if tree else []
         return {"handlers": [], "raises": [], "pairs": pairs}
     patchable = module_names(tree)
-    found = [_facts(q, f, patchable) for q, f in functions(tree)]
+    found = [_facts(q, f, patchable) for q, f in function_nodes(tree)]
     return {"handlers": [h for hs, _ in found for h in hs], "pairs": [],
             "raises": [r for _, rs in found for r in rs]}  # fmt: skip
 
