@@ -1,12 +1,15 @@
-"""Targets: a directory, a git URL cloned shallowly and fetched again, and clear errors."""
+"""Targets: a directory, a git URL cloned shallowly and fetched again, clear errors, and the
+snapshot of their files."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from autocoder.engine.sources import SourceFiles
 from autocoder.engine.target import Target, auth_header, public_url
 from autocoder.errors import TargetError
 
@@ -84,3 +87,22 @@ def test_tokens_go_only_to_their_own_host() -> None:
 
 def test_public_url_strips_credentials() -> None:
     assert public_url("https://user:secret@github.com/o/r.git") == "https://github.com/o/r.git"
+
+
+def test_an_unchanged_file_keeps_its_hash_and_a_changed_one_is_hashed_again(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "b.py").write_text("y = 2\n")
+    first = SourceFiles.discover(tmp_path)
+    digests = {f: first.digest(f) for f in first.files}
+    stat_a = (tmp_path / "a.py").stat()
+    (tmp_path / "a.py").write_text("x = 3\n")  # same size, and its time put back: not read again
+    os.utime(tmp_path / "a.py", ns=(stat_a.st_atime_ns, stat_a.st_mtime_ns))
+    (tmp_path / "b.py").write_text("y = 22\n")
+    (tmp_path / "c.py").write_text("z = 3\n")
+    second = SourceFiles.discover(tmp_path, first)
+    assert second.files == ["a.py", "b.py", "c.py"]
+    assert second.digest("a.py") == digests["a.py"]
+    assert second.digest("b.py") != digests["b.py"]
+    assert SourceFiles.discover(tmp_path).digest("a.py") != digests["a.py"]

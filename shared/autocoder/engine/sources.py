@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import subprocess
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -57,11 +58,27 @@ class SourceFiles:
     files: list[str] = field(default_factory=list)
 
     @classmethod
-    def discover(cls, root: Path) -> SourceFiles:
+    def discover(cls, root: Path, previous: SourceFiles | None = None) -> SourceFiles:
+        """The files under ``root`` now. Content hashes of ``previous`` (the same root, an
+        earlier iteration) are kept for files whose size and modification time did not change,
+        so an unchanged tree is not read again."""
         listed = _git_files(root)
-        files = listed if listed is not None else _walk_files(root)
-        kept = [f for f in files if not _skipped(f) and (root / f).is_file()]
-        return cls(root=root, files=kept)
+        found = cls(root=root)
+        for rel in listed if listed is not None else _walk_files(root):
+            try:
+                info = os.stat(root / rel)
+            except OSError:
+                continue
+            if not _skipped(rel) and stat.S_ISREG(info.st_mode):
+                found.files.append(rel)
+                found._stats[rel] = (info.st_size, info.st_mtime_ns)
+        if previous is not None and previous.root == root:
+            found._digests.update(
+                (rel, digest)
+                for rel, digest in previous._digests.items()
+                if rel in found._stats and previous._stats.get(rel) == found._stats[rel]
+            )
+        return found
 
     @cached_property
     def python(self) -> list[str]:
@@ -105,6 +122,11 @@ class SourceFiles:
 
     @cached_property
     def _digests(self) -> dict[str, str]:
+        return {}
+
+    @cached_property
+    def _stats(self) -> dict[str, tuple[int, int]]:
+        """File -> (size, modification time in ns) when discovered."""
         return {}
 
     @cached_property

@@ -64,6 +64,7 @@ class Worker:
         self.iteration_timeout_s = iteration_timeout_s
         self._secrets = secrets or []
         self._peers = peers or (lambda _name: None)
+        self._sources: SourceFiles | None = None  # the last snapshot: its hashes are reused
         self.running = True  # start/stop controls flip this; the loop itself lives until close()
         self.current: str | None = None
         self.next_run_at: float | None = None
@@ -157,10 +158,11 @@ class Worker:
             )
 
     def _run_perspective(self, perspective: Perspective, checkout: Checkout) -> PerspectiveResult:
+        self._sources = SourceFiles.discover(checkout.root, self._sources)
         ctx = RunContext(
             root=checkout.root,
             commit=checkout.commit,
-            sources=SourceFiles.discover(checkout.root),
+            sources=self._sources,
             cache=self.cache,
             options=self.options,
             previous_state=dict(self.perspective_states.get(perspective.id, {})),
