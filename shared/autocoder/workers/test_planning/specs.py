@@ -96,17 +96,20 @@ def with_import_guard(test_code: str, modules: Collection[str]) -> str:
         a.name for n in tree.body if isinstance(n, ast.Import) and n.lineno < line
         for a in n.names if a.asname is None
     }  # fmt: skip
+    needed = [f"import {m}" for m in ("importlib", "pytest") if m not in have]
     guard = [
-        *(f"import {m}" for m in ("importlib", "pytest") if m not in have),
-        f"for _module in ({', '.join(map(repr, imported))},):",
-        "    try:",
+        *([*needed, ""] if needed else []),
+        f"for _module in ({', '.join(map(repr, imported))},):  # skip where this environment",
+        "    try:  # cannot import the code under test (a driver, a native library, settings)",
         "        importlib.import_module(_module)",
-        "    except Exception as error:  # the environment, not the test: skip with the reason",
+        "    except Exception as error:",
         f'        reason = f"{BLOCKED} {{_module}}: {{error!r}}"',
         "        pytest.skip(reason[:500], allow_module_level=True)",
+        "",
     ]
     lines = test_code.splitlines()
-    return "\n".join([*lines[: line - 1], *guard, *lines[line - 1 :]]) + "\n"
+    before = [*lines[: line - 1], ""] if line > 1 else []
+    return "\n".join([*before, *guard, *lines[line - 1 :]]) + "\n"
 
 
 def make_spec(
