@@ -115,3 +115,34 @@ def test_django_style_settings_are_set_up_before_the_tests_import_the_target(
     assert [s.status for s in run_generated_tests(root, specs, 120)] == ["blocked"]
     monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "site_settings")
     assert [s.status for s in run_generated_tests(root, specs, 120)] == ["passed"]
+
+
+def test_instances_are_made_with_the_init_a_class_inherits(tmp_path: Path) -> None:
+    root = write_target(tmp_path, {
+        "feeds/__init__.py": "",
+        "feeds/base.py": (
+            "class Feed:\n    def __init__(self, title: str, link: str) -> None:\n"
+            "        self.title = title\n        self.link = link\n"
+        ),
+        "feeds/rss.py": (
+            "from feeds.base import Feed\n\n\nclass Rss(Feed):\n    pass\n\n\nclass Atom(Rss):\n"
+            "    def render(self, limit: int) -> str:\n        if limit < 0:\n"
+            "            raise ValueError(limit)\n        return self.title[:limit]\n"
+        ),
+    })  # fmt: skip
+    specs = _specs(root, tmp_path, run_target_tests=True)
+    assert [(s.subject, s.inputs, s.status) for s in specs] == [
+        ("feeds.rss:Atom.render", 'Atom("sample", "sample").render(-1)', "passed")
+    ]
+
+
+def test_a_raise_pinned_by_source_reads_the_function_under_its_decorator(tmp_path: Path) -> None:
+    root = write_target(tmp_path, {"checks.py": (
+        "import functools\n\n\ndef logged(func):\n    @functools.wraps(func)\n"
+        "    def wrapper(*args, **kwargs):\n        return func(*args, **kwargs)\n\n"
+        "    return wrapper\n\n\n@logged\ndef count(items: list) -> int:\n"
+        "    if items.count(0) > 1:\n        raise ValueError('zeros')\n    return len(items)\n"
+    )})  # fmt: skip
+    specs = _specs(root, tmp_path, run_target_tests=True)
+    assert [(s.subject, s.status) for s in specs] == [("checks:count", "passed")]
+    assert "inspect.getsource(inspect.unwrap(count))" in specs[0].test_code

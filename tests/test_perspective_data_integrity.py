@@ -138,7 +138,10 @@ def test_shop_save_and_the_fallbacks_when_no_call_can_be_built(
     )})  # fmt: skip
     specs, info = _run(root, tmp_path)
     save = _by(specs, "pkg.store:Store.save")
-    assert save.inputs.startswith("static") and "inspect.getsource(Store.save)" in save.test_code
+    assert (
+        save.inputs.startswith("static")
+        and "inspect.getsource(inspect.unwrap(Store.save))" in save.test_code
+    )
     record = _by(specs, "pkg.store:record")
     assert (
         'monkeypatch.setattr(target_module.sqlite3, "connect"' in record.test_code

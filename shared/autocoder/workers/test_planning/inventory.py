@@ -17,7 +17,7 @@ from autocoder.engine.perspective import RunContext
 from autocoder.engine.toolkit import cached_per_file
 
 TOOL = "autocoder-inventory"
-VERSION = f"{__version__}-2"
+VERSION = f"{__version__}-3"
 
 
 def importable(module: str) -> bool:
@@ -49,6 +49,7 @@ class Subject:
     decorators: tuple[str, ...]
     complexity: int  # 1 + branches, from the AST
     docstring: str
+    bases: tuple[str, ...] = ()  # a class's base classes as written (``models.Model``)
 
     @property
     def id(self) -> str:
@@ -122,6 +123,7 @@ def _subject(node: ast.AST, qualname: str, kind: str) -> dict[str, Any]:
         "decorators": [ast.unparse(d) for d in node.decorator_list],
         "complexity": _complexity(node),
         "docstring": (ast.get_docstring(node) or "").split("\n")[0][:200],
+        "bases": [ast.unparse(b) for b in node.bases] if isinstance(node, ast.ClassDef) else [],
     }
 
 
@@ -233,6 +235,20 @@ class Inventory:
     def fan_in(self, module: str) -> int:
         return self._fan_in.get(module, 0)
 
+    def base_classes(self, cls: Subject) -> list[Subject]:
+        """The bases of ``cls`` that are the target's own classes: in its module, or imported
+        into it by name (``from pkg.base import Base``); others (a library's) are left out."""
+        found: list[Subject] = []
+        imported = self.imports.get(cls.file, [])
+        for base in cls.bases:
+            first, _, rest = base.partition(".")
+            names = [f"{cls.module}.{base}"]
+            names += [f"{i}.{rest}" if rest else i for i in imported if i.endswith(f".{first}")]
+            hit = next((self.by_dotted[n] for n in names if n in self.by_dotted), None)
+            if hit is not None and hit.kind == "class":
+                found.append(hit)
+        return found
+
     def tested(self, subject: Subject) -> bool:
         """A test file names the subject (its function, method or class name)."""
         return (
@@ -241,12 +257,13 @@ class Inventory:
 
 
 def _subject_from_json(module: str, file: str, data: dict[str, Any]) -> Subject:
-    fields = {k: v for k, v in data.items() if k not in ("params", "decorators")}
+    fields = {k: v for k, v in data.items() if k not in ("params", "decorators", "bases")}
     return Subject(
         module=module,
         file=file,
         params=tuple(Param(**p) for p in data["params"]),
         decorators=tuple(data["decorators"]),
+        bases=tuple(data["bases"]),
         **fields,
     )
 

@@ -24,7 +24,6 @@ CONFTEST = '''"""Written by autocoder next to its generated tests: set up what t
 by environment, as the target's own test configuration would (Django: DJANGO_SETTINGS_MODULE)."""
 
 import os
-import re
 import warnings
 
 

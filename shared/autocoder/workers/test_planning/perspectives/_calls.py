@@ -57,9 +57,16 @@ def sample_value(param: Param, inventory: Inventory, depth: int = 0) -> tuple[st
     return "mock.MagicMock()", {MOCK_IMPORT}
 
 
-def init_params(cls: Subject, inventory: Inventory) -> tuple[Param, ...]:
+def init_params(cls: Subject, inventory: Inventory, depth: int = 0) -> tuple[Param, ...]:
+    """The parameters of the ``__init__`` that makes ``cls`` instances: its own, else the first
+    one among its bases that are the target's classes (none known: no parameters)."""
     init = inventory.by_id.get(f"{cls.module}:{cls.qualname}.__init__")
-    return init.params[1:] if init else ()
+    if init is not None:
+        return init.params[1:]
+    for base in inventory.base_classes(cls) if depth < 8 else ():
+        if params := init_params(base, inventory, depth + 1):
+            return params
+    return ()
 
 
 def arguments(

@@ -78,7 +78,7 @@ def strategy(annotation: str | None) -> str | None:
 
 def _static(subject: Subject, what: str, pattern: str, message: str) -> tuple[str, str]:
     body = (f"def {test_name(subject, what)}():\n"
-            f"    source = inspect.getsource({subject.qualname})\n"
+            f"    source = inspect.getsource(inspect.unwrap({subject.qualname}))\n"
             f"    assert re.search({pattern!r}, source), {message!r}\n")  # fmt: skip
     code = render(["import inspect", "import re", import_line(subject)], body)
     return f"static: no call could be built from the signature; checks the source for {what}", code

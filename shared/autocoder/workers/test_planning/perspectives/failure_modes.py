@@ -116,7 +116,7 @@ class _Planner:
         name = test_name(subject, f"raises_{site.detail}_when_{slug(_words(when), 40)}")
         solved, mocks = self._call(subject, site, {}), ""
         if solved is None:  # pins the raise until a test can build the state it needs
-            source = f"inspect.getsource({subject.qualname})"
+            source = f"inspect.getsource(inspect.unwrap({subject.qualname}))"
             code = f"def {name}():\n    assert {f'raise {site.detail}'!r} in {source}\n"
             code = render(["import inspect", import_line(subject)], code)
             inputs, mocks = f"arguments that make {when} true (not derivable)", f"build {when}"
