@@ -71,10 +71,15 @@ def test_a_subject_the_environment_cannot_import_is_blocked_not_broken(tmp_path:
         reason.startswith(f"{BLOCKED} geo.native: ModuleNotFoundError")
         for reason in collection.blocked.values()
     )
-    ran = {s.subject: s.status for s in run_generated_tests(root, list(specs.values()), 120)}
-    assert ran == {
+    ran = {s.subject: s for s in run_generated_tests(root, list(specs.values()), 120)}
+    assert {subject: s.status for subject, s in ran.items()} == {
         "geo.native:check": "blocked", "geo.native:load": "blocked", "geo.plain:check": "passed"
     }  # fmt: skip
+    assert ran["geo.native:check"].status_detail == (
+        f'{BLOCKED} geo.native: ModuleNotFoundError("No module named '
+        "'libgeos_binding_not_installed'\")"
+    )
+    assert ran["geo.plain:check"].status_detail == ""
 
 
 def test_a_class_the_module_deletes_is_not_a_subject(tmp_path: Path) -> None:
@@ -96,7 +101,10 @@ def test_a_name_missing_from_a_module_that_imports_is_still_an_error(tmp_path: P
     collection = collect_generated_tests(root, [broken])
     assert (collection.items, collection.blocked) == (0, {})
     assert "cannot import name 'gone'" in collection.output
-    assert run_generated_tests(root, [broken], 120)[0].status == "error"
+    ran = run_generated_tests(root, [broken], 120)[0]
+    assert (ran.status, ran.status_detail) == (
+        "error", "ImportError: cannot import name 'gone' from 'calc' (" + str(root / "calc.py") + ")"
+    )  # fmt: skip
 
 
 def test_django_style_settings_are_set_up_before_the_tests_import_the_target(

@@ -120,9 +120,9 @@ def test_a_raise_the_code_never_reaches_is_kept_as_failed(tmp_path: Path) -> Non
         "    return n\n"
     )
     specs, _ = _run(root, tmp_path, run_target_tests=True)
-    assert {(s.line, s.inputs, s.status) for s in specs} == {
-        (5, "clamp(11)", "failed"),  # the solver does not follow `n = 10`: the test says so
-        (7, "clamp(-1)", "passed"),
+    assert {(s.line, s.inputs, s.status, s.status_detail) for s in specs} == {
+        (5, "clamp(11)", "failed", "Failed: DID NOT RAISE ValueError"),  # the solver
+        (7, "clamp(-1)", "passed", ""),  # does not follow `n = 10`: the test says so
     }
 
 

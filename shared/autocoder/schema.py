@@ -140,6 +140,9 @@ class TestSpec(_Model):
     priority: int = Field(ge=1, le=5, description="1 = write first")
     test_code: str
     status: SpecStatus = "not_run"
+    status_detail: str = Field(
+        default="", description="why a run did not pass: the exception, or the skip reason"
+    )
 
     @field_validator("file")
     @classmethod

@@ -59,7 +59,16 @@ def latest_markdown(record: dict[str, Any] | None) -> str:
     return f"{head}\n\n{body}{notes}"
 
 
-SPEC_COLUMNS = ["priority", "kind", "subject", "file", "line", "status", "rationale"]
+SPEC_COLUMNS = [
+    "priority",
+    "kind",
+    "subject",
+    "file",
+    "line",
+    "status",
+    "status_detail",
+    "rationale",
+]
 
 
 def table_columns(has_specs: bool) -> list[str]:

@@ -12,6 +12,8 @@ from autocoder.schema import SPECS, Record, SpecRow, TestSpec
 from autocoder.workers.test_planning.verify import run_generated_tests
 
 TOP_SPECS_IN_RECORD = 10
+RECORD_SPEC_FIELDS = {"id", "subject", "kind", "priority", "rationale", "file", "line", "status",
+                      "status_detail"}  # fmt: skip
 
 
 def finish(
@@ -54,10 +56,7 @@ def record_analysis(result: PerspectiveResult) -> dict[str, Any]:
         "summary": result.summary,
         "specs_total": len(specs),
         "top_specs": [
-            s.model_dump(
-                include={"id", "subject", "kind", "priority", "rationale", "file", "line", "status"}
-            )
-            for s in specs[:TOP_SPECS_IN_RECORD]
+            s.model_dump(include=RECORD_SPEC_FIELDS) for s in specs[:TOP_SPECS_IN_RECORD]
         ],
         "metrics": result.metrics,
         "skipped": result.skipped,

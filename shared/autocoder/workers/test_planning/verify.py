@@ -6,6 +6,7 @@ fails is kept with status ``failed`` ("this fails today: possible bug"), never d
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -20,6 +21,7 @@ from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.specs import BLOCKED
 
 PER_TEST_TIMEOUT_S = 30  # pytest-timeout: one hung generated test cannot stall the batch
+MAX_DETAIL = 300
 CONFTEST = '''"""Written by autocoder next to its generated tests: set up what the target configures
 by environment, as the target's own test configuration would (Django: DJANGO_SETTINGS_MODULE)."""
 
@@ -92,15 +94,30 @@ def _spec_id_of(case: ET.Element) -> str:
     return module.removeprefix("test_")
 
 
-def _outcome(case: ET.Element) -> str:
-    if case.find("failure") is not None:
-        return "failed"
-    if case.find("error") is not None:
-        return "error"
-    skipped = case.find("skipped")
-    if skipped is not None:
-        return "blocked" if BLOCKED in f"{skipped.get('message')} {skipped.text}" else "not_run"
-    return "passed"
+def _outcome(case: ET.Element) -> tuple[str, str]:
+    """(status, detail) of one junit test case: the detail is the exception or skip reason."""
+    for tag, status in (("failure", "failed"), ("error", "error"), ("skipped", "not_run")):
+        found = case.find(tag)
+        if found is not None:
+            detail = _detail(found)
+            return ("blocked" if BLOCKED in detail else status), detail
+    return "passed", ""
+
+
+def _detail(element: ET.Element) -> str:
+    """The most telling line: the last ``E   `` line of a traceback, the reason of a skip (a
+    module-level skip's text is the repr of ``(file, line, reason)``), else the message."""
+    text = (element.text or "").strip()
+    errors = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    if errors:
+        return errors[-1][:MAX_DETAIL]
+    try:
+        where = ast.literal_eval(text) if text.startswith("(") else None
+    except (ValueError, SyntaxError):
+        where = None
+    if isinstance(where, tuple) and len(where) == 3:
+        return str(where[2]).removeprefix("Skipped: ")[:MAX_DETAIL]
+    return (element.get("message") or text)[:MAX_DETAIL]
 
 
 def run_generated_tests(root: Path, specs: list[TestSpec], timeout_s: float) -> list[TestSpec]:
@@ -114,14 +131,19 @@ def run_generated_tests(root: Path, specs: list[TestSpec], timeout_s: float) -> 
         junit = folder / "junit.xml"
         options = [f"--junitxml={junit}", "--continue-on-collection-errors"]
         _pytest(root, folder, options, timeout_s, specs)
-        status: dict[str, str] = {}
+        status: dict[str, tuple[str, str]] = {}
         if junit.exists():
             for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314
                 spec_id = _spec_id_of(case)
                 outcome = _outcome(case)
-                if order[outcome] >= order[status.get(spec_id, "passed")]:
+                if order[outcome[0]] >= order[status.get(spec_id, ("passed", ""))[0]]:
                     status[spec_id] = outcome
-    return [s.model_copy(update={"status": status.get(s.id, "error")}) for s in specs]
+    missing = ("error", "pytest reported nothing for this test (crashed or timed out)")
+    updates = {s.id: status.get(s.id, missing) for s in specs}
+    return [
+        s.model_copy(update={"status": updates[s.id][0], "status_detail": updates[s.id][1]})
+        for s in specs
+    ]
 
 
 @dataclass(frozen=True)
