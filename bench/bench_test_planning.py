@@ -192,8 +192,10 @@ def run(root: Path, specs: list[Any], timeout_s: float) -> dict[str, Any]:
     except ToolError as exc:
         return {"failure": str(exc), "seconds": round(time.perf_counter() - start, 1)}
     counts = Counter(s.status for s in done)
+    why = Counter(s.status_detail.split(":")[0][:60] for s in done if s.status == "failed")
     return {"ran": len(specs), "seconds": round(time.perf_counter() - start, 1),
-            **{k: counts.get(k, 0) for k in RUN_STATUSES}}  # fmt: skip
+            **{k: counts.get(k, 0) for k in RUN_STATUSES},
+            "failed_because": dict(why.most_common(10))}  # fmt: skip
 
 
 # -- report -------------------------------------------------------------------------------------
