@@ -1,7 +1,10 @@
 """Running generated tests against the unmodified target, in a subprocess, outside its tree.
 
 Only with ``AUTOCODER_RUN_TARGET_TESTS=1``: it executes the target's code. A generated test that
-fails is kept with status ``failed`` ("this fails today: possible bug"), never dropped.
+fails is kept with status ``failed`` ("this fails today: possible bug"), never dropped; one whose
+subject this environment cannot import is ``blocked``. Each says why in ``status_detail``. The
+subjects' source folders go on ``PYTHONPATH``; a conftest sets Django up when
+``DJANGO_SETTINGS_MODULE`` is set.
 """
 
 from __future__ import annotations
