@@ -1,6 +1,6 @@
 """Every function's facts (:mod:`._facts`, found by :mod:`._scan`), cached per file content, and
-the inventory indexed for the perspectives: fan-in, subjects by name, and what a call resolves to.
-Shared by Integration Points, Mocking Strategy, Failure Mode Analysis and Edge Case Discovery.
+which of the target's functions a call reaches. Shared by Integration Points, Mocking Strategy,
+Failure Mode Analysis and Edge Case Discovery.
 """
 
 from __future__ import annotations
@@ -28,11 +28,6 @@ def _scan_files(ctx: RunContext, files: list[str]) -> dict[str, Any]:
         except (SyntaxError, ValueError):
             out[file] = {}
     return out
-
-
-def named(inventory: Inventory, name: str) -> list[Subject]:
-    """The subjects whose qualname ends with ``name``."""
-    return inventory.by_name.get(name, [])
 
 
 def function_facts(ctx: RunContext, inventory: Inventory) -> dict[str, Facts]:

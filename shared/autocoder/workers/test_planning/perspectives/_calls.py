@@ -9,7 +9,6 @@ Strategy, Failure Mode Analysis and Edge Case Discovery.
 from __future__ import annotations
 
 from autocoder.workers.test_planning.inventory import Inventory, Param, Subject
-from autocoder.workers.test_planning.perspectives._boundaries import named
 from autocoder.workers.test_planning.specs import import_line
 
 SAMPLES = {
@@ -50,7 +49,7 @@ def sample_value(param: Param, inventory: Inventory, depth: int = 0) -> tuple[st
     name = base_type(param.annotation)
     if name in SAMPLES:
         return SAMPLES[name], set()
-    cls = next((s for s in named(inventory, name or "") if s.kind == "class"), None)
+    cls = next((s for s in inventory.by_name.get(name or "", []) if s.kind == "class"), None)
     if cls is not None and depth == 0:
         args, imports = arguments(init_params(cls, inventory), inventory, {}, depth + 1)
         return f"{cls.qualname}({args})", {import_line(cls), *imports}
