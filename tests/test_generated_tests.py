@@ -154,3 +154,21 @@ def test_a_raise_pinned_by_source_reads_the_function_under_its_decorator(tmp_pat
     specs = _specs(root, tmp_path, run_target_tests=True)
     assert [(s.subject, s.status) for s in specs] == [("checks:count", "passed")]
     assert "inspect.getsource(inspect.unwrap(count))" in specs[0].test_code
+
+
+def test_methods_of_classes_meant_only_to_be_subclassed_get_no_instance_tests(
+    tmp_path: Path,
+) -> None:
+    method = "    def check(self, n: int) -> int:\n" + "".join(
+        f"    {line}\n" for line in CHECK.splitlines()[1:]
+    )
+    root = write_target(tmp_path, {"shapes.py": "import abc\nfrom abc import ABC\n\n\n" + "\n\n".join(
+        f"class {head}:\n{method}" for head in (
+            "BaseShape", "DrawMixin", "Shape(ABC)", "Solid(metaclass=abc.ABCMeta)", "Square",
+            "Basement",
+        )
+    )})  # fmt: skip
+    specs = _specs(root, tmp_path, run_target_tests=True)
+    assert sorted((s.subject, s.status) for s in specs) == [
+        ("shapes:Basement.check", "passed"), ("shapes:Square.check", "passed")
+    ]  # fmt: skip

@@ -17,7 +17,7 @@ from autocoder.engine.perspective import RunContext
 from autocoder.engine.toolkit import cached_per_file
 
 TOOL = "autocoder-inventory"
-VERSION = f"{__version__}-3"
+VERSION = f"{__version__}-4"
 
 
 def importable(module: str) -> bool:
@@ -123,8 +123,14 @@ def _subject(node: ast.AST, qualname: str, kind: str) -> dict[str, Any]:
         "decorators": [ast.unparse(d) for d in node.decorator_list],
         "complexity": _complexity(node),
         "docstring": (ast.get_docstring(node) or "").split("\n")[0][:200],
-        "bases": [ast.unparse(b) for b in node.bases] if isinstance(node, ast.ClassDef) else [],
+        "bases": _bases(node) if isinstance(node, ast.ClassDef) else [],
     }
+
+
+def _bases(node: ast.ClassDef) -> list[str]:
+    """The base classes as written, then keywords such as ``metaclass=ABCMeta``."""
+    keywords = [f"{k.arg}={ast.unparse(k.value)}" for k in node.keywords if k.arg]
+    return [*(ast.unparse(b) for b in node.bases), *keywords]
 
 
 def _top_level_subjects(tree: ast.Module) -> list[dict[str, Any]]:

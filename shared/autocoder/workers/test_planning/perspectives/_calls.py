@@ -117,15 +117,31 @@ def call_code(
     return expr, imports
 
 
-def callable_subject(subject: Subject) -> bool:
-    """A function or method a test can call directly (not a class, property or dunder)."""
+def callable_subject(subject: Subject, inventory: Inventory) -> bool:
+    """A function or method a test can call directly: not a class, property or dunder, nor a
+    method that needs an instance of a class meant only to be subclassed."""
     name = subject.qualname.split(".")[-1]
+    static = {"staticmethod", "classmethod"} & set(subject.decorators)
+    owner = inventory.by_id.get(f"{subject.module}:{subject.owner}")
     return (
         subject.kind != "class"
         and "property" not in subject.decorators
         and not any(d.endswith((".setter", ".deleter")) for d in subject.decorators)
         and (name == "__init__" or not (name.startswith("__") and name.endswith("__")))
+        and (subject.kind != "method" or bool(static) or owner is None or instantiable(owner))
     )
+
+
+ABSTRACT_BASES = {"ABC", "abc.ABC", "metaclass=ABCMeta", "metaclass=abc.ABCMeta", "Protocol",
+                  "typing.Protocol"}  # fmt: skip
+
+
+def instantiable(cls: Subject) -> bool:
+    """Whether a test may make a plain instance: not an abstract base (``ABC``, a ``Protocol``),
+    a mixin (``...Mixin``) or a base named for subclassing (``BaseForm``)."""
+    name = cls.qualname
+    base_named = len(name) > 4 and name.startswith("Base") and name[4].isupper()
+    return not (base_named or name.endswith("Mixin") or ABSTRACT_BASES & set(cls.bases))
 
 
 def ordered_imports(imports: set[str]) -> list[str]:

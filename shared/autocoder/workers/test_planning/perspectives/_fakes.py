@@ -67,6 +67,6 @@ def integration_points(ctx: RunContext, inventory: Inventory) -> dict[str, list[
     out: dict[str, list[Boundary]] = {}
     for subject_id, found in boundaries(ctx, inventory).items():
         kept = [b for b in found if b.kind in BOUNDARY_KINDS]
-        if kept and callable_subject(inventory.by_id[subject_id]):
+        if kept and callable_subject(inventory.by_id[subject_id], inventory):
             out[subject_id] = kept
     return out

@@ -163,7 +163,7 @@ def _subjects(inventory: Inventory, facts: dict[str, Facts], outside: set[str]) 
         for s in inventory.subjects
         if s.id in facts
         and s.id not in outside
-        and callable_subject(s)
+        and callable_subject(s, inventory)
         and plain(s, inventory)
         and not PROCESS & set(facts[s.id].calls)
     ]

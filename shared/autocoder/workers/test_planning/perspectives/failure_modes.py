@@ -210,7 +210,8 @@ class FailureModeAnalysis:
         facts = function_facts(ctx, inventory)
         planner = _Planner(inventory, facts)
         specs: list[TestSpec | None] = []
-        for subject in (s for s in inventory.subjects if callable_subject(s) and s.id in facts):
+        callable_ones = (s for s in inventory.subjects if callable_subject(s, inventory))
+        for subject in (s for s in callable_ones if s.id in facts):
             fact = facts[subject.id]
             specs += [planner.raised(subject, s) for s in fact.sites if s.what == "raise"]
             specs += [planner.value_site(subject, s) for s in fact.sites if s.what != "raise"]
