@@ -52,7 +52,6 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memor
 USE_TZ = True
 """
 ITEM = re.compile(r"^test_([0-9a-f]+)\.py::")
-COLLECT_ERROR = re.compile(r"^_+ ERROR collecting test_([0-9a-f]+)\.py _+$")
 
 
 def load_avg() -> list[float]:
@@ -143,18 +142,9 @@ def collect(root: Path, specs: list[Any], timeout_s: float) -> dict[str, Any]:
     except ToolError as exc:
         return {"failure": str(exc), "seconds": round(time.perf_counter() - start, 1)}
     seconds = round(time.perf_counter() - start, 1)
-    items, output, blocked = collection.items, collection.output, collection.blocked
+    items, output = collection.items, collection.output
+    blocked, errors = collection.blocked, collection.errors
     per_spec = Counter(m.group(1) for m in map(ITEM.match, output.splitlines()) if m)
-    errors: dict[str, str] = {}  # spec id -> last "E   " line of its collection error
-    current = None
-    for line in output.splitlines():
-        head = COLLECT_ERROR.match(line)
-        if head:
-            current = head.group(1)
-        elif current and line.startswith("E   "):
-            errors[current] = line[4:].strip()  # keep the last one: the exception itself
-        elif line.startswith("_") or line.startswith("="):
-            current = None
     kinds = Counter(msg.split(":", 1)[0] for msg in errors.values())
     examples: dict[str, list[dict[str, str]]] = {}
     by_id = {s.id: s for s in specs}

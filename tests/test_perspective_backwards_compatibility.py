@@ -129,7 +129,7 @@ def test_the_compatibility_tests_collect_and_pass_on_the_old_code(
     root, _first, second = broken
     collection = collect_generated_tests(root, _specs(second))
     assert collection.items == len(_specs(second)) == 6, collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output
     shutil.copytree(SHOP, tmp_path / "old")
     assert {s.status for s in run_generated_tests(tmp_path / "old", _specs(second), 120)} == {
         "passed"
@@ -180,7 +180,7 @@ def test_methods_constructors_and_removed_classes_of_the_ledger(
     )
     collection = collect_generated_tests(ledger_dir, specs)
     assert collection.items == 3, collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output
 
 
 def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path: Path) -> None:

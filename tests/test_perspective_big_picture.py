@@ -146,4 +146,4 @@ async def test_a_failing_test_is_a_top_risk_and_written_first(
     specs = [TestSpec.model_validate({k: r[k] for k in TestSpec.model_fields}) for r in rows]
     collection = collect_generated_tests(shop_dir, specs)
     assert collection.items == 2, collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output

@@ -98,7 +98,7 @@ def test_tox_nox_gitlab_and_pre_commit_are_read(tmp_path: Path) -> None:
     assert "2 pre-commit hooks" in result.summary
     collection = collect_generated_tests(root, specs)
     assert collection.items == 3, collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output
 
 
 def test_shop_without_ci_gets_only_the_recommended_workflow(shop_dir: Path, tmp_path: Path) -> None:

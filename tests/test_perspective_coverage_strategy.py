@@ -113,7 +113,7 @@ def test_starters_call_safe_subjects_and_pin_the_others(shop_dir: Path, tmp_path
     assert {s.status for s in specs} == {"passed"}
     collection = collect_generated_tests(shop_dir, specs)
     assert collection.items == len(specs), collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output
 
 
 def test_values_come_from_type_hints_and_a_failing_starter_is_kept(tmp_path: Path) -> None:

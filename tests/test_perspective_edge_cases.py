@@ -92,7 +92,7 @@ def test_generated_tests_collect_and_fail_only_where_the_code_misbehaves(
     specs, _ = _run(shop_dir, tmp_path, run_target_tests=True)
     collection = collect_generated_tests(shop_dir, specs)
     assert collection.items == len(specs) == 9, collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output
     failed = {s.subject for s in specs if s.status == "failed"}
     assert failed == {
         "shop.storage:read_config",

@@ -98,7 +98,7 @@ def test_generated_tests_collect(ledger_ran: tuple[Path, list[TestSpec], dict]) 
     root, specs, _info = ledger_ran
     collection = collect_generated_tests(root, specs)
     assert collection.items == len(specs) >= 6, collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output
     assert {s.status for s in specs} <= {"passed", "failed"}
 
 

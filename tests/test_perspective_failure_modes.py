@@ -107,7 +107,7 @@ def test_generated_tests_collect_and_pass_on_the_unmodified_code(
     specs, info = _run(shop_dir, tmp_path, run_target_tests=True)
     collection = collect_generated_tests(shop_dir, specs)
     assert collection.items == len(specs) == 9, collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output
     assert info["by_status"] == {"passed": 9}
 
 
@@ -144,7 +144,7 @@ def test_only_raises_a_test_can_name_become_specs_and_every_generated_test_colle
     assert {(s.subject, s.expected) for s in specs} == {("errs:checked", "raises Invalid")}
     collection = collect_generated_tests(root, specs)
     assert collection.items == len(specs), collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output
 
 
 def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path: Path) -> None:

@@ -103,7 +103,7 @@ def test_generated_tests_collect_and_pass_on_the_unmodified_code(
     specs, info = _run(shop_dir, tmp_path, run_target_tests=True)
     collection = collect_generated_tests(shop_dir, specs)
     assert collection.items == len(specs) == 6, collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output
     assert {s.status for s in specs} == {"passed"}
     assert info["by_status"] == {"passed": 6}
 

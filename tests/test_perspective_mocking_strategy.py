@@ -71,7 +71,7 @@ def test_generated_tests_collect_and_pass_around_the_real_functions(
     specs, _ = _run(ledger_dir, tmp_path, run_target_tests=True)
     collection = collect_generated_tests(ledger_dir, list(specs.values()))
     assert collection.items == len(specs), collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output
     journal = [
         s.status for s in specs.values() if s.subject.startswith("ledger.boundaries.journal:")
     ]

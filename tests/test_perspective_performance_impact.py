@@ -143,7 +143,7 @@ def test_generated_benchmarks_collect(shop_dir: Path, tmp_path: Path) -> None:
     specs, _ = _run(shop_dir, tmp_path)
     collection = collect_generated_tests(shop_dir, specs)
     assert collection.items == len(specs) == 2, collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output
     assert {s.status for s in specs} == {"not_run"}
 
 

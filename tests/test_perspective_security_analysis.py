@@ -86,7 +86,7 @@ def test_generated_tests_collect(shop_ran: Ran) -> None:
     root, specs, _info = shop_ran
     collection = collect_generated_tests(root, specs)
     assert collection.items == len(specs) == 5, collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output
 
 
 def test_quoting_the_shell_argument_and_literal_eval_make_the_abuse_cases_pass(

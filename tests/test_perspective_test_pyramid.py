@@ -154,7 +154,7 @@ def test_console_script_without_end_to_end_test_gets_one(ledger_dir: Path, tmp_p
     assert result.details["end_to_end_gaps"] == ["ledger -> ledger.cli:main"]
     collection = collect_generated_tests(ledger_dir, specs)
     assert collection.items == len(specs), collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output
 
 
 def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path: Path) -> None:

@@ -99,7 +99,7 @@ def test_generated_tests_collect(ledger_ran: Ran) -> None:
     root, specs, _info = ledger_ran
     collection = collect_generated_tests(root, specs)
     assert collection.items == len(specs) == 6, collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output
 
 
 def test_click_typer_and_sub_commands_and_a_crash_on_valid_arguments_is_kept_as_failed(

@@ -50,7 +50,7 @@ def test_generated_contract_tests_collect_and_pass_on_the_unmodified_code(
     specs, _ = _run(shop_dir, tmp_path, run_target_tests=True)
     collection = collect_generated_tests(shop_dir, specs)
     assert collection.items == len(specs), collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output
     assert {s.status for s in specs} == {"passed"}
 
 
@@ -94,4 +94,4 @@ def test_modules_that_cannot_be_imported_by_name_are_left_out(
     assert specs and not any("migrations" in s.subject for s in specs)
     collection = collect_generated_tests(shop_dir, specs)
     assert collection.items == len(specs), collection.output
-    assert collection.blocked == {}
+    assert (collection.blocked, collection.errors) == ({}, {}), collection.output

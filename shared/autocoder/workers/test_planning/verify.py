@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -155,21 +154,27 @@ class Collection:
 
     items: int  # test items collected
     blocked: dict[str, str]  # spec id -> why the environment cannot import its subject
+    errors: dict[str, str]  # spec id -> why its test module does not collect
     output: str
-
-
-BLOCKED_LINE = re.compile(rf"^SKIPPED \[\d+\] test_([0-9a-f]+)\.py:\d+: ({BLOCKED}.*)$")
 
 
 def collect_generated_tests(
     root: Path, specs: list[TestSpec], timeout_s: float = 300
 ) -> Collection:
-    """Collect the specs' tests: how many items, and which specs the environment blocks."""
+    """Collect the specs' tests: how many items, which specs the environment blocks, and which
+    fail to collect (read from pytest's junit report, not from its console summary)."""
+    blocked: dict[str, str] = {}
+    errors: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="autocoder-collect-") as tmp:
         folder = Path(tmp)
         _write_tests(folder, specs)
-        done = _pytest(root, folder, ["--collect-only", "-rs"], timeout_s, specs)
-    lines = done.stdout.splitlines()
-    blocked = {m[1]: m[2] for m in map(BLOCKED_LINE.match, lines) if m}
-    items = sum(1 for line in lines if "::" in line and not line.startswith("SKIPPED"))
-    return Collection(items, blocked, done.stdout + done.stderr)
+        junit = folder / "junit.xml"
+        options = ["--collect-only", f"--junitxml={junit}", "--continue-on-collection-errors"]
+        done = _pytest(root, folder, options, timeout_s, specs)
+        cases = ET.parse(junit).getroot().iter("testcase") if junit.exists() else iter(())  # noqa: S314
+        for case in cases:
+            status, detail = _outcome(case)
+            found = blocked if status == "blocked" else errors if status == "error" else {}
+            found[_spec_id_of(case)] = detail
+    items = sum(1 for line in done.stdout.splitlines() if line.startswith("test_") and "::" in line)
+    return Collection(items, blocked, errors, done.stdout + done.stderr)
