@@ -138,7 +138,8 @@ class _Function:
         return found[0] in self.top or found[0] in vars(builtins)
 
     def callee(self, func: ast.expr, target: tuple[str, str, str] | None) -> str:
-        """What a call names: ``pkg.mod.f`` through an import, ``f`` in the module, ``self.m``."""
+        """What a call names: ``pkg.mod.f`` through an import, ``f`` in the module, ``self.m``,
+        and ``Account.withdraw`` for ``source.withdraw()`` when ``source: Account``."""
         if target is not None:
             return target[0]
         if isinstance(func, ast.Name):
