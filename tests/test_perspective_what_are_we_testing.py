@@ -11,7 +11,7 @@ from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.what_are_we_testing import WhatAreWeTesting
 from autocoder.workers.test_planning.verify import collect_generated_tests
 
-from perspectivekit import context
+from perspectivekit import context, write_target
 
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], dict]:
@@ -52,6 +52,26 @@ def test_generated_contract_tests_collect_and_pass_on_the_unmodified_code(
     assert collection.items == len(specs), collection.output
     assert (collection.blocked, collection.errors) == ({}, {}), collection.output
     assert {s.status for s in specs} == {"passed"}
+
+
+def test_contract_tests_read_properties_cached_properties_and_classmethods(
+    tmp_path: Path,
+) -> None:
+    root = write_target(tmp_path, {"box.py": (
+        "import functools\n\n\nclass Box:\n    def __init__(self, size: int) -> None:\n"
+        "        self._size = size\n\n    @property\n    def size(self) -> int:\n"
+        "        return self._size\n\n    @size.setter\n    def size(self, value: int) -> None:\n"
+        "        self._size = value\n\n    @functools.cached_property\n"
+        "    def volume(self) -> int:\n        return self._size**3\n\n    @classmethod\n"
+        "    def cube(cls, size: int) -> 'Box':\n        return cls(size)\n\n    @staticmethod\n"
+        "    def unit() -> int:\n        return 1\n"
+    )})  # fmt: skip
+    specs, _ = _run(root, tmp_path, run_target_tests=True)
+    assert {s.status for s in specs} == {"passed"}, [s.status_detail for s in specs]
+    codes = "\n".join(s.test_code for s in specs)
+    assert "inspect.signature(Box.size.fset)" in codes
+    assert "inspect.signature(Box.volume.func)" in codes
+    assert "[('size', 'POSITIONAL_OR_KEYWORD')]" in codes  # Box.cube is bound: no cls
 
 
 def test_changed_signature_makes_the_contract_test_fail(shop_dir: Path, tmp_path: Path) -> None:

@@ -44,13 +44,26 @@ def _signature_test(subject: Subject) -> str:
             f"    assert inspect.isclass({subject.owner})\n"
         )
     else:
-        expected = [(p.name, _kind(p.kind)) for p in subject.params]
+        bound = "classmethod" in subject.decorators  # Class.method is bound: no ``cls``
+        expected = [(p.name, _kind(p.kind)) for p in subject.params[int(bound) :]]
         body = (
             f"def {test_name(subject, 'signature_is_stable')}():\n"
-            f"    parameters = inspect.signature({subject.qualname}).parameters.values()\n"
+            f"    parameters = inspect.signature({_function(subject)}).parameters.values()\n"
             f"    assert [(p.name, p.kind.name) for p in parameters] == {expected!r}\n"
         )
     return render(["import inspect", import_line(subject)], body)
+
+
+def _function(subject: Subject) -> str:
+    """The function behind the subject: a property's getter, setter or deleter (``fget``...), a
+    cached property's ``func`` (functools' and Django's), else the subject itself."""
+    for decorator in subject.decorators:
+        accessor = {"setter": "fset", "deleter": "fdel"}.get(decorator.rpartition(".")[2], "fget")
+        if decorator == "property" or decorator.endswith((".setter", ".getter", ".deleter")):
+            return f"{subject.qualname}.{accessor}"
+    if any(d.split(".")[-1] == "cached_property" for d in subject.decorators):
+        return f"{subject.qualname}.func"
+    return subject.qualname
 
 
 def _names(subject: Subject) -> str:
