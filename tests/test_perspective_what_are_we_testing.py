@@ -74,6 +74,25 @@ def test_contract_tests_read_properties_cached_properties_and_classmethods(
     assert "[('size', 'POSITIONAL_OR_KEYWORD')]" in codes  # Box.cube is bound: no cls
 
 
+def test_subjects_named_like_tests_or_like_the_test_s_variables_are_tested_not_collected(
+    tmp_path: Path,
+) -> None:
+    root = write_target(tmp_path, {"naming.py": (
+        "def test_name(subject: str) -> str:\n    return f'test_{subject}'\n\n\n"
+        "class TestPlan:\n    def run(self, n: int) -> int:\n        return n\n\n\n"
+        "def parameters(signature: str) -> list:\n    return signature.split(',')\n"
+    )})  # fmt: skip
+    specs, _ = _run(root, tmp_path, run_target_tests=True)
+    assert {(s.subject, s.status, s.status_detail) for s in specs} == {
+        (subject, "passed", "")
+        for subject in ("naming:test_name", "naming:TestPlan", "naming:TestPlan.run",
+                        "naming:parameters")
+    }  # fmt: skip
+    assert "test_name.__test__ = False" in next(
+        s.test_code for s in specs if s.subject == "naming:test_name"
+    )
+
+
 def test_changed_signature_makes_the_contract_test_fail(shop_dir: Path, tmp_path: Path) -> None:
     specs, _ = _run(shop_dir, tmp_path)
     pricing = shop_dir / "shop" / "pricing.py"

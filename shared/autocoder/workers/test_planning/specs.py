@@ -112,6 +112,25 @@ def with_import_guard(test_code: str, modules: Collection[str]) -> str:
     return "\n".join([*before, *guard, *lines[line - 1 :]]) + "\n"
 
 
+def with_subjects_uncollected(test_code: str, modules: Collection[str]) -> str:
+    """``test_code`` telling pytest not to collect what it imports from the target under a name
+    pytest would take for a test (a ``test_name`` function, a ``TestSpec`` class)."""
+    tree = ast.parse(test_code)
+    names = [
+        a.asname or a.name
+        for n in tree.body
+        if isinstance(n, ast.ImportFrom) and n.module in modules
+        for a in n.names
+        if (a.asname or a.name).startswith(("test", "Test"))
+    ]
+    if not names:
+        return test_code
+    last = max(n.end_lineno or n.lineno for n in tree.body if isinstance(n, ast.ImportFrom))
+    marks = [f"{name}.__test__ = False  # code under test, not a test" for name in names]
+    lines = test_code.splitlines()
+    return "\n".join([*lines[:last], *marks, *lines[last:]]) + "\n"
+
+
 def make_spec(
     *,
     perspective: str,
@@ -128,10 +147,11 @@ def make_spec(
     line: int | None = None,
     boost: int = 0,
 ) -> TestSpec:
-    """A validated spec, its test guarded by :func:`with_import_guard`. Raises ValueError when
-    ``test_code`` does not parse."""
+    """A validated spec, its test guarded by :func:`with_import_guard` and
+    :func:`with_subjects_uncollected`. Raises ValueError when ``test_code`` does not parse."""
     try:
         test_code = with_import_guard(test_code, inventory.modules)
+        test_code = with_subjects_uncollected(test_code, inventory.modules)
     except SyntaxError as e:
         raise ValueError(f"generated test for {subject.id} ({key}) does not parse: {e}") from e
     return TestSpec(

@@ -46,10 +46,10 @@ def _signature_test(subject: Subject) -> str:
     else:
         bound = "classmethod" in subject.decorators  # Class.method is bound: no ``cls``
         expected = [(p.name, _kind(p.kind)) for p in subject.params[int(bound) :]]
-        body = (
+        body = (  # no local variable in the test: one could shadow the subject's name
             f"def {test_name(subject, 'signature_is_stable')}():\n"
-            f"    parameters = inspect.signature({_function(subject)}).parameters.values()\n"
-            f"    assert [(p.name, p.kind.name) for p in parameters] == {expected!r}\n"
+            f"    assert [(p.name, p.kind.name) for p in inspect.signature("
+            f"{_function(subject)}).parameters.values()] == {expected!r}\n"
         )
     return render(["import inspect", import_line(subject)], body)
 
