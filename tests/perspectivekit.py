@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from autocoder.engine.cache import ResultCache
-from autocoder.engine.perspective import RunContext, RunOptions
+from autocoder.engine.perspective import Perspective, RunContext, RunOptions
 from autocoder.engine.sources import SourceFiles
+from autocoder.schema import TestSpec
 
 
 def context(root: Path, tmp_path: Path, **options: object) -> RunContext:
@@ -20,10 +22,23 @@ def context(root: Path, tmp_path: Path, **options: object) -> RunContext:
     )
 
 
-def write_target(tmp_path: Path, files: dict[str, str]) -> Path:
-    """A target folder ``tmp_path/target`` holding ``files`` (relative path -> text)."""
-    root = tmp_path / "target"
+def run_specs(
+    perspective: Perspective, root: Path, tmp_path: Path, **options: object
+) -> tuple[list[TestSpec], dict[str, Any]]:
+    """A test planning perspective's specs on ``root``, and its summary, details and metrics."""
+    result = perspective.run(context(root, tmp_path, **options))
+    specs = [s for s in result.items if isinstance(s, TestSpec)]
+    return specs, {"summary": result.summary, **result.details, **result.metrics}
+
+
+def write_files(root: Path, files: dict[str, str]) -> Path:
+    """``files`` (relative path -> text) written under ``root``, which is returned."""
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     return root
+
+
+def write_target(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A target folder ``tmp_path/target`` holding ``files`` (relative path -> text)."""
+    return write_files(tmp_path / "target", files)

@@ -14,14 +14,13 @@ from autocoder.workers.test_planning.perspectives.failure_modes import FailureMo
 from autocoder.workers.test_planning.specs import BLOCKED
 from autocoder.workers.test_planning.verify import collect_generated_tests, run_generated_tests
 
-from perspectivekit import context, write_target
+from perspectivekit import context, run_specs, write_target
 
 CHECK = "def check(n: int) -> int:\n    if n < 0:\n        raise ValueError(n)\n    return n\n"
 
 
 def _specs(root: Path, tmp_path: Path, **options: object) -> list[TestSpec]:
-    result = FailureModeAnalysis().run(context(root, tmp_path, **options))
-    return [s for s in result.items if isinstance(s, TestSpec)]
+    return run_specs(FailureModeAnalysis(), root, tmp_path, **options)[0]
 
 
 @pytest.mark.parametrize(

@@ -13,28 +13,18 @@ from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.data_integrity import DataIntegrity
 from autocoder.workers.test_planning.verify import collect_generated_tests, run_generated_tests
 
-from perspectivekit import context
+from perspectivekit import run_specs, write_files
 
 LEDGER = Path(__file__).parent / "fixtures" / "ledger"
 Ran = tuple[Path, list[TestSpec], dict]
 
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], dict]:
-    ctx = context(root, tmp_path, **options)
-    result = DataIntegrity().run(ctx)
-    specs = [s for s in result.items if isinstance(s, TestSpec)]
-    return specs, {"summary": result.summary, **result.details, **result.metrics}
+    return run_specs(DataIntegrity(), root, tmp_path, **options)
 
 
 def _by(specs: list[TestSpec], subject: str) -> TestSpec:
     return next(s for s in specs if s.subject == subject)
-
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +119,7 @@ def test_shop_save_and_the_fallbacks_when_no_call_can_be_built(
     assert [(s.subject, s.line, s.kind) for s in specs] == [
         ("shop.storage:save", 28, "integration")
     ]
-    root = _write(tmp_path / "t", {"pkg/__init__.py": "", "pkg/store.py": (
+    root = write_files(tmp_path / "t", {"pkg/__init__.py": "", "pkg/store.py": (
         "import json\nimport sqlite3\n\n\nclass Store:\n    def __init__(self, path: str) -> None:\n        self.path = path\n\n"
         "    def save(self, data: dict) -> None:\n        with open(self.path, 'w') as fh:\n            json.dump(data, fh)\n\n\n"
         "def record(database: str, names: list[str]) -> None:\n    db = sqlite3.connect(database)\n"
@@ -162,7 +152,7 @@ def test_spec_ids_are_stable_when_unrelated_lines_move(ledger_dir: Path, tmp_pat
 
 
 def test_target_with_atomic_writes_and_no_codecs_has_nothing_to_say(tmp_path: Path) -> None:
-    root = _write(tmp_path / "t", {"pkg/__init__.py": "", "pkg/m.py": (
+    root = write_files(tmp_path / "t", {"pkg/__init__.py": "", "pkg/m.py": (
         "import os\n\n\ndef save(path: str, text: str) -> None:\n    with open(path + '.tmp', 'w') as fh:\n"
         "        fh.write(text)\n    os.replace(path + '.tmp', path)\n\n\ndef read(path: str) -> str:\n"
         "    with open(path) as fh:\n        return fh.read()\n"

@@ -11,14 +11,11 @@ from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.edge_cases import EdgeCaseDiscovery
 from autocoder.workers.test_planning.verify import collect_generated_tests
 
-from perspectivekit import context, write_target
+from perspectivekit import run_specs, write_target
 
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], dict]:
-    ctx = context(root, tmp_path, **options)
-    result = EdgeCaseDiscovery().run(ctx)
-    specs = [s for s in result.items if isinstance(s, TestSpec)]
-    return specs, {"summary": result.summary, **result.details, **result.metrics}
+    return run_specs(EdgeCaseDiscovery(), root, tmp_path, **options)
 
 
 def _edges(specs: list[TestSpec], subject: str) -> dict[str, TestSpec]:

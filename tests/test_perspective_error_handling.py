@@ -13,27 +13,17 @@ from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.error_handling import ErrorHandling
 from autocoder.workers.test_planning.verify import collect_generated_tests
 
-from perspectivekit import context
+from perspectivekit import run_specs, write_files
 
 LEDGER = Path(__file__).parent / "fixtures" / "ledger"
 
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], dict]:
-    ctx = context(root, tmp_path, **options)
-    result = ErrorHandling().run(ctx)
-    specs = [s for s in result.items if isinstance(s, TestSpec)]
-    return specs, {"summary": result.summary, **result.details, **result.metrics}
+    return run_specs(ErrorHandling(), root, tmp_path, **options)
 
 
 def _by(specs: list[TestSpec], subject: str) -> TestSpec:
     return next(s for s in specs if s.subject == subject)
-
-
-def _write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +93,7 @@ def test_generated_tests_collect(ledger_ran: tuple[Path, list[TestSpec], dict]) 
 
 
 def test_bare_except_pass_is_reported(tmp_path: Path) -> None:
-    root = _write(
+    root = write_files(
         tmp_path / "t",
         {
             "pkg/__init__.py": "",
@@ -129,7 +119,7 @@ def test_spec_ids_are_stable_when_unrelated_lines_move(ledger_dir: Path, tmp_pat
 
 
 def test_target_with_careful_error_handling_has_nothing_to_say(tmp_path: Path) -> None:
-    root = _write(tmp_path / "t", {
+    root = write_files(tmp_path / "t", {
         "pkg/__init__.py": "",
         "pkg/m.py": "def parse(text: str) -> int:\n    if not text:\n        raise ValueError('empty')\n    try:\n        return int(text)\n    except ValueError as e:\n        raise KeyError(text) from e\n",
         "tests/test_m.py": "import pytest\nfrom pkg.m import parse\n\n\ndef test_empty():\n    with pytest.raises(ValueError):\n        parse('')\n",

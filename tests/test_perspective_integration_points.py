@@ -13,14 +13,11 @@ from autocoder.workers.test_planning.perspectives._scan import scan_module
 from autocoder.workers.test_planning.perspectives.integration_points import IntegrationPoints
 from autocoder.workers.test_planning.verify import collect_generated_tests
 
-from perspectivekit import context
+from perspectivekit import run_specs
 
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], dict]:
-    ctx = context(root, tmp_path, **options)
-    result = IntegrationPoints().run(ctx)
-    specs = [s for s in result.items if isinstance(s, TestSpec)]
-    return specs, {"summary": result.summary, **result.details, **result.metrics}
+    return run_specs(IntegrationPoints(), root, tmp_path, **options)
 
 
 def _points(specs: list[TestSpec]) -> set[tuple[str, str, int]]:

@@ -13,7 +13,7 @@ from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.user_experience import UserExperience
 from autocoder.workers.test_planning.verify import collect_generated_tests
 
-from perspectivekit import context
+from perspectivekit import run_specs
 
 LEDGER = Path(__file__).parent / "fixtures" / "ledger"
 Ran = tuple[Path, list[TestSpec], dict]
@@ -40,10 +40,7 @@ TOOL = {
 
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], dict]:
-    ctx = context(root, tmp_path, **options)
-    result = UserExperience().run(ctx)
-    specs = [s for s in result.items if isinstance(s, TestSpec)]
-    return specs, {"summary": result.summary, **result.details, **result.metrics}
+    return run_specs(UserExperience(), root, tmp_path, **options)
 
 
 def _cases(specs: list[TestSpec]) -> dict[str, tuple[int, str, str]]:

@@ -11,17 +11,11 @@ from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.what_are_we_testing import WhatAreWeTesting
 from autocoder.workers.test_planning.verify import collect_generated_tests
 
-from perspectivekit import context, write_target
+from perspectivekit import run_specs, write_target
 
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], dict]:
-    ctx = context(root, tmp_path, **options)
-    result = WhatAreWeTesting().run(ctx)
-    return [s for s in result.items if isinstance(s, TestSpec)], {
-        "summary": result.summary,
-        **result.details,
-        **result.metrics,
-    }
+    return run_specs(WhatAreWeTesting(), root, tmp_path, **options)
 
 
 def test_inventory_ranks_the_complex_untested_classify_first(
