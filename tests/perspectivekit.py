@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +43,14 @@ def write_files(root: Path, files: dict[str, str]) -> Path:
 def write_target(tmp_path: Path, files: dict[str, str]) -> Path:
     """A target folder ``tmp_path/target`` holding ``files`` (relative path -> text)."""
     return write_files(tmp_path / "target", files)
+
+
+def ids_before_and_after_two_lines_are_added(
+    run: Callable[[Path, Path], tuple[list[TestSpec], Any]], root: Path, tmp_path: Path, file: str
+) -> tuple[dict[str, str], list[TestSpec]]:
+    """Subject -> spec id from ``run`` on ``root``, then the specs once two comment lines are
+    put at the top of ``file``: what a test of stable ids compares."""
+    before = {s.subject: s.id for s in run(root, tmp_path)[0]}
+    path = root / file
+    path.write_text("# a comment\n\n" + path.read_text())
+    return before, run(root, tmp_path)[0]

@@ -12,7 +12,7 @@ from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.coverage_strategy import TestCoverageStrategy
 from autocoder.workers.test_planning.verify import collect_generated_tests
 
-from perspectivekit import context, write_target
+from perspectivekit import context, ids_before_and_after_two_lines_are_added, write_target
 
 CALC = {
     "calc/__init__.py": "",
@@ -157,10 +157,9 @@ def test_cli_parser_is_checked_by_its_return_type(ledger_dir: Path, tmp_path: Pa
 
 
 def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path: Path) -> None:
-    before = {s.subject: s.id for s in _run(shop_dir, tmp_path)[0]}
-    orders = shop_dir / "shop" / "orders.py"
-    orders.write_text("# a comment\n\n" + orders.read_text())
-    after = _run(shop_dir, tmp_path)[0]
+    before, after = ids_before_and_after_two_lines_are_added(
+        _run, shop_dir, tmp_path, "shop/orders.py"
+    )
     assert {s.subject: s.id for s in after} == before
     assert next(s for s in after if s.subject == "shop.orders:classify").line == 19
 

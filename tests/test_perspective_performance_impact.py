@@ -12,7 +12,7 @@ from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.performance_impact import PerformanceImpact
 from autocoder.workers.test_planning.verify import collect_generated_tests
 
-from perspectivekit import context, write_target
+from perspectivekit import context, ids_before_and_after_two_lines_are_added, write_target
 
 STATS = {
     "stats/__init__.py": "",
@@ -148,10 +148,9 @@ def test_generated_benchmarks_collect(shop_dir: Path, tmp_path: Path) -> None:
 
 
 def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path: Path) -> None:
-    before = {s.subject: s.id for s in _run(shop_dir, tmp_path)[0]}
-    orders = shop_dir / "shop" / "orders.py"
-    orders.write_text("# a comment\n\n" + orders.read_text())
-    after = _run(shop_dir, tmp_path)[0]
+    before, after = ids_before_and_after_two_lines_are_added(
+        _run, shop_dir, tmp_path, "shop/orders.py"
+    )
     assert {s.subject: s.id for s in after} == before
     assert next(s for s in after if s.subject == "shop.orders:merge_orders").line == 58
 

@@ -11,7 +11,7 @@ from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.perspectives.what_are_we_testing import WhatAreWeTesting
 from autocoder.workers.test_planning.verify import collect_generated_tests
 
-from perspectivekit import run_specs, write_target
+from perspectivekit import ids_before_and_after_two_lines_are_added, run_specs, write_target
 
 
 def _run(root: Path, tmp_path: Path, **options: object) -> tuple[list[TestSpec], dict]:
@@ -101,10 +101,9 @@ def test_changed_signature_makes_the_contract_test_fail(shop_dir: Path, tmp_path
 
 
 def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path: Path) -> None:
-    before = {s.subject: s.id for s in _run(shop_dir, tmp_path)[0]}
-    orders = shop_dir / "shop" / "orders.py"
-    orders.write_text("# a comment\n\n" + orders.read_text())
-    after = _run(shop_dir, tmp_path)[0]
+    before, after = ids_before_and_after_two_lines_are_added(
+        _run, shop_dir, tmp_path, "shop/orders.py"
+    )
     assert {s.subject: s.id for s in after} == before
     assert next(s for s in after if s.subject == "shop.orders:classify").line == 19
 
