@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def test_on_a_space_anonymous_visitors_cannot_stop_the_worker(
     with serving(app) as url:
         client = Client(url, verbose=False)
         _wait_for_iteration(client, 1)
-        with pytest.raises(Exception, match="Space owner") as refused:
+        with pytest.raises(Exception, match="AUTOCODER_ADMIN_TOKEN") as refused:
             client.predict("", api_name="/stop")
         assert "open-sesame-admin" not in str(refused.value)
         with pytest.raises(Exception, match="Space owner"):
@@ -87,3 +88,48 @@ def test_on_a_space_anonymous_visitors_cannot_stop_the_worker(
         assert client.predict(api_name="/status")["state"] == "stopped"
         page = httpx.get(url).text
         assert "open-sesame-admin" not in page
+
+
+def _health_until(url: str, wanted: str) -> dict:
+    deadline = time.time() + 30
+    health: dict = {}
+    while time.time() < deadline:
+        health = httpx.get(f"{url}/health").json()
+        if health["status"] == wanted:
+            return health
+        time.sleep(0.05)
+    raise AssertionError(f"/health never said {wanted!r}; last answer {health}")
+
+
+def test_health_says_degraded_while_store_writes_fail_and_ok_once_they_work(
+    shop_dir: Path, tmp_path: Path
+) -> None:
+    service, app = _app(tmp_path, shop_dir)
+    records = service.store.root / "data" / "records"
+    with serving(app) as url:
+        _wait_for_iteration(Client(url, verbose=False), 1)
+        assert _health_until(url, "ok")["reason"] is None
+        aside = tmp_path / "records-aside"
+        records.rename(aside)
+        records.write_text("a file where the records folder must be\n")  # root ignores chmod
+        degraded = _health_until(url, "degraded")
+        assert degraded["state"] == "running"  # the loop runs; its writes do not land
+        assert str(service.store.root) in degraded["reason"]
+        assert "failed" in degraded["reason"]
+        records.unlink()
+        shutil.move(aside, records)
+        healed = _health_until(url, "ok")
+        assert healed["reason"] is None and healed["iteration"] > degraded["iteration"]
+
+
+def test_a_perspective_error_is_recorded_so_health_stays_ok(tmp_path: Path) -> None:
+    empty = tmp_path / "no-python"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("nothing to analyse\n")
+    _service, app = _app(tmp_path, empty)
+    with serving(app) as url:
+        status = _wait_for_iteration(Client(url, verbose=False), 1)
+        assert status[
+            "last_error"
+        ]  # the perspective skipped: written in the record, not a store failure
+        assert httpx.get(f"{url}/health").json()["status"] == "ok"

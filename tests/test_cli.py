@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from autocoder.cli import main
+from autocoder.errors import one_line
 
 from hubserver import TEST_TOKEN, TEST_USER, HubServer
 
+ROOT = Path(__file__).parent.parent
 SIX = [
     "Code Quality Analysis",
     "Architecture Review",
@@ -175,3 +180,90 @@ def test_once_in_hub_mode_pushes_and_latest_sarif_gate_read_the_hub(
     assert TEST_TOKEN not in capsys.readouterr().out
     assert main(["sarif", "--repo", repo, "-o", str(tmp_path / "hub.sarif")]) == 0
     assert json.loads((tmp_path / "hub.sarif").read_text())["runs"]
+
+
+def _unusable_data_dirs(tmp_path: Path) -> dict[str, Path]:
+    """Data folders that cannot be written, even by root (chmod does not stop root)."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("a file where the data folder must be\n")
+    card_is_a_folder = tmp_path / "card-is-a-folder"  # what a full disk did: OSError in _write_card
+    (card_is_a_folder / "autocoder-analysis-results" / "README.md").mkdir(parents=True)
+    (card_is_a_folder / "autocoder-test-planning-results" / "README.md").mkdir(parents=True)
+    temp_is_a_file = tmp_path / "temp-is-a-file"
+    for dataset in ("autocoder-analysis-results", "autocoder-test-planning-results"):
+        (temp_is_a_file / dataset).mkdir(parents=True)
+        (temp_is_a_file / dataset / ".tmp").write_text("blocks every write\n")
+    return {"a-file": a_file, "card": card_is_a_folder, "temp": temp_is_a_file}
+
+
+def _assert_one_clear_line(err: str) -> None:
+    assert "Traceback" not in err, err
+    assert err.count("\n") == 1 and err.startswith("autocoder: error: "), err
+
+
+@pytest.mark.parametrize("which", ["a-file", "card", "temp"])
+@pytest.mark.parametrize(
+    "command",
+    [["once", "analysis"], ["once", "test-planning"], ["serve", "analysis"], ["up"]],
+    ids=["once-analysis", "once-test-planning", "serve", "up"],
+)
+def test_an_unusable_data_folder_is_one_line_and_exit_2(
+    tmp_path: Path,
+    offline: None,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    which: str,
+) -> None:
+    data = _unusable_data_dirs(tmp_path)[which]
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "mod.py").write_text("value = 1\n")
+    extra = ["--port", "0"] if command[0] in ("serve", "up") else []
+    assert main([*command, "--target", str(target), "--data-dir", str(data), *extra]) == 2
+    err = capsys.readouterr().err
+    _assert_one_clear_line(err)
+    assert str(data) in err
+
+
+@pytest.mark.parametrize("command", [["latest", "analysis"], ["sarif"], ["gate"]])
+def test_reading_commands_on_a_data_folder_that_is_a_file_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    data = _unusable_data_dirs(tmp_path)["a-file"]
+    assert main([*command, "--data-dir", str(data)]) == 2
+    _assert_one_clear_line(capsys.readouterr().err)
+
+
+def test_an_os_error_at_the_top_is_told_as_what_and_why(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    secret = "adm-" + "q8" * 10
+    try:
+        (blocker / secret).mkdir()
+    except OSError as e:
+        line = one_line(e, [secret])
+    assert line.startswith(f"cannot use {blocker}/***: ") and "Not a directory" in line
+
+
+@pytest.mark.parametrize("problem", ["data-dir-is-a-file", "public-bind-without-token"])
+def test_a_space_that_cannot_start_says_why_in_one_line_and_exits_2(
+    tmp_path: Path, problem: str
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOCODER_", "SPACE_"))}
+    env |= {"AUTOCODER_TARGET": str(tmp_path), "AUTOCODER_NETWORK": "0", "AUTOCODER_PORT": "0"}
+    if problem == "data-dir-is-a-file":
+        env["AUTOCODER_DATA_DIR"] = str(a_file)
+    else:
+        env |= {"AUTOCODER_DATA_DIR": str(tmp_path / "data"), "AUTOCODER_HOST": "0.0.0.0"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "1_analysis_worker" / "app.py")],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if "autocoder: error:" in line]
+    assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert ("AUTOCODER_HOST" if problem == "public-bind-without-token" else str(a_file)) in errors[
+        0
+    ]

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
+
+import pytest
+
+from autocoder.engine import worker as worker_module
+from autocoder.engine.perspective import RunOptions
+from autocoder.errors import StoreError
 
 from enginekit import Crashes, LongLines, Sleeps, make_worker
 
@@ -103,3 +110,59 @@ async def test_stop_pauses_the_loop_and_start_resumes_it(shop_dir: Path, tmp_pat
         await asyncio.sleep(0.02)
     worker.close()
     await asyncio.wait_for(task, 5)
+
+
+async def test_record_counts_the_files_nothing_read_and_findings_never_name_them(
+    shop_dir: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.py"
+    outside.write_text("PASSWORD = 'a value from outside the target, on a long line'\n")
+    (shop_dir / "shop" / "creds.py").symlink_to(outside)
+    (shop_dir / "shop" / "big.py").write_text("x = 'a line longer than twenty characters'\n" * 50)
+    worker = make_worker(
+        shop_dir, tmp_path / "data", LongLines(), options=RunOptions(max_file_bytes=2000)
+    )
+    record = await worker.run_iteration()
+    assert record.status == "ok"
+    assert record.analysis["skipped"]["files"] == (
+        "2 skipped: 1 larger than 2000 bytes (AUTOCODER_MAX_FILE_BYTES), "
+        "1 symlink outside the target"
+    )
+    assert record.analysis["metrics"]["skipped_files"]["first"] == {
+        "shop/big.py": "larger than 2000 bytes (AUTOCODER_MAX_FILE_BYTES)",
+        "shop/creds.py": "symlink outside the target",
+    }
+    assert record.analysis["findings_total"] > 0  # the other files are still read
+    named = {f["file"] for f in record.analysis["top_findings"]}
+    assert not named & {"shop/creds.py", "shop/big.py"}
+
+
+async def test_bounded_run_gives_up_on_a_store_that_keeps_failing_instead_of_spinning(
+    shop_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker_module, "STORE_RETRY_S", 0.01)
+    worker = make_worker(shop_dir, tmp_path / "data")
+    records = worker.store.root / "data"
+    shutil.rmtree(records, ignore_errors=True)
+    records.write_text("a file where the records folder must be")  # root ignores chmod
+    with pytest.raises(StoreError, match="not stored after 3 attempts"):
+        await asyncio.wait_for(worker.run(iterations=2), 30)
+    assert worker.status()["last_store_error"]
+    assert worker.iteration == 0
+
+
+async def test_store_error_clears_once_a_write_works_again(shop_dir: Path, tmp_path: Path) -> None:
+    worker = make_worker(shop_dir, tmp_path / "data")
+    records = worker.store.root / "data"
+    records.parent.mkdir(parents=True, exist_ok=True)
+    records.write_text("in the way")
+    task = asyncio.ensure_future(worker.run())
+    while worker.last_store_error is None:
+        await asyncio.sleep(0.05)
+    records.unlink()
+    while worker.iteration < 1:
+        await asyncio.sleep(0.05)
+    worker.close()
+    await asyncio.wait_for(task, 30)
+    assert worker.last_store_error is None
+    assert worker.store.latest() is not None

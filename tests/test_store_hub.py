@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 from datasets import load_dataset
+from huggingface_hub import HfApi
 
 from autocoder.apps.service import WorkerService
-from autocoder.errors import HubUnavailable
+from autocoder.errors import HubUnavailable, StoreError
 from autocoder.settings import Settings
-from autocoder.store.hub import HubReader
+from autocoder.store.hub import HubReader, hub_failure
 from autocoder.store.reader import latest_record
 
+from appkit import free_port
 from enginekit import spec
 from hubserver import TEST_TOKEN, TEST_USER, HubServer
 
@@ -141,3 +143,49 @@ async def test_a_refused_token_is_a_clear_error_that_never_shows_the_token(
         await service.open(give_up_after_s=0)
     assert bad not in str(refused.value) and bad not in repr(service)
     await service.close()
+
+
+async def test_hub_refusing_connections_at_start_is_waiting_with_the_next_try(
+    hub: HubServer, shop_dir: Path, tmp_path: Path
+) -> None:
+    service = _service(tmp_path / "data", shop_dir)
+    assert service.hub is not None
+    service.hub.api = HfApi(endpoint=f"http://127.0.0.1:{free_port()}", token=TEST_TOKEN)
+    opening = asyncio.create_task(service.open(hub_retry_s=30))
+    deadline = time.monotonic() + 30
+    while not opening.done() and time.monotonic() < deadline:
+        if "next try" in (service.status()["waiting_for"] or ""):
+            break
+        await asyncio.sleep(0.02)
+    status = service.status()
+    assert not opening.done(), opening.exception()  # a refused connection is waited for
+    assert status["state"] == "starting" and status["iteration"] == 0
+    assert "the Hub" in status["waiting_for"] and "next try in 30s" in status["waiting_for"]
+    assert "ConnectError" in status["waiting_for"] and status["next_try_at"] > time.time()
+    assert service.condition() == ("starting", status["waiting_for"])
+    service.hub.api = HfApi(token=TEST_TOKEN)  # the final push at close goes to the test Hub
+    await service.close()
+    with pytest.raises(asyncio.CancelledError):
+        await opening
+
+
+async def test_a_worker_that_cannot_start_says_failed_and_why(
+    hub: HubServer, shop_dir: Path, tmp_path: Path
+) -> None:
+    bad = "wrong-token-value-456"
+    service = _service(tmp_path / "data", shop_dir, hf_token=bad)
+    with pytest.raises(StoreError, match="HF_TOKEN"):
+        await service.run()
+    status = service.status()
+    assert status["state"] == "failed" and "HF_TOKEN" in status["error"]
+    assert status["waiting_for"] is None and bad not in str(status)
+    assert service.condition()[0] == "failed"
+    await service.close()
+
+
+def test_a_local_file_error_while_syncing_is_a_store_error_not_an_outage() -> None:
+    full = OSError(28, "No space left on device", "/data/README.md")
+    failure = hub_failure(full, REPO)
+    assert not isinstance(failure, HubUnavailable)
+    assert "/data/README.md" in str(failure) and "No space left" in str(failure)
+    assert isinstance(hub_failure(ConnectionRefusedError(111, "refused"), REPO), HubUnavailable)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,7 +11,21 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 from datasets import load_dataset
+
+from autocoder.errors import StoreError
+from autocoder.schema import (
+    FINDINGS,
+    RECORDS,
+    FindingRow,
+    Record,
+    Severity,
+    TargetRef,
+    utc_timestamp,
+)
+from autocoder.store.local import LocalStore, within_cap
+from autocoder.store.reader import rows_of_iteration
 
 from enginekit import LongLines, make_worker
 
@@ -85,3 +100,82 @@ def test_kill_9_during_appends_loses_no_completed_iteration_and_writes_no_duplic
     assert list(rows["iteration"]) == list(range(1, seen + 1))
     unique = rows[-1]["cumulative_insights"]["unique_findings"]
     assert unique == rows[0]["cumulative_insights"]["unique_findings"]  # same tree, same findings
+
+
+def _record(iteration: int) -> Record:
+    return Record(
+        iteration=iteration, timestamp=utc_timestamp(), worker="w", perspective_id="p",
+        perspective_name="P", target=TargetRef(repo="r", commit=None), status="ok", error=None,
+        duration_s=0.1, analysis={"summary": "s"}, cumulative_insights={},
+    )  # fmt: skip
+
+
+def _finding(record: Record, n: int, severity: Severity) -> FindingRow:
+    return FindingRow(
+        iteration=record.iteration, timestamp=record.timestamp, worker="w", perspective_id="p",
+        perspective_name="P", repo="r", commit=None, tool="t", rule="R", severity=severity,
+        file="a.py", line=n, message="m" * 1000, fingerprint=f"f{n}",
+    )  # fmt: skip
+
+
+def test_shard_cap_keeps_the_most_severe_rows_and_counts_the_rest(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "ds", "T", "d", (RECORDS, FINDINGS), max_shard_bytes=5_500)
+    first = _record(1)
+    severities: list[Severity] = [
+        "low",
+        "info",
+        "critical",
+        "medium",
+        "high",
+        "low",
+        "critical",
+        "info",
+    ]
+    store.append(first, {"findings": [_finding(first, n, s) for n, s in enumerate(severities)]}, {})
+    second = _record(2)
+    store.append(second, {"findings": [_finding(second, 1, "low")]}, {})
+
+    kept = rows_of_iteration(store.reader, FINDINGS, 1)
+    assert [r["severity"] for r in kept] == ["critical", "medium", "high", "critical"]  # in order
+    assert [r["line"] for r in kept] == [2, 3, 4, 6]
+    assert sum(len(json.dumps(r, ensure_ascii=False)) + 1 for r in kept) <= 5_500
+    records = load_dataset(str(store.root))["train"]
+    assert records[0]["analysis"]["overflow"] == {"findings": 4}
+    assert "overflow" not in records[1]["analysis"]
+    assert len(load_dataset(str(store.root), "findings")["train"]) == 5
+
+
+def test_within_cap_takes_specs_by_priority_and_zero_keeps_everything() -> None:
+    rows = [{"priority": p} for p in (3, 1, 5, 2, 1)]
+    lines = [b"x" * 10] * len(rows)
+    assert within_cap(rows, lines, 30) == [1, 3, 4]
+    assert within_cap(rows, lines, 0) == [0, 1, 2, 3, 4]
+    assert within_cap([{"priority": 1}, {"priority": 2}], [b"x" * 50, b"x" * 5], 20) == [1]
+
+
+def test_a_file_where_the_data_folder_should_be_is_one_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="AUTOCODER_DATA_DIR") as caught:
+        LocalStore(blocker / "ds", "T", "d", (RECORDS, FINDINGS))
+    assert str(blocker / "ds") in str(caught.value)
+
+
+def test_an_unwritable_dataset_card_is_one_store_error(tmp_path: Path) -> None:
+    (tmp_path / "ds" / "README.md").mkdir(parents=True)  # the card cannot be written here
+    with pytest.raises(StoreError, match=r"README\.md.*--data-dir") as caught:
+        LocalStore(tmp_path / "ds", "T", "d", (RECORDS, FINDINGS))
+    assert isinstance(caught.value.__cause__, OSError)
+
+
+def test_once_on_an_unusable_data_dir_prints_one_line_and_exits_2(
+    shop_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from autocoder.cli import main
+
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder")
+    argv = ["once", "analysis", "--target", str(shop_dir), "--data-dir", str(blocker)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(blocker) in err and "Traceback" not in err

@@ -1,7 +1,8 @@
 """The ``autocoder`` command: up, serve, once, latest, sarif, gate.
 
 Every flag also reads an environment variable (``--target`` / ``AUTOCODER_TARGET`` and so on),
-flags win. Errors print one clear line and exit 2; ``gate`` exits 1 when it fails.
+flags win. Errors, including an unusable data folder at start (full disk, a file where a folder
+must be, read-only), print one clear line and exit 2; ``gate`` exits 1 when it fails.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from autocoder.apps.reports import gate, sarif
 from autocoder.apps.service import WorkerService
 from autocoder.apps.testtree import write_tests
 from autocoder.engine.logbuffer import RingBuffer, install_logging
-from autocoder.errors import AutocoderError, redact
+from autocoder.errors import AutocoderError, one_line
 from autocoder.settings import Settings, load_settings
 from autocoder.store.hub import HubReader
 from autocoder.store.reader import DatasetReader, LocalReader, latest_record
@@ -46,6 +47,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _host(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host",
+        help="bind address (AUTOCODER_HOST, default 127.0.0.1); beyond loopback needs "
+        "AUTOCODER_ADMIN_TOKEN",
+    )
+
+
 def _source(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
@@ -61,12 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run every app locally and print their URLs")
     _common(up)
     up.add_argument("--port", type=int, help="first port (AUTOCODER_PORT, default 7860)")
+    _host(up)
     serve = commands.add_parser("serve", help="run one app (what a Space runs)")
     serve.add_argument("worker", choices=[*sorted(WORKERS), "dashboard"])
     _common(serve)
     serve.add_argument(
         "--port", type=int, help="port (AUTOCODER_PORT or GRADIO_SERVER_PORT, default 7860)"
     )
+    _host(serve)
     once = commands.add_parser("once", help="run N iterations without the interval, flush, exit")
     once.add_argument("worker", choices=sorted(WORKERS))
     _common(once)
@@ -139,8 +150,11 @@ def _run(args: argparse.Namespace, settings: Settings, ring: RingBuffer) -> int:
         print(json.dumps(record, indent=2))
         return 0
     if args.command == "tests":
-        written = write_tests(_reader(args, settings, TEST_PLANNING_DATASET), args.write)
+        skipped: dict[str, str] = {}
+        written = write_tests(_reader(args, settings, TEST_PLANNING_DATASET), args.write, skipped)
         print(f"wrote {len(written)} test files to {args.write}")
+        for spec_id, why in skipped.items():
+            print(f"not written: spec {spec_id}: {why}")
         return 0
     reader = _reader(args, settings, ANALYSIS_DATASET)
     if args.command == "sarif":
@@ -163,12 +177,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             target=getattr(args, "target", None),
             data_dir=getattr(args, "data_dir", None),
             port=getattr(args, "port", None),
+            host=getattr(args, "host", None),
         )
         secrets = settings.secrets()
         ring = install_logging(secrets)
         return _run(args, settings, ring)
-    except AutocoderError as e:
-        print(f"autocoder: error: {redact(str(e), secrets)}", file=sys.stderr)
+    except (AutocoderError, OSError) as e:  # a full disk at start is one line too, not a traceback
+        print(f"autocoder: error: {one_line(e, secrets)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

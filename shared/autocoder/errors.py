@@ -47,6 +47,10 @@ class PerspectiveSkipped(AutocoderError):
     """A perspective cannot run on this target; the record says why instead of inventing output."""
 
 
+class UnsafeName(AutocoderError):
+    """A value from the target was to be written into a test as a Python name, and is not one."""
+
+
 class Unauthorized(AutocoderError):
     """A control action was asked for by a visitor who may not take it."""
 
@@ -57,3 +61,19 @@ def redact(text: str, secrets: list[str | None]) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
     return text
+
+
+def one_line(error: Exception, secrets: list[str | None]) -> str:
+    """The message printed when a command or an app cannot start: one line, secrets hidden.
+
+    An OSError that reached the top (full disk, a file where a folder must be, a read-only
+    folder) is told as what could not be used and why, never as a traceback.
+    """
+    if isinstance(error, OSError):
+        where = f" {error.filename}" if error.filename else ""
+        text = f"cannot use{where}: {error.strerror or error}"
+        if error.filename2:
+            text += f" (and {error.filename2})"
+    else:
+        text = str(error) or type(error).__name__
+    return redact(" ".join(text.split()), secrets)

@@ -30,6 +30,16 @@ class Settings(BaseSettings):
     )
     iteration_timeout_s: float = 900.0
     tool_timeout_s: float = 600.0
+    tool_memory_mb: int = Field(
+        4096, description="address-space limit of each analyser or test subprocess, in MiB"
+    )
+    max_file_bytes: int = Field(
+        1_000_000, description="target files larger than this are skipped, with the reason"
+    )
+    max_shard_bytes: int = Field(
+        20_000_000,
+        description="cap of one iteration's rows per config (0: none); the overflow is counted",
+    )
     fetch_interval_s: float = Field(
         600.0, description="how often a git URL target is fetched again"
     )
@@ -50,7 +60,15 @@ class Settings(BaseSettings):
     github_token: SecretStr | None = Field(None, validation_alias="GITHUB_TOKEN")
     space_id: str | None = Field(None, validation_alias="SPACE_ID")
 
-    @field_validator("interval_s", "push_every_s", "iteration_timeout_s", "tool_timeout_s")
+    @field_validator(
+        "interval_s",
+        "push_every_s",
+        "iteration_timeout_s",
+        "tool_timeout_s",
+        "tool_memory_mb",
+        "max_file_bytes",
+        "max_shard_bytes",
+    )
     @classmethod
     def _non_negative(cls, value: float | None) -> float | None:
         if value is not None and value < 0:

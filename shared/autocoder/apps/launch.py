@@ -1,19 +1,28 @@
-"""Serve one or more apps with uvicorn in one process, each on its own port, with URLs printed."""
+"""Serve one or more apps with uvicorn in one process, each on its own port, with URLs printed.
+
+The sockets are bound here, before uvicorn starts, so a port in use is one clear error and the
+printed URL is the address actually bound (``--port 0`` prints the port the system chose).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import sys
 
 import uvicorn
 
+from autocoder.apps.controls import check_bind
 from autocoder.apps.service import WorkerService
 from autocoder.apps.worker_app import build_app
 from autocoder.engine.logbuffer import RingBuffer
+from autocoder.errors import AutocoderError, ConfigError, one_line
 from autocoder.settings import Settings
 from autocoder.workers.catalog import worker_spec
 
 DASHBOARD = "dashboard"
+ALL_INTERFACES = ("0.0.0.0", "::")  # noqa: S104
 
 
 def _server(app: object, host: str, port: int) -> uvicorn.Server:
@@ -32,38 +41,112 @@ def _app(name: str, settings: Settings, ring: RingBuffer) -> tuple[object, str, 
     return build_app(service, ring), service.spec.title, f"target {service.target.display}"
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``; ConfigError naming the setting when that fails."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as e:
+        raise ConfigError(
+            f"AUTOCODER_HOST={host!r} cannot be bound ({e}); use an address of this machine"
+        ) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as e:
+        sock.close()
+        raise ConfigError(
+            f"AUTOCODER_PORT={port} on {host} cannot be used ({e.strerror or e}); "
+            "choose another with --port or AUTOCODER_PORT"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def bound_urls(sock: socket.socket) -> str:
+    """The URL of the bound address; for all interfaces also the one to use on this machine."""
+    host, port = sock.getsockname()[:2]
+    if host not in ALL_INTERFACES:
+        return _url(host, port)
+    local = "::1" if host == "::" else "127.0.0.1"
+    public = (
+        f"; public: https://{os.environ['SPACE_HOST']}/" if os.environ.get("SPACE_HOST") else ""
+    )
+    here = _url(local, port)
+    return f"{_url(host, port)} (bound to all interfaces; from this machine: {here}{public})"
+
+
+def _sibling_urls(names: list[str], sockets: list[socket.socket]) -> str:
+    """``AUTOCODER_WORKER_URLS`` for the dashboard of ``autocoder up``: its siblings' loopback."""
+    pairs = []
+    for name, sock in zip(names, sockets, strict=True):
+        host, port = sock.getsockname()[:2]
+        if name != DASHBOARD:
+            local = ("::1" if host == "::" else "127.0.0.1") if host in ALL_INTERFACES else host
+            pairs.append(f"{name}={_url(local, port).rstrip('/')}")
+    return ",".join(pairs)
+
+
 def serve_all(names: list[str], settings: Settings, ring: RingBuffer) -> None:
-    """Run the apps of ``names`` on consecutive ports from ``settings.port`` until interrupted."""
+    """Run the apps of ``names`` on consecutive ports from ``settings.port`` until interrupted.
+
+    Everything that can fail at start (settings, the data folder, the ports) fails before any
+    app serves, with one :class:`AutocoderError`.
+    """
+    check_bind(settings)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    local = "127.0.0.1" if settings.bind_host == "0.0.0.0" else settings.bind_host  # noqa: S104
-    if DASHBOARD in names and not os.environ.get("AUTOCODER_WORKER_URLS"):
-        # `autocoder up`: the dashboard pings its sibling apps' GET /health.
-        os.environ["AUTOCODER_WORKER_URLS"] = ",".join(
-            f"{name}=http://{local}:{settings.port + offset}"
-            for offset, name in enumerate(names)
-            if name != DASHBOARD
-        )
+    ports = [settings.port + offset if settings.port else 0 for offset in range(len(names))]
+    sockets: list[socket.socket] = []
+    try:
+        for port in ports:
+            sockets.append(bind(settings.bind_host, port))
+        if DASHBOARD in names and not os.environ.get("AUTOCODER_WORKER_URLS"):
+            # `autocoder up`: the dashboard pings its sibling apps' GET /health.
+            os.environ["AUTOCODER_WORKER_URLS"] = _sibling_urls(names, sockets)
+        apps = [_app(name, settings, ring) for name in names]
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
     servers = []
-    for offset, name in enumerate(names):
-        app, title, about = _app(name, settings, ring)
-        port = settings.port + offset
-        servers.append(_server(app, settings.bind_host, port))
-        print(f"{title}: http://{local}:{port}/  ({about})", flush=True)
+    for (app, title, about), sock in zip(apps, sockets, strict=True):
+        servers.append((_server(app, settings.bind_host, sock.getsockname()[1]), sock))
+        print(f"{title}: {bound_urls(sock)}  ({about})", flush=True)
     print(f"data: {settings.data_dir.resolve()}  · Ctrl+C stops", flush=True)
 
     async def main() -> None:
-        await asyncio.gather(*(server.serve() for server in servers))
+        await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in servers))
 
     try:
         asyncio.run(main())
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after its graceful shutdown has run
         print("stopped", flush=True)
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def run_space(name: str) -> None:
-    """What a Space's ``app.py`` calls: settings from the environment, one app, served forever."""
+    """What a Space's ``app.py`` calls: settings from the environment, one app, served forever.
+
+    A start-up failure (bad setting, unusable data folder, port in use) is one line on stderr
+    and exit status 2, as with the ``autocoder`` command.
+    """
     from autocoder.engine.logbuffer import install_logging
     from autocoder.settings import load_settings
 
-    settings = load_settings()
-    serve_all([name], settings, install_logging(settings.secrets()))
+    secrets: list[str | None] = []
+    try:
+        settings = load_settings()
+        secrets = settings.secrets()
+        serve_all([name], settings, install_logging(secrets))
+    except (AutocoderError, OSError) as e:
+        print(f"autocoder: error: {one_line(e, secrets)}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from autocoder.engine.cache import ResultCache
@@ -11,7 +12,7 @@ from autocoder.engine.perspective import RunOptions
 from autocoder.engine.spec import WorkerSpec
 from autocoder.engine.target import Target
 from autocoder.engine.worker import Worker
-from autocoder.errors import HubUnavailable
+from autocoder.errors import AutocoderError, HubUnavailable, redact
 from autocoder.settings import Settings
 from autocoder.store.hub import HubReader, HubSync
 from autocoder.store.local import LocalStore
@@ -31,7 +32,11 @@ class WorkerService:
     def __init__(self, spec: WorkerSpec, settings: Settings) -> None:
         self.spec, self.settings = spec, settings
         self.store = LocalStore(
-            settings.data_dir / spec.dataset, spec.title, spec.description, spec.configs
+            settings.data_dir / spec.dataset,
+            spec.title,
+            spec.description,
+            spec.configs,
+            max_shard_bytes=settings.max_shard_bytes,
         )
         token = settings.hf_token.get_secret_value() if settings.hf_token else None
         repo_id = settings.repo_id(spec.dataset)
@@ -48,10 +53,13 @@ class WorkerService:
             if settings.github_token
             else None,
             hf_token=token,
+            memory_mb=settings.tool_memory_mb,
         )
         self.cache = ResultCache(settings.cache_path / "results.sqlite3")
         self.worker: Worker | None = None
         self.waiting_for: str | None = None
+        self.next_try_at: float | None = None
+        self.failure: str | None = None  # why the worker could not be built (not retried)
         self._closing = asyncio.Event()
 
     def __repr__(self) -> str:
@@ -70,6 +78,8 @@ class WorkerService:
                 run_target_tests=self.settings.run_target_tests,
                 network=self.settings.network,
                 tool_timeout_s=self.settings.tool_timeout_s,
+                tool_memory_mb=self.settings.tool_memory_mb,
+                max_file_bytes=self.settings.max_file_bytes,
             ),
             interval_s=self.settings.interval_s,
             iteration_timeout_s=self.settings.iteration_timeout_s,
@@ -84,15 +94,17 @@ class WorkerService:
     async def _open_hub(self, retry_s: float, give_up_after_s: float | None) -> None:
         assert self.hub is not None
         waited = 0.0
+        self.waiting_for = f"the Hub: connecting to hf://datasets/{self.hub.repo_id}"
         while True:
             try:
                 await asyncio.to_thread(self.hub.open)
-                self.waiting_for = None
+                self.waiting_for = self.next_try_at = None
                 return
             except HubUnavailable as e:
                 if give_up_after_s is not None and waited >= give_up_after_s:
                     raise
                 wait = max(e.retry_after_s or 0.0, retry_s)
+                self.next_try_at = time.time() + wait
                 self.waiting_for = f"the Hub ({e}); next try in {wait:.0f}s"
                 log.warning("waiting for %s", self.waiting_for)
                 try:
@@ -113,7 +125,12 @@ class WorkerService:
         return None
 
     async def run(self, iterations: int | None = None) -> None:
-        worker = self.worker or await self.open()
+        try:
+            worker = self.worker or await self.open()
+        except AutocoderError as e:  # e.g. the Hub refused the token: say so in status and /health
+            self.failure = redact(str(e), self.settings.secrets())
+            log.error("%s cannot start: %s", self.spec.name, self.failure)
+            raise
         await worker.run(iterations)
 
     async def close(self) -> None:
@@ -129,9 +146,31 @@ class WorkerService:
         if self.worker is None:
             return {
                 "worker": self.spec.name,
-                "state": "starting",
-                "waiting_for": self.waiting_for,
+                "state": "failed" if self.failure else "starting",
+                "error": self.failure,
+                "waiting_for": None if self.failure else self.waiting_for,
+                "next_try_at": None if self.failure else self.next_try_at,
                 "target": self.target.display,
                 "iteration": 0,
             }
         return self.worker.status()
+
+    def store_error(self) -> str | None:
+        """Why the last write to the store failed, or None when it worked (or none was tried)."""
+        return self.worker.last_store_error if self.worker is not None else None
+
+    def condition(self) -> tuple[str, str | None]:
+        """("ok" | "starting" | "failed" | "degraded", why) for GET /health."""
+        if self.worker is None:
+            if self.failure:
+                return "failed", self.failure
+            return "starting", self.waiting_for or "building the worker"
+        store_error = self.store_error()
+        if store_error:
+            return "degraded", f"the last write to {self.store.root} failed: {store_error}"
+        if self.hub is not None and self.hub.last_error:
+            return "degraded", (
+                f"the last push to {self.hub.repo_id} failed ({self.hub.last_error}); "
+                f"the data waits in {self.store.root}"
+            )
+        return "ok", None

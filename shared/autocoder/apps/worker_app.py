@@ -16,7 +16,7 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from autocoder.apps.controls import authorize
+from autocoder.apps.controls import authorize, controls_rule, token_required
 from autocoder.apps.service import WorkerService
 from autocoder.apps.views import (
     latest_markdown,
@@ -36,11 +36,15 @@ SHUTDOWN_GRACE_S = 30.0
 
 
 def health(service: WorkerService) -> dict[str, Any]:
+    """What ``GET /health`` answers: ``status`` is ok, starting, degraded or failed, with why."""
     status = service.status()
+    condition, reason = service.condition()
     return {
-        "status": "ok",
+        "status": condition,
+        "reason": reason,
         "worker": service.spec.name,
         "state": status.get("state"),
+        "waiting_for": status.get("waiting_for"),
         "iteration": status.get("iteration", 0),
         "last_completed_at": status.get("last_completed_at"),
         "interval_s": status.get("interval_s"),
@@ -49,13 +53,14 @@ def health(service: WorkerService) -> dict[str, Any]:
 
 
 def _controls(service: WorkerService) -> None:
-    """Start and stop: open locally; on a Space, the admin token or the owner's login."""
+    """Start and stop, each checked by :func:`authorize` whatever route calls it."""
     settings = service.settings
 
     def control(action: str, admin_token: str | None, profile: gr.OAuthProfile | None) -> str:
         try:
             who = authorize(settings, admin_token, profile.username if profile else None)
         except Unauthorized as e:
+            log.warning("%s refused: %s", action, e)
             raise gr.Error(str(e)) from None
         if service.worker is None:
             return "The worker is still starting; try again in a moment."
@@ -73,11 +78,12 @@ def _controls(service: WorkerService) -> None:
         if settings.on_space and os.environ.get("OAUTH_CLIENT_ID"):  # hf_oauth: true
             gr.LoginButton()
         token = gr.Textbox(
-            label="Admin token", type="password", visible=settings.on_space, max_lines=1
+            label="Admin token", type="password", visible=token_required(settings), max_lines=1
         )
         with gr.Row():
             start_button = gr.Button("Start", variant="primary")
             stop_button = gr.Button("Stop", variant="stop")
+        gr.Markdown(controls_rule(settings))
         message = gr.Markdown()
     start_button.click(start, inputs=token, outputs=message, api_name="start")
     stop_button.click(stop, inputs=token, outputs=message, api_name="stop")

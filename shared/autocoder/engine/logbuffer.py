@@ -1,4 +1,5 @@
-"""Recent log lines for the app, with secrets masked in every line that leaves the process."""
+"""Recent log lines for the app, with secrets masked in every line that leaves the process:
+the worker's own tokens, and any secret from the target that an exception message quotes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 from collections import deque
 
 from autocoder.errors import redact
+from autocoder.redaction import redact_text
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -17,15 +19,17 @@ class RedactingFilter(logging.Filter):
         super().__init__()
         self.secrets = [s for s in secrets if s]
 
+    def _mask(self, text: str) -> str:
+        return redact_text(redact(text, list(self.secrets)))[0]
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            record.msg = redact(record.getMessage(), list(self.secrets))
-            record.args = None
-            if record.exc_info:
-                text = logging.Formatter().formatException(record.exc_info)
-                record.exc_info = None
-                record.exc_text = None
-                record.msg = f"{record.msg}\n{redact(text, list(self.secrets))}"
+        record.msg = self._mask(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+            record.exc_text = None
+            record.msg = f"{record.msg}\n{self._mask(text)}"
         return True
 
 

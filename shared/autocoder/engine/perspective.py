@@ -25,6 +25,8 @@ class RunOptions:
     run_target_tests: bool = False  # executes the target's code: off unless asked for
     network: bool = True  # e.g. pip-audit; when False the part says "skipped: no network"
     tool_timeout_s: float = 600.0
+    tool_memory_mb: int = 4096  # address-space limit of each subprocess (analysers, tests, git)
+    max_file_bytes: int = 1_000_000  # larger target files are skipped, with the reason
 
 
 @dataclass(frozen=True)

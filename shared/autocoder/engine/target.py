@@ -1,18 +1,28 @@
-"""The repository under analysis: a local folder, or a git URL cloned shallowly and kept fresh."""
+"""The repository under analysis: a local folder, or a git URL cloned shallowly and kept fresh.
+
+git runs in the :mod:`.sandbox`: no hook, fsmonitor or filter of the target's or the worker's
+config runs, and no token but the header for the token's own host reaches it.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import logging
-import os
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from autocoder.errors import TargetError, redact
+from autocoder.engine import sandbox
+from autocoder.errors import (
+    AutocoderError,
+    TargetError,
+    ToolError,
+    ToolMissing,
+    ToolTimeout,
+    redact,
+)
 
 log = logging.getLogger("autocoder.target")
 GIT_TIMEOUT_S = 300
@@ -60,8 +70,10 @@ class Target:
         fetch_interval_s: float = 600.0,
         github_token: str | None = None,
         hf_token: str | None = None,
+        memory_mb: int = sandbox.DEFAULT_MEMORY_MB,
     ) -> None:
         self.spec = spec.strip() or "."
+        self.memory_mb = memory_mb  # address-space limit of each git process
         self.fetch_interval_s = fetch_interval_s
         self._tokens = [github_token, hf_token, urlsplit(self.spec).password]
         self._header = auth_header(self.spec, github_token, hf_token) if is_url(self.spec) else None
@@ -106,24 +118,26 @@ class Target:
         return Checkout(root=self._clone, repo=self.display, commit=head_commit(self._clone))
 
     def _git(self, args: list[str], cwd: Path | None) -> None:
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-        if self._header:  # in the environment, never on the command line or in a URL
-            env.update(
-                GIT_CONFIG_COUNT="1",
-                GIT_CONFIG_KEY_0="http.extraHeader",
-                GIT_CONFIG_VALUE_0=self._header,
-            )
+        """Run git in the sandbox; only a clone or fetch gets the network variables and the
+        token's header (in the environment, never on the command line or in a URL)."""
+        network = args[0] in {"clone", "fetch"}
+        env = {}
+        if self._header and network:
+            env = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
+                   "GIT_CONFIG_VALUE_0": self._header}  # fmt: skip
         try:
-            done = subprocess.run(
-                ["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                timeout=GIT_TIMEOUT_S, check=False,
+            done = sandbox.run_git(
+                args, cwd=cwd, timeout_s=GIT_TIMEOUT_S, memory_mb=self.memory_mb, env=env,
+                pass_env=sandbox.NETWORK_ENV if network else (),
             )  # fmt: skip
-        except subprocess.TimeoutExpired:
+        except ToolTimeout:
             raise TargetError(
                 f"git {args[0]} of {self.display} took longer than {GIT_TIMEOUT_S}s"
             ) from None
-        except FileNotFoundError:
+        except ToolMissing:
             raise TargetError("git is not installed; install it (apt-get install git)") from None
+        except ToolError as exc:
+            raise TargetError(f"git {args[0]} of {self.display} failed: {exc}") from None
         if done.returncode != 0:
             detail = redact(done.stderr.strip()[-400:], [*self._tokens, self._header])
             raise TargetError(
@@ -135,11 +149,8 @@ class Target:
 def head_commit(root: Path) -> str | None:
     """The commit checked out in ``root``, or None when it is not a git work tree."""
     try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root, capture_output=True,
-            text=True, timeout=30, check=False,
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
+        done = sandbox.run_git(["rev-parse", "--verify", "-q", "HEAD"], cwd=root, timeout_s=30)
+    except (AutocoderError, OSError):
         return None
     sha = done.stdout.strip()
     return sha if done.returncode == 0 and len(sha) == 40 else None

@@ -1,8 +1,9 @@
 """Helpers every perspective uses: run an analyser, know its version, cache per file, fingerprint,
 and the metrics and sentences that every perspective's result is made of.
 
-Analysers run as subprocesses of this interpreter (``python -m tool``) with a timeout, so a hung
-or crashing tool cannot take the worker down, and memory goes back to the OS when it exits.
+Analysers run as subprocesses of this interpreter (``python -I -m tool``, see :mod:`.sandbox`)
+with a timeout and a memory limit, so a hung or crashing tool cannot take the worker down, memory
+goes back to the OS when it exits, and nothing of the target is imported.
 """
 
 from __future__ import annotations
@@ -11,22 +12,24 @@ import copy
 import hashlib
 import importlib.metadata
 import importlib.util
-import os
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from autocoder.engine import sandbox
 from autocoder.engine.cache import ResultCache
 from autocoder.engine.perspective import RunContext
+from autocoder.engine.sandbox import DEFAULT_MEMORY_MB
 from autocoder.engine.sources import SourceFiles
-from autocoder.errors import PerspectiveSkipped, ToolError, ToolMissing, ToolTimeout
+from autocoder.errors import PerspectiveSkipped, ToolError, ToolMissing
 from autocoder.schema import Finding, Severity
 
 ARGS_PER_CALL = 400  # files per analyser call: stays far below the OS argument limit
 TOP = 10  # entries in a metric that lists the worst files, functions or modules
+NETWORK_ENV = sandbox.NETWORK_ENV  # the worker's variables a tool that goes online may see
+TARGET_TEST_ENV = sandbox.TARGET_TEST_ENV  # and those the target's tests may see (opt-in)
 
 
 def require_python(ctx: RunContext) -> None:
@@ -56,27 +59,23 @@ def run_tool(
     timeout_s: float,
     ok_codes: Iterable[int] = (0, 1),
     env: dict[str, str] | None = None,
+    *,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    import_paths: list[Path] | None = None,
+    pass_env: Iterable[str] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``args`` (the first being a module run with this interpreter's ``-m``) and return it.
+    """Run ``args`` (the first being a module run with this interpreter's ``-m``) in the
+    :mod:`.sandbox` and return it.
 
-    Exit codes outside ``ok_codes`` raise ToolError with the end of stderr; a timeout kills the
-    process and raises ToolTimeout.
+    Nothing of ``cwd`` (the target) is importable unless ``import_paths`` names it (the opt-in
+    test runs); the tool sees none of the worker's variables but ``env`` and ``pass_env``, and at
+    most ``memory_mb`` MiB of address space. Exit codes outside ``ok_codes`` raise ToolError
+    with the end of stderr; a timeout kills the tool and its children and raises ToolTimeout.
     """
-    command = [sys.executable, "-m", *args]
-    try:
-        done = subprocess.run(
-            command,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            env={**os.environ, **(env or {})},
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise ToolTimeout(
-            f"{args[0]} ran longer than {timeout_s:.0f}s on {cwd}; raise AUTOCODER_TOOL_TIMEOUT_S"
-        ) from None
+    done = sandbox.run_python(
+        args[0], args[1:], cwd=cwd, timeout_s=timeout_s, memory_mb=memory_mb,
+        import_paths=import_paths, env=env, pass_env=pass_env,
+    )  # fmt: skip
     if done.returncode not in set(ok_codes):
         tail = (done.stderr or done.stdout).strip()[-600:]
         raise ToolError(f"{args[0]} exited with {done.returncode}: {tail}")

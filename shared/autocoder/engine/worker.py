@@ -26,6 +26,10 @@ from autocoder.store.local import LocalStore
 from autocoder.store.reader import DatasetReader
 
 log = logging.getLogger("autocoder.worker")
+STORE_RETRY_S = 1.0  # first wait after a failed write; doubles up to STORE_BACKOFF_MAX_S
+STORE_BACKOFF_MAX_S = 300.0
+STORE_ATTEMPTS = 3  # failed writes in a row after which a bounded run (``once``) gives up
+SKIPPED_FILES_NAMED = 10  # skipped files named in a record (all of them are counted)
 
 
 @dataclass
@@ -34,6 +38,19 @@ class Outcome:
     error: str | None
     result: PerspectiveResult | None
     checkout: Checkout | None
+
+
+def note_skipped_files(result: PerspectiveResult, sources: SourceFiles) -> PerspectiveResult:
+    """Say in the result (and so in every ok record) which files nothing read, and why:
+    ``skipped["files"]`` is a sentence when there are any, ``metrics["skipped_files"]`` counts
+    them per reason and names the first few."""
+    first = dict(list(sources.skipped.items())[:SKIPPED_FILES_NAMED])
+    result.metrics["skipped_files"] = {
+        "total": len(sources.skipped), "by_reason": sources.skipped_counts(), "first": first,
+    }  # fmt: skip
+    if sources.skipped:
+        result.skipped["files"] = sources.skipped_summary()
+    return result
 
 
 class Worker:
@@ -70,6 +87,8 @@ class Worker:
         self.next_run_at: float | None = None
         self.last_completed_at: float | None = None
         self.last_error: str | None = None
+        self.last_store_error: str | None = None  # why the last write failed; None once one works
+        self._store_failures = 0  # writes failed in a row: the next try backs off
         self._wake = asyncio.Event()
         self._closing = asyncio.Event()
         self._restore()
@@ -158,7 +177,9 @@ class Worker:
             )
 
     def _run_perspective(self, perspective: Perspective, checkout: Checkout) -> PerspectiveResult:
-        self._sources = SourceFiles.discover(checkout.root, self._sources)
+        self._sources = SourceFiles.discover(
+            checkout.root, self._sources, self.options.max_file_bytes, self.cache
+        )
         ctx = RunContext(
             root=checkout.root,
             commit=checkout.commit,
@@ -169,11 +190,15 @@ class Worker:
             reader=self.store.reader,
             peers=self._peers,
         )
-        return perspective.run(ctx)
+        return note_skipped_files(perspective.run(ctx), self._sources)
 
     # -- the loop --------------------------------------------------------------------------------
     async def run(self, iterations: int | None = None) -> None:
-        """Run iterations every ``interval_s`` until :meth:`close` (or ``iterations`` are done)."""
+        """Run iterations every ``interval_s`` until :meth:`close` (or ``iterations`` are done).
+
+        A write that fails (a full disk) is retried with a growing delay; with ``iterations``
+        given (``autocoder once``) the run gives up after STORE_ATTEMPTS failures in a row.
+        """
         done = 0
         while not self._closing.is_set() and (iterations is None or done < iterations):
             if not self.running:
@@ -184,15 +209,31 @@ class Worker:
             try:
                 await self.run_iteration()
                 done += 1
+                self._store_failures, self.last_store_error = 0, None
             except (StoreError, OSError) as e:  # e.g. a full disk: nothing written, retried later
-                self.last_error = redact(str(e), self._secrets)
-                log.error("iteration %d was not stored: %s", self.iteration + 1, self.last_error)
+                self._store_failed(e, give_up=iterations is not None)
             if iterations is not None and done >= iterations:
                 break
-            delay = max(0.0, started + self.interval_s - time.monotonic())
+            delay = max(0.0, started + self.interval_s - time.monotonic(), self._store_backoff())
             self.next_run_at = time.time() + delay
             await self._sleep(delay)
         self.current = None
+
+    def _store_failed(self, error: Exception, give_up: bool) -> None:
+        self._store_failures += 1
+        self.last_error = self.last_store_error = redact(str(error), self._secrets)
+        log.error("iteration %d was not stored: %s", self.iteration + 1, self.last_error)
+        if give_up and self._store_failures >= STORE_ATTEMPTS:
+            raise StoreError(
+                f"iteration {self.iteration + 1} was not stored after {self._store_failures} "
+                f"attempts: {self.last_error}"
+            ) from None
+
+    def _store_backoff(self) -> float:
+        """Seconds to wait before the next try after failed writes: 0 when the last one worked."""
+        if not self._store_failures:
+            return 0.0
+        return float(min(STORE_BACKOFF_MAX_S, STORE_RETRY_S * 2 ** (self._store_failures - 1)))
 
     async def _sleep(self, seconds: float | None) -> None:
         self._wake.clear()
@@ -233,4 +274,5 @@ class Worker:
             "store": repr(self.store),
             "hub": self.hub.status() if self.hub else None,
             "last_error": self.last_error,
+            "last_store_error": self.last_store_error,
         }

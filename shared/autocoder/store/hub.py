@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError
 
@@ -28,6 +29,24 @@ from autocoder.store.local import LocalStore
 log = logging.getLogger("autocoder.hub")
 MANIFEST = ".pushed.json"
 MIN_BACKOFF_S = 5.0
+# What a Hub call raises when the Hub answers badly or not at all. huggingface_hub 2.x speaks
+# httpx2 (its ConnectError is neither an httpx error nor an OSError); httpx is for other clients.
+NETWORK_ERRORS: tuple[type[Exception], ...] = (httpx2.HTTPError, httpx.HTTPError, OSError)
+
+
+def _http_failure(error: HfHubHTTPError, repo_id: str) -> StoreError:
+    assert error.response is not None
+    status = error.response.status_code
+    if status in (401, 403):
+        return StoreError(
+            f"the Hub refused access to {repo_id!r} (HTTP {status}); give HF_TOKEN write "
+            "access to it"
+        )
+    retry = error.response.headers.get("Retry-After")
+    retry_s = float(retry) if retry and retry.replace(".", "", 1).isdigit() else None
+    if status == 429 or status >= 500:
+        return HubUnavailable(f"the Hub answered HTTP {status} for {repo_id!r}", retry_s)
+    return StoreError(f"the Hub answered HTTP {status} for {repo_id!r}")
 
 
 def hub_failure(error: Exception, repo_id: str) -> StoreError:
@@ -38,20 +57,15 @@ def hub_failure(error: Exception, repo_id: str) -> StoreError:
             "or AUTOCODER_HUB_REPO, and that HF_TOKEN has write access"
         )
     if isinstance(error, HfHubHTTPError) and error.response is not None:
-        status = error.response.status_code
-        if status in (401, 403):
-            return StoreError(
-                f"the Hub refused access to {repo_id!r} (HTTP {status}); give HF_TOKEN write "
-                "access to it"
-            )
-        retry = error.response.headers.get("Retry-After")
-        retry_s = float(retry) if retry and retry.replace(".", "", 1).isdigit() else None
-        if status == 429 or status >= 500:
-            return HubUnavailable(f"the Hub answered HTTP {status} for {repo_id!r}", retry_s)
-        return StoreError(f"the Hub answered HTTP {status} for {repo_id!r}")
-    if isinstance(error, httpx.HTTPError | OSError):
+        return _http_failure(error, repo_id)
+    if isinstance(error, OSError) and error.filename:  # a local file, e.g. a full disk: not the Hub
+        return StoreError(
+            f"{error.filename} could not be written while syncing {repo_id!r}: "
+            f"{error.strerror or error}; free space or fix the folder (AUTOCODER_DATA_DIR)"
+        )
+    if isinstance(error, NETWORK_ERRORS):
         return HubUnavailable(
-            f"the Hub could not be reached for {repo_id!r} ({type(error).__name__})"
+            f"the Hub could not be reached for {repo_id!r} ({type(error).__name__}: {error})"
         )
     return StoreError(
         f"unexpected error talking to the Hub about {repo_id!r}: {type(error).__name__}"
@@ -105,7 +119,7 @@ class HubSync:
             )
             if self.local.last_iteration() == 0:
                 self._restore()
-        except (HfHubHTTPError, httpx.HTTPError, OSError) as e:
+        except NETWORK_ERRORS as e:
             raise hub_failure(e, self.repo_id) from e
 
     def _restore(self) -> None:
@@ -163,7 +177,7 @@ class HubSync:
                 self.api.create_commit(
                     self.repo_id, operations, commit_message=title, repo_type="dataset"
                 )
-            except (HfHubHTTPError, httpx.HTTPError, OSError) as e:
+            except NETWORK_ERRORS as e:
                 raise hub_failure(e, self.repo_id) from e
             self._mark_pushed(files)
             self.last_push_at = time.time()
@@ -252,7 +266,7 @@ class HubReader:
         if self._listing is None:
             try:
                 self._listing = self.api.list_repo_files(self.repo_id, repo_type="dataset")
-            except (HfHubHTTPError, httpx.HTTPError, OSError) as e:
+            except NETWORK_ERRORS as e:
                 raise hub_failure(e, self.repo_id) from e
         return self._listing
 
@@ -266,6 +280,6 @@ class HubReader:
             local = self.api.hf_hub_download(self.repo_id, path, repo_type="dataset")
         except EntryNotFoundError:
             return None
-        except (HfHubHTTPError, httpx.HTTPError, OSError) as e:
+        except NETWORK_ERRORS as e:
             raise hub_failure(e, self.repo_id) from e
         return Path(local).read_text(encoding="utf-8")

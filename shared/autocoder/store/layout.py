@@ -34,10 +34,12 @@ def is_record_shard(path: str) -> bool:
     return path.startswith(RECORDS.folder + "/") and path.endswith(".jsonl")
 
 
+def jsonl_line(row: dict[str, Any]) -> bytes:
+    return (json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n").encode()
+
+
 def jsonl(rows: Iterable[dict[str, Any]]) -> bytes:
-    return "".join(
-        json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n" for row in rows
-    ).encode()
+    return b"".join(jsonl_line(row) for row in rows)
 
 
 def atomic_write(root: Path, relative: str, content: bytes) -> None:

@@ -9,9 +9,21 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from autocoder.schema import RECORDS, DatasetConfig, Record, dataset_card
-from autocoder.store.layout import CARD_PATH, STATE_PATH, TMP_DIR, atomic_write, jsonl, shard_path
+from autocoder.errors import StoreError
+from autocoder.redaction import PLACEHOLDER, scrub_parts
+from autocoder.schema import RECORDS, DatasetConfig, Record, dataset_card, severity_rank
+from autocoder.store.layout import (
+    CARD_PATH,
+    STATE_PATH,
+    TMP_DIR,
+    atomic_write,
+    jsonl,
+    jsonl_line,
+    shard_path,
+)
 from autocoder.store.reader import LocalReader, highest_iteration, latest_record, read_state
+
+MAX_SHARD_BYTES = 20_000_000
 
 
 class LocalStore:
@@ -21,13 +33,25 @@ class LocalStore:
     record shard. The record shard is the commit point: after ``kill -9`` at any moment, a restart
     sees either the whole iteration or none of it, and re-runs that iteration under the same
     shard names (the state is a union of sets, so re-applying it is harmless).
+
+    The record, every row and the state are scrubbed of secrets together before they are
+    serialised (:mod:`autocoder.redaction`): nothing from the target reaches a file, and so the
+    Hub, unscrubbed. One iteration's shard of an extra config holds at most ``max_shard_bytes``
+    (0: no cap); :func:`within_cap` says which rows are kept. The record counts both, in
+    ``analysis.redacted`` and ``analysis.overflow`` (see :func:`_annotated`).
     """
 
     def __init__(
-        self, root: Path, title: str, description: str, configs: tuple[DatasetConfig, ...]
+        self,
+        root: Path,
+        title: str,
+        description: str,
+        configs: tuple[DatasetConfig, ...],
+        max_shard_bytes: int = MAX_SHARD_BYTES,
     ) -> None:
         self.root = root
         self.configs = configs
+        self.max_shard_bytes = max_shard_bytes
         self.reader = LocalReader(root)
         self._title, self._description = title, description
         self._prepare()
@@ -36,13 +60,24 @@ class LocalStore:
         return f"LocalStore({self.root})"
 
     def _prepare(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.root / TMP_DIR, ignore_errors=True)  # half-written files of a crash
-        self._sizes = {
-            c.name: sum(p.stat().st_size for p in (self.root / c.folder).rglob("*.jsonl"))
-            for c in self.configs
-        }
-        self._write_card()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(self.root / TMP_DIR, ignore_errors=True)  # half-written files of a crash
+            self._sizes = {
+                c.name: sum(p.stat().st_size for p in (self.root / c.folder).rglob("*.jsonl"))
+                for c in self.configs
+            }
+            self._write_card()
+        except OSError as e:
+            raise self._unwritable(e) from e
+
+    def _unwritable(self, error: OSError) -> StoreError:
+        where = error.filename or self.root
+        why = error.strerror or type(error).__name__
+        return StoreError(
+            f"cannot write the dataset folder {self.root} ({why}: {where}); free some disk space, "
+            "or point --data-dir (AUTOCODER_DATA_DIR) at a writable folder"
+        )
 
     def _write_card(self) -> None:
         card = dataset_card(self._title, self._description, self.configs, self._sizes).encode()
@@ -53,17 +88,35 @@ class LocalStore:
     def append(
         self, record: Record, items: dict[str, list[BaseModel]], state: dict[str, Any]
     ) -> None:
-        payloads = {RECORDS.name: jsonl([record.model_dump(mode="json")])}
-        for config in self.configs:
-            rows = items.get(config.name)
-            if config is not RECORDS and rows:
-                payloads[config.name] = jsonl(row.model_dump(mode="json") for row in rows)
-                atomic_write(self.root, shard_path(config, record.iteration), payloads[config.name])
-        atomic_write(self.root, STATE_PATH, json.dumps(state).encode())
+        extras = [c for c in self.configs if c is not RECORDS and items.get(c.name)]
+        parts, _ = scrub_parts(
+            {
+                RECORDS.name: record.model_dump(mode="json"),
+                **{c.name: [row.model_dump(mode="json") for row in items[c.name]] for c in extras},
+                "state": state,
+            }
+        )
+        payloads: dict[str, bytes] = {}
+        overflow: dict[str, int] = {}
+        for config in extras:
+            payloads[config.name], dropped = self._capped(parts[config.name])
+            if dropped:
+                overflow[config.name] = dropped
+            atomic_write(self.root, shard_path(config, record.iteration), payloads[config.name])
+        state_file = json.dumps(parts["state"]).encode()
+        atomic_write(self.root, STATE_PATH, state_file)
+        row = _annotated(parts[RECORDS.name], {**payloads, "state": state_file}, overflow)
+        payloads[RECORDS.name] = jsonl([row])
         atomic_write(self.root, shard_path(RECORDS, record.iteration), payloads[RECORDS.name])
         for name, payload in payloads.items():  # after the commit point: see dataset_card
             self._sizes[name] = self._sizes.get(name, 0) + len(payload)
         self._write_card()
+
+    def _capped(self, rows: list[dict[str, Any]]) -> tuple[bytes, int]:
+        """The shard of ``rows`` within ``max_shard_bytes``, and how many rows it left out."""
+        lines = [jsonl_line(row) for row in rows]
+        kept = within_cap(rows, lines, self.max_shard_bytes)
+        return b"".join(lines[i] for i in kept), len(lines) - len(kept)
 
     def last_iteration(self) -> int:
         return highest_iteration(self.reader)
@@ -73,3 +126,44 @@ class LocalStore:
 
     def state(self) -> dict[str, Any]:
         return read_state(self.reader)
+
+
+def _annotated(
+    row: dict[str, Any], payloads: dict[str, bytes], overflow: dict[str, int]
+) -> dict[str, Any]:
+    """The record row with ``analysis.redacted`` (how many redacted values the record, each
+    config's shard and the state hold, scrubbed here or before, e.g. in the cache) and
+    ``analysis.overflow`` (rows per config left out by the cap); each only when not empty."""
+    parts = {**payloads, RECORDS.name: jsonl([row])}
+    counts = {name: payload.lower().count(PLACEHOLDER) for name, payload in parts.items()}
+    if redacted := {name: n for name, n in counts.items() if n}:
+        row["analysis"]["redacted"] = redacted
+    if overflow:
+        row["analysis"]["overflow"] = overflow
+    return row
+
+
+def _rank(row: dict[str, Any]) -> int:
+    """Lower is kept first: a spec's ``priority`` (1 = write first), a finding's severity."""
+    if isinstance(row.get("priority"), int):
+        return int(row["priority"])
+    if row.get("severity") in ("critical", "high", "medium", "low", "info"):
+        return severity_rank(row["severity"])
+    return 0
+
+
+def within_cap(rows: list[dict[str, Any]], lines: list[bytes], cap: int) -> list[int]:
+    """The indexes of the rows to store, in their order, so their lines add up to at most ``cap``.
+
+    Rows are taken best first (the lowest ``priority``, else the most severe ``severity``, else
+    as they came; ties as they came); a row that does not fit in what is left is dropped and the
+    next one is tried. ``cap`` 0 keeps every row.
+    """
+    if cap <= 0 or sum(map(len, lines)) <= cap:
+        return list(range(len(rows)))
+    kept, left = [], cap
+    for i in sorted(range(len(rows)), key=lambda i: _rank(rows[i])):
+        if len(lines[i]) <= left:
+            kept.append(i)
+            left -= len(lines[i])
+    return sorted(kept)

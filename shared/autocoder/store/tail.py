@@ -25,14 +25,13 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError, RemoteEntryNotFoundError, RepositoryNotFoundError
 from pydantic import BaseModel, ValidationError
 
 from autocoder.errors import StoreError
 from autocoder.schema import RECORDS, DatasetConfig, Record
-from autocoder.store.hub import hub_failure
+from autocoder.store.hub import NETWORK_ERRORS, hub_failure
 from autocoder.store.layout import SHARDS_PER_FOLDER, shard_path
 
 BUCKET = re.compile(r"\d{4}")
@@ -232,7 +231,7 @@ class HubTailSource:
             refs = self.api.list_repo_refs(self.repo_id, repo_type="dataset")
         except RepositoryNotFoundError:
             return None
-        except (OSError, httpx.HTTPError) as e:  # HfHubHTTPError is an OSError
+        except NETWORK_ERRORS as e:  # HfHubHTTPError is an OSError
             raise _failure(e, self.repo_id) from e
         main = next((b for b in refs.branches if b.name == "main"), None)
         self.revision = main.target_commit if main else "main"
@@ -246,7 +245,7 @@ class HubTailSource:
             return [entry.path.rsplit("/", 1)[-1] for entry in tree]
         except RemoteEntryNotFoundError:
             return []
-        except (OSError, httpx.HTTPError) as e:
+        except NETWORK_ERRORS as e:
             raise _failure(e, self.repo_id) from e
 
     def read_texts(self, paths: list[str]) -> dict[str, str | None]:
@@ -262,7 +261,7 @@ class HubTailSource:
             )
         except RemoteEntryNotFoundError:
             return None
-        except (OSError, httpx.HTTPError) as e:
+        except NETWORK_ERRORS as e:
             raise _failure(e, self.repo_id) from e
         return Path(local).read_bytes().decode("utf-8", errors="replace")
 

@@ -6,8 +6,9 @@ per-file cache (see :mod:`.inventory`).
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 from typing import Any
+
+from autocoder.engine.sources import SourceFiles
 
 
 def _unparse(node: ast.AST | None) -> str | None:
@@ -125,19 +126,22 @@ def extract(tree: ast.Module) -> dict[str, Any]:
     }
 
 
-def extract_files(root: Path, files: list[str]) -> dict[str, Any]:
-    """Repo-relative file -> :func:`extract` of it (an ``error`` for a file that does not parse)."""
+def extract_files(sources: SourceFiles, files: list[str]) -> dict[str, Any]:
+    """Repo-relative file -> :func:`extract` of it (an ``error`` for a file that does not parse,
+    or that is too much for the extraction: it is skipped, the others go on)."""
     out: dict[str, Any] = {}
     for file in files:
+        tree = sources.parse(file)
         try:
-            tree = ast.parse((root / file).read_bytes(), filename=file)
-        except (SyntaxError, ValueError) as e:
+            out[file] = extract(tree) if tree is not None else None
+        except (RecursionError, MemoryError, ValueError) as e:
+            sources.unparsed[file] = f"{type(e).__name__}: {e}"
+            out[file] = None
+        if out[file] is None:
             out[file] = {
                 "subjects": [],
                 "imports": [],
                 "names": [],
-                "error": f"{type(e).__name__}: {e}",
+                "error": sources.unparsed[file],
             }
-            continue
-        out[file] = extract(tree)
     return out

@@ -14,6 +14,7 @@ from autocoder import __version__
 from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import RunContext
 from autocoder.engine.toolkit import cached_per_file
+from autocoder.workers.test_planning.codegen import is_dotted
 from autocoder.workers.test_planning.extract import extract_files
 
 TOOL = "autocoder-inventory"
@@ -21,8 +22,10 @@ VERSION = f"{__version__}-4"
 
 
 def importable(module: str) -> bool:
-    """Whether ``from <module> import name`` can be written: every part is an identifier."""
-    return bool(module) and all(part.isidentifier() for part in module.split("."))
+    """Whether ``from <module> import name`` can be written: every part is an identifier and
+    none a keyword (a folder named with a newline, a dash or ``class`` gives no subject; the
+    perspectives report such files, see :func:`.results.invalid_subject_files`)."""
+    return is_dotted(module)
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,7 @@ def build_inventory(ctx: RunContext) -> Inventory:
         VERSION,
         ctx.sources,
         files,
-        lambda miss: extract_files(ctx.sources.root, miss),
+        lambda miss: extract_files(ctx.sources, miss),
     )
     subjects: list[Subject] = []
     modules: dict[str, str] = {}

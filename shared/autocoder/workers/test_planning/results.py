@@ -7,13 +7,62 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.schema import SPECS, Record, SpecRow, TestSpec
+from autocoder.workers.test_planning.codegen import compile_error, name_problem, one_line
 from autocoder.workers.test_planning.verify import run_generated_tests
 
 TOP_SPECS_IN_RECORD = 10
 RECORD_SPEC_FIELDS = {"id", "subject", "kind", "priority", "rationale", "file", "line", "status",
                       "status_detail"}  # fmt: skip
+EXAMPLES = 10  # of the specs dropped, the files without subjects: how many the record names
+
+
+def compiling(specs: list[TestSpec]) -> tuple[list[TestSpec], dict[str, str]]:
+    """The specs whose test code compiles, and spec id -> why for the others (never kept)."""
+    kept: list[TestSpec] = []
+    dropped: dict[str, str] = {}
+    for spec in specs:
+        error = compile_error(spec.test_code, f"test_{spec.id}.py")
+        if error is None:
+            kept.append(spec)
+        else:
+            dropped[spec.id] = f"{one_line(spec.subject)}: {error}"
+    return kept, dropped
+
+
+def invalid_subject_files(ctx: RunContext) -> dict[str, str]:
+    """Code files whose module name is no dotted Python name (a folder named with a newline,
+    a space or a dash, a keyword): they give no subject. File -> why, both escaped."""
+    found: dict[str, str] = {}
+    for file in (f for f in ctx.sources.python if not is_test_file(f)):
+        module = ctx.sources.module(file)
+        if (problem := name_problem(module)) is not None:
+            found[one_line(file)] = f"module '{one_line(module)}': {problem}"
+    return found
+
+
+def _listing(found: dict[str, str]) -> str:
+    shown = "; ".join(f"'{key}' ({why})" for key, why in list(found.items())[:EXAMPLES])
+    return shown + (f"; and {len(found) - EXAMPLES} more" if len(found) > EXAMPLES else "")
+
+
+def _safety(ctx: RunContext, dropped: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Metrics and skipped entries for specs dropped as not compiling and invalid subjects."""
+    metrics: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    if dropped:
+        metrics["uncompilable_specs"] = len(dropped)
+        skipped["uncompilable specs"] = f"{len(dropped)} dropped, not kept: {_listing(dropped)}"
+    if invalid := invalid_subject_files(ctx):
+        examples = list(invalid)[:EXAMPLES]
+        metrics["invalid_subject_names"] = {"files": len(invalid), "examples": examples}
+        skipped["subjects"] = (
+            f"{len(invalid)} files give no subject, their module name is not a dotted Python "
+            f"name: {_listing(invalid)}"
+        )
+    return metrics, skipped
 
 
 def finish(
@@ -26,9 +75,12 @@ def finish(
     skipped: dict[str, str] | None = None,
 ) -> PerspectiveResult:
     """The result every test planning perspective returns: specs deduplicated by id, sorted by
-    priority, run against the target when ``AUTOCODER_RUN_TARGET_TESTS=1``."""
+    priority, those whose code does not compile dropped (and counted), run against the target
+    when ``AUTOCODER_RUN_TARGET_TESTS=1``. Files that give no subject are reported here too."""
     unique = sorted({s.id: s for s in specs}.values(), key=lambda s: (s.priority, s.subject, s.id))
-    skipped = dict(skipped or {})
+    unique, dropped = compiling(unique)
+    safety, unsafe = _safety(ctx, dropped)
+    skipped = {**(skipped or {}), **unsafe}
     if ctx.options.run_target_tests:
         unique = run_generated_tests(ctx.root, unique, ctx.options.tool_timeout_s)
     else:
@@ -41,7 +93,7 @@ def finish(
     }
     return PerspectiveResult(
         summary=summary,
-        metrics={**counts, **(metrics or {})},
+        metrics={**counts, **(metrics or {}), **safety},
         details=details or {},
         skipped=skipped,
         state=state or {},

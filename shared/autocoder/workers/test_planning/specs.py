@@ -1,7 +1,8 @@
 """Building test specifications: stable ids, priority from risk, and test code that parses.
 
-Every perspective of the test planning worker builds its specs with :func:`make_spec`, which
-refuses test code that is not valid Python (a bug in the perspective, never shipped as a spec).
+Every perspective of the test planning worker builds its specs with :func:`make_spec`; names
+from the target reach the code through :mod:`.codegen` (:func:`import_line`,
+:func:`module_alias`), and code that does not compile is dropped by :func:`.results.finish`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from collections.abc import Collection
 
 from autocoder.schema import SpecKind, TestSpec
+from autocoder.workers.test_planning.codegen import dotted, identifier, literal
 from autocoder.workers.test_planning.inventory import Inventory, Subject
 
 
@@ -50,7 +52,18 @@ def test_name(subject: Subject, what: str) -> str:
 
 def import_line(subject: Subject) -> str:
     """How a test imports the subject (a method through its class)."""
-    return f"from {subject.module} import {subject.owner}"
+    return f"from {dotted(subject.module)} import {identifier(subject.owner)}"
+
+
+def module_alias(subject: Subject, alias: str) -> str:
+    """``import pkg.mod as <alias>``: the subject's module, for patching names on it."""
+    return f"import {dotted(subject.module)} as {identifier(alias)}"
+
+
+def source_lines(code: str) -> list[str]:
+    """The lines of ``code`` as Python counts them (``str.splitlines`` also splits at form feeds
+    and ``\\u2028``, which a string literal may hold)."""
+    return code.replace("\r\n", "\n").replace("\r", "\n").removesuffix("\n").split("\n")
 
 
 def call_target(subject: Subject) -> str:
@@ -99,7 +112,7 @@ def with_import_guard(test_code: str, modules: Collection[str]) -> str:
     needed = [f"import {m}" for m in ("importlib", "pytest") if m not in have]
     guard = [
         *([*needed, ""] if needed else []),
-        f"for _module in ({', '.join(map(repr, imported))},):  # skip where this environment",
+        f"for _module in ({', '.join(map(literal, imported))},):  # skip where this environment",
         "    try:  # cannot import the code under test (a driver, a native library, settings)",
         "        importlib.import_module(_module)",
         "    except Exception as error:",
@@ -107,7 +120,7 @@ def with_import_guard(test_code: str, modules: Collection[str]) -> str:
         "        pytest.skip(reason[:500], allow_module_level=True)",
         "",
     ]
-    lines = test_code.splitlines()
+    lines = source_lines(test_code)
     before = [*lines[: line - 1], ""] if line > 1 else []
     return "\n".join([*before, *guard, *lines[line - 1 :]]) + "\n"
 
@@ -127,7 +140,7 @@ def with_subjects_uncollected(test_code: str, modules: Collection[str]) -> str:
         return test_code
     last = max(n.end_lineno or n.lineno for n in tree.body if isinstance(n, ast.ImportFrom))
     marks = [f"{name}.__test__ = False  # code under test, not a test" for name in names]
-    lines = test_code.splitlines()
+    lines = source_lines(test_code)
     return "\n".join([*lines[:last], *marks, *lines[last:]]) + "\n"
 
 
@@ -148,12 +161,13 @@ def make_spec(
     boost: int = 0,
 ) -> TestSpec:
     """A validated spec, its test guarded by :func:`with_import_guard` and
-    :func:`with_subjects_uncollected`. Raises ValueError when ``test_code`` does not parse."""
+    :func:`with_subjects_uncollected`. Code that does not parse is kept as it is:
+    :func:`.results.finish` drops it and says why."""
     try:
         test_code = with_import_guard(test_code, inventory.modules)
         test_code = with_subjects_uncollected(test_code, inventory.modules)
-    except SyntaxError as e:
-        raise ValueError(f"generated test for {subject.id} ({key}) does not parse: {e}") from e
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pass  # kept unguarded: finish() drops it with the reason
     return TestSpec(
         id=spec_id(perspective_id, subject.id, kind, key),
         perspective=perspective,

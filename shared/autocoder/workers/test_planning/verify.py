@@ -4,7 +4,9 @@ Only with ``AUTOCODER_RUN_TARGET_TESTS=1``: it executes the target's code. A gen
 fails is kept with status ``failed`` ("this fails today: possible bug"), never dropped; one whose
 subject this environment cannot import is ``blocked``. Each says why in ``status_detail``. The
 subjects' source folders go on ``PYTHONPATH``; a conftest sets Django up when
-``DJANGO_SETTINGS_MODULE`` is set.
+``DJANGO_SETTINGS_MODULE`` is set. pytest runs in the :mod:`autocoder.engine.sandbox`: of the
+worker's environment it sees only ``DJANGO_SETTINGS_MODULE`` (and PYTHONPATH), never a token, and
+its HOME is a temporary folder.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from __future__ import annotations
 import ast
 import os
 import subprocess
-import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from autocoder.errors import ToolError
+from autocoder.engine import sandbox
+from autocoder.errors import ToolError, ToolTimeout
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.specs import BLOCKED
 
@@ -61,29 +63,28 @@ def source_roots(root: Path, specs: list[TestSpec]) -> list[Path]:
 
 
 def _pytest(
-    root: Path, folder: Path, args: list[str], timeout_s: float, specs: list[TestSpec]
+    root: Path,
+    folder: Path,
+    args: list[str],
+    timeout_s: float,
+    specs: list[TestSpec],
+    memory_mb: int,
 ) -> subprocess.CompletedProcess[str]:
-    paths = [*map(str, source_roots(root, specs)), os.environ.get("PYTHONPATH", "")]
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(p for p in paths if p),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "HYPOTHESIS_STORAGE_DIRECTORY": str(folder / ".hypothesis"),
-    }
+    """pytest over ``folder`` in the sandbox: the subjects' source roots (and the worker's own
+    PYTHONPATH) importable, no token in the environment, a temporary HOME."""
+    paths = [*source_roots(root, specs), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+    env = {"PYTHONDONTWRITEBYTECODE": "1",
+           "HYPOTHESIS_STORAGE_DIRECTORY": str(folder / ".hypothesis")}  # fmt: skip
     options = ["-p", "no:cacheprovider", "--rootdir", str(folder), "-o", "addopts=",
                "-o", f"timeout={PER_TEST_TIMEOUT_S}", "-q"]  # fmt: skip
-    command = [sys.executable, "-m", "pytest", *options, *args, str(folder)]
     try:
-        return subprocess.run(
-            command,
+        return sandbox.run_python(
+            "pytest", [*options, *args, str(folder)],
             cwd=folder,  # the target is on the path, but its checkout is never the working folder
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
+            timeout_s=timeout_s, memory_mb=memory_mb, import_paths=[str(p) for p in paths if p],
+            env=env, pass_env=sandbox.TARGET_TEST_ENV,
+        )  # fmt: skip
+    except ToolTimeout:
         raise ToolError(f"generated tests ran longer than {timeout_s:.0f}s in {root}") from None
 
 
@@ -122,7 +123,12 @@ def _detail(element: ET.Element) -> str:
     return (element.get("message") or text)[:MAX_DETAIL]
 
 
-def run_generated_tests(root: Path, specs: list[TestSpec], timeout_s: float) -> list[TestSpec]:
+def run_generated_tests(
+    root: Path,
+    specs: list[TestSpec],
+    timeout_s: float,
+    memory_mb: int = sandbox.DEFAULT_MEMORY_MB,
+) -> list[TestSpec]:
     """The specs with ``status`` set from running their tests (a spec's worst test wins)."""
     if not specs:
         return specs
@@ -132,7 +138,7 @@ def run_generated_tests(root: Path, specs: list[TestSpec], timeout_s: float) -> 
         _write_tests(folder, specs)
         junit = folder / "junit.xml"
         options = [f"--junitxml={junit}", "--continue-on-collection-errors"]
-        _pytest(root, folder, options, timeout_s, specs)
+        _pytest(root, folder, options, timeout_s, specs, memory_mb)
         status: dict[str, tuple[str, str]] = {}
         if junit.exists():
             for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314
@@ -159,7 +165,10 @@ class Collection:
 
 
 def collect_generated_tests(
-    root: Path, specs: list[TestSpec], timeout_s: float = 300
+    root: Path,
+    specs: list[TestSpec],
+    timeout_s: float = 300,
+    memory_mb: int = sandbox.DEFAULT_MEMORY_MB,
 ) -> Collection:
     """Collect the specs' tests: how many items, which specs the environment blocks, and which
     fail to collect (read from pytest's junit report, not from its console summary)."""
@@ -170,7 +179,7 @@ def collect_generated_tests(
         _write_tests(folder, specs)
         junit = folder / "junit.xml"
         options = ["--collect-only", f"--junitxml={junit}", "--continue-on-collection-errors"]
-        done = _pytest(root, folder, options, timeout_s, specs)
+        done = _pytest(root, folder, options, timeout_s, specs, memory_mb)
         cases = ET.parse(junit).getroot().iter("testcase") if junit.exists() else iter(())  # noqa: S314
         for case in cases:
             status, detail = _outcome(case)

@@ -52,12 +52,15 @@ def _measure(ctx: RunContext) -> dict[str, Any]:
             ["coverage", "run", "--data-file", data, "--source", ".",
              "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"],
             cwd=ctx.root, timeout_s=timeout, ok_codes=(0, 1, 2, 5),
-            env={"PYTHONDONTWRITEBYTECODE": "1"},
+            env={"PYTHONDONTWRITEBYTECODE": "1"}, memory_mb=ctx.options.tool_memory_mb,
+            import_paths=[ctx.root],  # opt-in: the target's tests import it; no token, own HOME
+            pass_env=toolkit.TARGET_TEST_ENV,
         )  # fmt: skip
         if run.returncode == 5:
             return {"error": "pytest collected no tests in the target"}
         toolkit.run_tool(["coverage", "json", "--data-file", data, "-o", out], cwd=ctx.root,
-                         timeout_s=timeout, ok_codes=(0,))  # fmt: skip
+                         timeout_s=timeout, ok_codes=(0,), memory_mb=ctx.options.tool_memory_mb,
+                         import_paths=[ctx.root])  # fmt: skip
         report = json.loads(Path(out).read_text(encoding="utf-8"))
     tail = [line.strip() for line in run.stdout.splitlines() if line.strip()]
     return {"exit_code": run.returncode, "outcome": tail[-1][:200] if tail else "",
@@ -65,12 +68,14 @@ def _measure(ctx: RunContext) -> dict[str, Any]:
 
 
 def _covered_per_file(ctx: RunContext, report: dict[str, Any]) -> dict[str, list[int]]:
-    """coverage.py's JSON report as repo file -> [covered lines, statements]."""
-    return {
+    """coverage.py's JSON report as repo file -> [covered lines, statements], for the listed
+    files only (not what the tests reached through a link out of the target)."""
+    measured = {
         toolkit.relative(ctx.root, name): [e["summary"]["covered_lines"],
                                            e["summary"]["num_statements"]]
         for name, e in report.get("files", {}).items()
     }  # fmt: skip
+    return {file: counts for file, counts in measured.items() if file in ctx.sources}
 
 
 def _coverage_metrics(raw: dict[str, Any]) -> dict[str, Any]:

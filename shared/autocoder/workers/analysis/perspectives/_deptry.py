@@ -17,7 +17,7 @@ from autocoder.workers.analysis.perspectives._requirements import Requirement, i
 
 def deptry_inputs(src: SourceFiles, declaring_files: list[str]) -> list[str]:
     """What deptry reads: the Python files, the declarations and its [tool.deptry] config."""
-    config = [f for f in ("pyproject.toml", "setup.cfg") if (src.root / f).is_file()]
+    config = [f for f in ("pyproject.toml", "setup.cfg") if f in src]
     return sorted({*src.python, *declaring_files, *config})
 
 
@@ -28,11 +28,15 @@ def run_deptry(ctx: RunContext, reqs: list[Requirement]) -> Any:
         out, main, dev = (Path(tmp) / n for n in ("deptry.json", "req.txt", "req-dev.txt"))
         main.write_text("".join(f"{r.spec}\n" for r in reqs if not r.dev), encoding="utf-8")
         dev.write_text("".join(f"{r.spec}\n" for r in reqs if r.dev), encoding="utf-8")
+        tree = Path(tmp, "tree")  # only the listed files: no link out, nothing skipped
+        tree.mkdir()
+        ctx.sources.mirror(tree, deptry_inputs(ctx.sources, []))
         done = toolkit.run_tool(
             ["deptry", ".", "--no-ansi", "--json-output", str(out), "--requirements-files",
              str(main), "--requirements-files-dev", str(dev), *_config_args(ctx, tmp),
              *_first_party_args(ctx.sources)],
-            cwd=ctx.root, timeout_s=ctx.options.tool_timeout_s, ok_codes=(0, 1),
+            cwd=tree, timeout_s=ctx.options.tool_timeout_s, ok_codes=(0, 1),
+            memory_mb=ctx.options.tool_memory_mb,
         )  # fmt: skip
         if not out.exists():
             said = (done.stderr or done.stdout).strip().splitlines()

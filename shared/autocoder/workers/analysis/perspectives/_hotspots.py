@@ -224,8 +224,9 @@ def scan_hot_spots(text: str) -> dict[str, Any]:
     """The scanner's hits and the function spans of one file, or why it does not parse."""
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError) as e:
-        return {"hits": [], "functions": [], "async_functions": 0, "error": str(e)}
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+        return {"hits": [], "functions": [], "async_functions": 0,
+                "error": str(e) or type(e).__name__}  # fmt: skip
     scanner = _Scanner(tree)
     scanner.visit(tree)
     count = sum(isinstance(n, ast.AsyncFunctionDef) for n in ast.walk(tree))

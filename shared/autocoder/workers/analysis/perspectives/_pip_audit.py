@@ -37,6 +37,7 @@ def _audited_dependencies(ctx: RunContext, pins: list[str]) -> list[dict[str, An
             ["pip_audit", "-r", str(req), "--no-deps", "--disable-pip", "--format", "json",
              "--progress-spinner", "off", "--timeout", "10"],
             cwd=ctx.root, timeout_s=min(PIP_AUDIT_TIMEOUT_S, ctx.options.tool_timeout_s),
+            memory_mb=ctx.options.tool_memory_mb, pass_env=toolkit.NETWORK_ENV,
         )  # fmt: skip
     try:
         deps: list[dict[str, Any]] = json.loads(done.stdout)["dependencies"]

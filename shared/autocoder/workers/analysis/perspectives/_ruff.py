@@ -52,6 +52,7 @@ def _diagnostics(ctx: RunContext, args: list[str], files: list[str]) -> Diagnost
             cwd=ctx.root,
             timeout_s=ctx.options.tool_timeout_s,
             ok_codes=(0,),
+            memory_mb=ctx.options.tool_memory_mb,
         )
         try:
             diagnostics = json.loads(done.stdout or "[]")

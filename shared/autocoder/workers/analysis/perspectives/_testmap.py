@@ -33,7 +33,7 @@ def scan_module(path: Path) -> dict[str, Any]:
         with warnings.catch_warnings():  # e.g. SyntaxWarning for the target's invalid escapes
             warnings.simplefilter("ignore")
             tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError, RecursionError) as exc:
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         return {"error": type(exc).__name__}
     body = tree.body[1:] if ast.get_docstring(tree) is not None else tree.body
     defs = [[n.name, n.lineno, "class" if isinstance(n, ast.ClassDef) else "function"]

@@ -26,8 +26,8 @@ def radon_file(text: str) -> dict[str, Any]:
     try:
         blocks = cc_visit(text)
         mi = float(mi_visit(text, multi=True))
-    except (SyntaxError, ValueError, RecursionError) as e:
-        return {"functions": [], "mi": None, "error": str(e)}
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+        return {"functions": [], "mi": None, "error": str(e) or type(e).__name__}
     return {"functions": _function_complexities(blocks), "mi": round(mi, 2), "error": None}
 
 

@@ -95,6 +95,7 @@ def _run_bandit(ctx: RunContext, files: list[str]) -> dict[str, Any]:
         done = toolkit.run_tool(
             ["bandit", "-f", "json", "-q", *(f"./{f}" for f in batch)],
             cwd=ctx.root, timeout_s=ctx.options.tool_timeout_s, ok_codes=(0, 1),
+            memory_mb=ctx.options.tool_memory_mb,
         )  # fmt: skip
         report = json.loads(done.stdout)
         for issue in report.get("results", []):
@@ -164,6 +165,7 @@ def _run_detect_secrets(ctx: RunContext, files: list[str]) -> dict[str, Any]:
         done = toolkit.run_tool(
             ["detect_secrets", "scan", "--all-files", *(f"./{f}" for f in batch)],
             cwd=ctx.root, timeout_s=ctx.options.tool_timeout_s, ok_codes=(0,),
+            memory_mb=ctx.options.tool_memory_mb,
         )  # fmt: skip
         for name, hits in json.loads(done.stdout).get("results", {}).items():
             out.setdefault(toolkit.relative(ctx.root, name), []).extend(

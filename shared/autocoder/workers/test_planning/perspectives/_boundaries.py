@@ -5,7 +5,6 @@ Failure Mode Analysis and Edge Case Discovery.
 
 from __future__ import annotations
 
-import ast
 from typing import Any
 
 from autocoder import __version__
@@ -23,10 +22,8 @@ VERSION = f"{__version__}-2"
 def _scan_files(ctx: RunContext, files: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for file in files:
-        try:
-            out[file] = scan_module(ast.parse(ctx.sources.path(file).read_bytes(), filename=file))
-        except (SyntaxError, ValueError):
-            out[file] = {}
+        tree = ctx.sources.parse(file)  # None when it does not parse: never raises
+        out[file] = scan_module(tree) if tree is not None else {}
     return out
 
 

@@ -9,7 +9,7 @@ Strategy, Failure Mode Analysis and Edge Case Discovery.
 from __future__ import annotations
 
 from autocoder.workers.test_planning.inventory import Inventory, Param, Subject
-from autocoder.workers.test_planning.specs import import_line
+from autocoder.workers.test_planning.specs import import_line, module_alias
 
 SAMPLES = {
     "int": "1",
@@ -162,7 +162,7 @@ def ordered_imports(imports: set[str]) -> list[str]:
 
 
 def module_import(subject: Subject) -> str:
-    return f"import {subject.module} as subject_module"
+    return module_alias(subject, "subject_module")
 
 
 CHECKS = {"float": "(int, float)", "int": "int", "str": "str", "bool": "bool", "bytes": "bytes",

@@ -141,8 +141,8 @@ def _typer(tree: ast.Module) -> list[dict[str, Any]]:
 def _scan_file(ctx: RunContext, file: str) -> dict[str, Any]:
     """One file's parsers, entry points, click commands, typer apps and ``__main__`` calls."""
     facts: dict[str, Any] = {"parsers": [], "entries": [], "click": [], "typer": [], "main": []}
-    text = ctx.sources.path(file).read_bytes()
-    if is_test_file(file) or not any(w in text for w in (b"argparse", b"click", b"typer")):
+    text = "\n".join(ctx.sources.lines(file))
+    if is_test_file(file) or not any(w in text for w in ("argparse", "click", "typer")):
         return facts
     tree = parse_file(ctx, file)
     if tree is None:

@@ -11,11 +11,10 @@ from autocoder.engine.perspective import RunContext
 
 
 def entry_points(ctx: RunContext) -> dict[str, str]:
-    pyproject = ctx.root / "pyproject.toml"
-    if not pyproject.is_file():
+    if "pyproject.toml" not in ctx.sources:  # absent, or a link out of the target
         return {}
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        data = tomllib.loads("\n".join(ctx.sources.lines("pyproject.toml")))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError):
         return {}
     scripts = data.get("project", {}).get("scripts", {})

@@ -23,10 +23,7 @@ TRIGGER = {ast.Lt: -1, ast.LtE: 0, ast.Gt: 1, ast.GtE: 0, ast.Eq: 0}
 
 
 def parse_file(ctx: RunContext, file: str) -> ast.Module | None:
-    try:
-        return ast.parse(ctx.sources.path(file).read_bytes(), filename=file)
-    except (SyntaxError, ValueError, OSError):
-        return None
+    return ctx.sources.parse(file)  # None when it does not parse: never raises
 
 
 def sample(annotation: str | None) -> str | None:

@@ -9,6 +9,7 @@ Failure Mode Analysis and Edge Case Discovery.
 from __future__ import annotations
 
 from autocoder.engine.perspective import RunContext
+from autocoder.workers.test_planning.codegen import literal
 from autocoder.workers.test_planning.inventory import Inventory
 from autocoder.workers.test_planning.perspectives._boundaries import boundaries
 from autocoder.workers.test_planning.perspectives._calls import callable_subject
@@ -45,16 +46,18 @@ def fake_block(found: list[Boundary], target: Boundary | None, effect: str) -> l
     lines = ["fakes = {"]
     for root in roots:
         fake = (
-            'mock.mock_open(read_data="{}")' if root == "open" else f'mock.MagicMock(name="{root}")'
+            'mock.mock_open(read_data="{}")'
+            if root == "open"
+            else f"mock.MagicMock(name={literal(root)})"
         )
-        lines.append(f'    "{root}": {fake},')
+        lines.append(f"    {literal(root)}: {fake},")
     lines += [
         "}",
         "for name, fake in fakes.items():",
         "    monkeypatch.setattr(subject_module, name, fake, raising=False)",
     ]
     for b in found:
-        where = f'fakes["{b.root}"]' + (f".{b.path}" if b.path else "")
+        where = f"fakes[{literal(b.root)}]" + (f".{b.path}" if b.path else "")
         if b == target:
             lines.append(f"{where}.side_effect = {effect}")
         elif b.call in RETURNS and b.root in roots:

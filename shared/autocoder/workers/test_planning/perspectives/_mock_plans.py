@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from autocoder.workers.test_planning.codegen import literal
 from autocoder.workers.test_planning.inventory import Subject
 from autocoder.workers.test_planning.perspectives._calls import (
     MOCK_IMPORT,
@@ -87,7 +88,7 @@ def _filesystem(
         plan.use(b, "mock_open", "mock.mock_open over the module's open: the path is hardcoded")
         return True
     for name, file in paths.items():
-        where = f'tmp_path / "{file}"' if file else "tmp_path"
+        where = f"tmp_path / {literal(file)}" if file else "tmp_path"
         plan.args[name] = f"str({where})"
         create = f'({where}).write_text("{{}}")'
         if file and create not in plan.setup:
@@ -157,7 +158,7 @@ def _local(plan: Plan, b: Boundary, subject: Subject) -> bool:
     elif b.call in CLOCK:
         plan.imports.add("import time")
         plan.setup.append(
-            f'monkeypatch.setattr(time, "{b.call[5:]}", lambda *args: {CLOCK[b.call]})'
+            f"monkeypatch.setattr(time, {literal(b.call[5:])}, lambda *args: {CLOCK[b.call]})"
         )
         plan.use(
             b, "fixed-clock", "a fixed clock (monkeypatch; freezegun or time-machine do the same)"
@@ -175,7 +176,7 @@ def _local(plan: Plan, b: Boundary, subject: Subject) -> bool:
         ]
         owner = f"subject_module.{b.root}" if "." in b.path else "subject_module"
         name = base.split(".")[1] if "." in b.path else b.root
-        plan.setup.append(f'monkeypatch.setattr({owner}, "{name}", FixedClock)')
+        plan.setup.append(f"monkeypatch.setattr({owner}, {literal(name)}, FixedClock)")
         plan.use(b, "fixed-clock", "a fixed clock: a datetime subclass whose now() is 2024-01-01")
         plan.reproducible = True
     elif b.call.startswith("random.") and b.call != "random.SystemRandom":
@@ -227,7 +228,8 @@ def plan_for(subject: Subject, found: list[Boundary], facts: Facts) -> Plan:
     if plan.fakes:
         plan.setup += fake_block(plan.fakes, None, "")
         plan.checks += [
-            f'assert fakes["{b.root}"]{f".{b.path}" if b.path else ""}.called' for b in plan.fakes
+            f"assert fakes[{literal(b.root)}]{f'.{b.path}' if b.path else ''}.called"
+            for b in plan.fakes
         ]
         plan.imports |= {MOCK_IMPORT, module_import(subject)}
     return plan

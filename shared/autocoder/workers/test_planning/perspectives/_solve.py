@@ -14,6 +14,7 @@ from itertools import islice, product
 from types import CodeType
 from typing import Any
 
+from autocoder.workers.test_planning.codegen import dotted, is_dotted
 from autocoder.workers.test_planning.inventory import Inventory, Param, Subject
 from autocoder.workers.test_planning.perspectives._calls import (
     SAMPLES,
@@ -165,15 +166,16 @@ def solve(
 
 
 def exception_ref(subject: Subject, inventory: Inventory, exc: str) -> tuple[str, set[str]] | None:
-    """How a test names an exception ``subject``'s module raises, or None (not a class)."""
+    """How a test names an exception ``subject``'s module raises, or None (not a class, or not
+    a dotted name: ``raise errors[0]``)."""
     if exc in vars(builtins):
         return (exc, set()) if isinstance(vars(builtins)[exc], type) else None
     found = inventory.by_id.get(f"{subject.module}:{exc}")
-    if found is not None and found.kind != "class":
+    if (found is not None and found.kind != "class") or not is_dotted(exc):
         return None
     if "." in exc:
         return f"subject_module.{exc}", {module_import(subject)}
-    return exc, {f"from {subject.module} import {exc}"}
+    return exc, {f"from {dotted(subject.module)} import {exc}"}
 
 
 def site_exception(site: Site, value: Any = None) -> str | None:

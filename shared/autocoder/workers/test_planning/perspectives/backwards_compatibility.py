@@ -22,6 +22,7 @@ from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import cached_per_file, require_python
 from autocoder.schema import TestSpec
+from autocoder.workers.test_planning.codegen import dotted, is_dotted, literal
 from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import import_line, make_spec, render, test_name
@@ -89,7 +90,7 @@ def _snapshot(ctx: RunContext, files: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for file in files:
         try:
-            code = ctx.sources.path(file).read_text(encoding="utf-8")
+            code = ctx.sources.read_bytes(file).decode("utf-8")
             out[file] = _members(
                 griffe.visit(ctx.sources.module(file) or "module", Path(file), code), ""
             )
@@ -101,7 +102,7 @@ def _snapshot(ctx: RunContext, files: list[str]) -> dict[str, Any]:
 def snapshot(ctx: RunContext) -> tuple[dict[str, str], dict[str, str]]:
     """(public subject -> signature, module -> file) of the target's importable modules."""
     modules = {f: ctx.sources.module(f) for f in ctx.sources.python if not is_test_file(f)}
-    files = [f for f, m in modules.items() if not any(p.startswith("_") for p in m.split("."))]
+    files = [f for f, m in modules.items() if is_dotted(m) and not (m[0] == "_" or "._" in m)]
     version = f"{__version__}-2-griffe-{importlib.metadata.version('griffe')}"
     per_file = cached_per_file(ctx.cache, TOOL, version, ctx.sources, files,
                                lambda miss: _snapshot(ctx, miss), default={})  # fmt: skip
@@ -196,7 +197,7 @@ def _subject(subject_id: str, inventory: Inventory, files: dict[str, str],
     module, _, qualname = subject_id.partition(":")
     owner = inventory.by_id.get(f"{module}:{qualname.split('.')[0]}")
     file = files.get(module) or module.replace(".", "/") + ".py"
-    line = owner.line if owner else 1 if ctx.sources.path(file).is_file() else 0
+    line = owner.line if owner else 1 if file in ctx.sources else 0
     return Subject(module=module, qualname=qualname, file=file, line=line, end_line=line,
                    kind="method" if "." in qualname else "function", is_async=False, params=(),
                    returns=None, decorators=(), complexity=1, docstring="")  # fmt: skip
@@ -214,11 +215,12 @@ def _removed_test(subject: Subject) -> str:
 def _signature_test(subject: Subject, key: str, check: str, old: str) -> str:
     what, _, name = key.partition(":")
     body = (f"def {test_name(subject, NAMES[what].format(name.replace('*', 'star')))}():\n"
-            f'    """The contract before: {subject.qualname}{old}."""\n'
+            f"    {literal(f'The contract before: {subject.qualname}{old}.')}\n"
             f"    parameters = inspect.signature({subject.qualname}).parameters\n"
             f"    {check}\n")  # fmt: skip
+    aliased = "target_module." in check  # a default that names the module's own constant
     imports = ["import inspect", import_line(subject)]
-    imports += [f"import {subject.module} as target_module"] if "target_module." in check else []
+    imports += [f"import {dotted(subject.module)} as target_module"] if aliased else []
     return render(imports, body)
 
 

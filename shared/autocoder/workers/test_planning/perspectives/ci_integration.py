@@ -21,6 +21,7 @@ import yaml
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import require_python
 from autocoder.schema import TestSpec
+from autocoder.workers.test_planning.codegen import dotted
 from autocoder.workers.test_planning.inventory import (
     Inventory,
     Subject,
@@ -122,7 +123,7 @@ def python_version(ctx: RunContext, found: dict[str, Any]) -> str:
     if versions:
         return versions[-1]
     try:
-        data = tomllib.loads((ctx.root / "pyproject.toml").read_text(encoding="utf-8"))
+        data = tomllib.loads("\n".join(ctx.sources.lines("pyproject.toml")))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
         data = {}
     floor = re.search(r"3\.\d+", str(data.get("project", {}).get("requires-python", "")))
@@ -204,7 +205,7 @@ def ci_test(path: str, runner: str, anchor: tuple[str, int] | None) -> str:
     """An end-to-end test: the CI file, parsed, still has a command that runs ``runner``."""
     root = "ROOT = Path.cwd()"
     if anchor:
-        root = f"import {anchor[0]} as anchor\n\n"
+        root = f"import {dotted(anchor[0])} as anchor\n\n"
         root += f"ROOT = Path(anchor.__file__).resolve().parents[{anchor[1]}]"
     head, read = READERS.get(path, READERS["yaml"])
     read = read.format(path=path)

@@ -16,6 +16,7 @@ from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import require_python
 from autocoder.schema import TestSpec
+from autocoder.workers.test_planning.codegen import comment
 from autocoder.workers.test_planning.inventory import (
     Inventory,
     Subject,
@@ -144,9 +145,8 @@ def pin_test(subject: Subject, why: str) -> str:
     bound = "classmethod" in subject.decorators  # the class is bound: no ``cls`` in the signature
     params, target = [p.name for p in subject.params[1 if bound else 0 :]], subject.qualname
     head = f"def {name_of_test(subject, 'is_callable_with_its_inputs')}():\n"
-    head += (
-        f"    # not called here ({why[:120]}); choose inputs for: {', '.join(params) or 'none'}\n"
-    )
+    inputs = ", ".join(params) or "none"
+    head += f"    {comment(f'not called here ({why[:120]}); choose inputs for: {inputs}')}\n"
     body = f"    assert inspect.isclass({target})\n" if subject.kind == "class" else (
         f"    assert callable({target})\n"
         f"    assert list(inspect.signature({target}).parameters) == {params!r}\n")  # fmt: skip

@@ -20,7 +20,13 @@ from autocoder.workers.test_planning.inventory import Inventory, Subject, build_
 from autocoder.workers.test_planning.perspectives._expressions import call_expression, call_imports
 from autocoder.workers.test_planning.perspectives._integrity_scan import RENAME, file_facts
 from autocoder.workers.test_planning.results import finish
-from autocoder.workers.test_planning.specs import import_line, make_spec, render, test_name
+from autocoder.workers.test_planning.specs import (
+    import_line,
+    make_spec,
+    module_alias,
+    render,
+    test_name,
+)
 
 STRATEGIES = {"str": "st.text()", "bytes": "st.binary()", "int": "st.integers()",
               "float": "st.floats(allow_nan=False, allow_infinity=False)", "none": "st.none()",
@@ -108,7 +114,7 @@ def {test_name(subject, "keeps_the_old_file_when_a_write_fails")}(tmp_path, monk
         pass
     assert target.read_text() == "previous content"
 """
-    imports = [*call_imports(call), f"import {subject.module} as target_module"]
+    imports = [*call_imports(call), module_alias(subject, "target_module")]
     code = render([*imports, import_line(subject)], body)
     return f"{fact['path']}={path} holding 'previous content'; every write fails", code
 
@@ -165,7 +171,7 @@ def _transaction_test(fact: dict[str, Any], subject: Subject, inventory: Invento
 """
     imports = [*call_imports(call), "import sqlite3", "from unittest.mock import MagicMock"]
     imports.insert(0, "import pytest")
-    imports += [f"import {subject.module} as target_module", import_line(subject)]
+    imports += [module_alias(subject, "target_module"), import_line(subject)]
     return "a MagicMock(spec=sqlite3.Connection) whose 2nd statement fails", render(imports, body)
 
 

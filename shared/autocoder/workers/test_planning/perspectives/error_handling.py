@@ -18,6 +18,7 @@ from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import cached_per_file, require_python
 from autocoder.schema import TestSpec
+from autocoder.workers.test_planning.codegen import dotted, is_dotted
 from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
 from autocoder.workers.test_planning.perspectives._expressions import (
     call_expression,
@@ -28,7 +29,14 @@ from autocoder.workers.test_planning.perspectives._expressions import (
 )
 from autocoder.workers.test_planning.perspectives._syntax import function_nodes
 from autocoder.workers.test_planning.results import finish
-from autocoder.workers.test_planning.specs import import_line, make_spec, render, slug, test_name
+from autocoder.workers.test_planning.specs import (
+    import_line,
+    make_spec,
+    module_alias,
+    render,
+    slug,
+    test_name,
+)
 
 TOOL, VERSION = "autocoder-tp-error_handling", f"{__version__}-3"
 BROAD = {"Exception", "BaseException"}
@@ -131,13 +139,16 @@ def _scan(ctx: RunContext, file: str) -> dict[str, Any]:
 
 
 # -- specs ---------------------------------------------------------------------------------------
-def _exception(name: str, subject: Subject) -> tuple[str, str]:
-    """(import line, expression) of an exception class as ``subject``'s module names it."""
+def _exception(name: str, subject: Subject) -> tuple[str, str] | None:
+    """(import line, expression) of an exception class as ``subject``'s module names it; None
+    when the handler or raise does not name it (``except errors[0]``)."""
+    if not is_dotted(name):
+        return None
     if hasattr(builtins, name):
         return "", name
     if "." not in name:
-        return f"from {subject.module} import {name}", name
-    return f"import {subject.module} as target_module", f"target_module.{name}"
+        return f"from {dotted(subject.module)} import {name}", name
+    return module_alias(subject, "target_module"), f"target_module.{name}"
 
 
 def _tested(fact: dict[str, Any], subject: Subject, pairs: list[list[list[str]]]) -> bool:
@@ -154,7 +165,10 @@ def _raise_spec(fact: dict[str, Any], subject: Subject, inventory: Inventory) ->
     call = call_expression(subject, inventory, {param: value})
     if call is None:
         return None
-    head, exc = _exception(fact["exception"], subject)
+    named = _exception(fact["exception"], subject)
+    if named is None:
+        return None
+    head, exc = named
     label = slug(value.replace("-", "minus_")) if value.strip("'\"b") else "empty"
     body = (f"def {test_name(subject, f'raises_{exc}_when_{param}_is_{label}')}():\n"
             f"    with pytest.raises({exc}):\n        {call}\n")  # fmt: skip
@@ -174,7 +188,10 @@ def _handler_spec(fact: dict[str, Any], subject: Subject, inventory: Inventory) 
     if call is None or target is None:
         return None
     caught = [t for t in fact["types"] if t not in BROAD]
-    head, exc = _exception(caught[0], subject) if caught else ("", "RuntimeError")
+    named = _exception(caught[0], subject) if caught else ("", "RuntimeError")
+    if named is None:
+        return None
+    head, exc = named
     owner, _, attr = target.rpartition(".")
     where = f"target_module.{owner}" if owner else "target_module"
     patch = f"{where}, {attr!r}, fail" + ("" if owner else ", raising=False")
@@ -200,7 +217,7 @@ def _handler_spec(fact: dict[str, Any], subject: Subject, inventory: Inventory) 
     assert visible, "the failure was swallowed: not raised, logged or printed"
 """
     imports = ["import logging", *call_imports(call), "import pytest"]
-    imports += [f"import {subject.module} as target_module"]
+    imports += [module_alias(subject, "target_module")]
     imports += [head, import_line(subject)]
     caught_text = ", ".join(fact["types"]) or "everything (bare except)"
     return make_spec(

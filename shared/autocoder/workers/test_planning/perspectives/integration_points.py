@@ -18,6 +18,7 @@ from typing import ClassVar
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import require_python
 from autocoder.schema import TestSpec
+from autocoder.workers.test_planning.codegen import literal
 from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
 from autocoder.workers.test_planning.perspectives._calls import (
     MOCK_IMPORT,
@@ -45,7 +46,7 @@ def _reached_test(
 ) -> str:
     call, imports = call_code(subject, inventory)
     body = "\n".join(f"    {line}" for line in fake_block(found, b, "BoundaryReached"))
-    fake = f'fakes["{b.root}"]' + (f".{b.path}" if b.path else "")
+    fake = f"fakes[{literal(b.root)}]" + (f".{b.path}" if b.path else "")
     what = f"reaches_{b.kind}_{b.call}"
     checks = f"    assert {fake}.call_count == 1\n"
     if b.arg is not None:

@@ -21,7 +21,13 @@ from autocoder.workers.test_planning.inventory import Inventory, Subject, build_
 from autocoder.workers.test_planning.perspectives._expressions import call_expression, call_imports
 from autocoder.workers.test_planning.perspectives._sinks import sinks_per_file
 from autocoder.workers.test_planning.results import finish
-from autocoder.workers.test_planning.specs import import_line, make_spec, render, test_name
+from autocoder.workers.test_planning.specs import (
+    import_line,
+    make_spec,
+    module_alias,
+    render,
+    test_name,
+)
 
 ANALYSIS = "autocoder-analysis-results"
 RULES = {"B307": "code", "B102": "code", "B608": "sql", "B602": "shell", "B604": "shell",
@@ -110,7 +116,7 @@ def _test(sink: dict[str, Any], subject: Subject, inventory: Inventory) -> str |
     kind = _kind(sink)
     body = BODIES[kind](call, sink)
     imports = ["import os", *call_imports(call), *IMPORTS.get(kind, [])]
-    imports += [f"import {subject.module} as target_module", import_line(subject)]
+    imports += [module_alias(subject, "target_module"), import_line(subject)]
     name = test_name(subject, f"resists_{kind}_injection_through_{param}")
     return render(imports, f"{PAYLOADS[kind]}\n\n\ndef {name}(monkeypatch):\n{body}")
 

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import require_python
 from autocoder.schema import TestSpec
+from autocoder.workers.test_planning.codegen import dotted, identifier, literal
 from autocoder.workers.test_planning.inventory import (
     Inventory,
     Subject,
@@ -39,7 +40,8 @@ def _call(subject: Subject, fixed: dict[str, str]) -> str | None:
 
 def _path(subject: Subject, param: str, name: str) -> dict[str, str]:
     hint = next((p.annotation or "" for p in subject.params if p.name == param), "")
-    return {param: f'tmp_path / "{name}"' if "Path" in hint else f'str(tmp_path / "{name}")'}
+    where = f"tmp_path / {literal(name)}"
+    return {param: where if "Path" in hint else f"str({where})"}
 
 
 def integration_gaps(subject: Subject, facts: dict[str, Any]) -> list[dict[str, Any]]:
@@ -48,7 +50,7 @@ def integration_gaps(subject: Subject, facts: dict[str, Any]) -> list[dict[str, 
     name = subject.qualname
     for param, call, line in facts["writes"]:
         if code := _call(subject, _path(subject, param, f"{name}.out")):
-            check = f'    assert (tmp_path / "{name}.out").exists()\n'
+            check = f"    assert (tmp_path / {literal(f'{name}.out')}).exists()\n"
             out.append({"key": f"writes:{param}", "line": line, "what": f"{call}() creates {param}",
                         "body": f"    {code}\n{check}"})  # fmt: skip
     for param, call, line in [] if facts["guarded"] else facts["reads"]:
@@ -58,8 +60,8 @@ def integration_gaps(subject: Subject, facts: dict[str, Any]) -> list[dict[str, 
                         "body": f"    with pytest.raises(OSError):\n        {code}\n"})  # fmt: skip
     for var, line in facts["env"][:1] if facts["returns"] else []:
         if code := _call(subject, {}):
-            set_to = f'    monkeypatch.setenv("{var}", str(tmp_path / "{{}}"))\n'
-            body = f"{set_to.format('a')}    first = {code}\n{set_to.format('b')}"
+            setenv = f"    monkeypatch.setenv({literal(var)}, str(tmp_path / "
+            body = f'{setenv}"a"))\n    first = {code}\n{setenv}"b"))\n'
             out.append({"key": f"env:{var}", "line": line, "what": f"the result follows ${var}",
                         "body": f"{body}    assert {code} != first\n"})  # fmt: skip
     return out
@@ -83,7 +85,8 @@ def _gap_spec(subject: Subject, gap: dict[str, Any], inventory: Inventory) -> Te
 def cli_spec(name: str, subject: Subject, inventory: Inventory) -> TestSpec:
     """An end-to-end test that runs the console script's function in a fresh interpreter."""
     program = (
-        f"import sys; from {subject.module} import {subject.owner}; sys.exit({subject.qualname}())"
+        f"import sys; from {dotted(subject.module)} import {identifier(subject.owner)}; "
+        f"sys.exit({dotted(subject.qualname)}())"
     )
     body = (f"def {test_name(subject, 'help_runs_end_to_end')}():\n"
             f"    program = {program!r}\n"

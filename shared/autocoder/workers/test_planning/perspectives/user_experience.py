@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import require_python
 from autocoder.schema import TestSpec
+from autocoder.workers.test_planning.codegen import is_dotted, is_identifier
 from autocoder.workers.test_planning.inventory import Inventory, build_inventory
 from autocoder.workers.test_planning.perspectives._cli_scan import file_facts
 from autocoder.workers.test_planning.perspectives._entry import entry_points
@@ -73,9 +74,12 @@ def _argparse_cli(parser: dict[str, Any], entry: dict[str, Any] | None) -> Any:
             "validations": entry["validations"] if entry else []}  # fmt: skip
 
 
-def _runner_cli(kind: str, found: dict[str, Any]) -> dict[str, Any]:
-    """A click command or typer app, invoked through its framework's ``CliRunner``."""
+def _runner_cli(kind: str, found: dict[str, Any]) -> dict[str, Any] | None:
+    """A click command or typer app, invoked through its framework's ``CliRunner``; None when
+    its module or name is no Python name (``apps[0] = typer.Typer()``)."""
     target, module = found.get("name", found["qualname"]), found["module"]
+    if not (is_identifier(target) and is_dotted(module)):
+        return None
     return {"framework": kind, "subject": f"{module}:{found['qualname']}", "line": found["line"],
             "harness": RUNNER_RUN.format(target=target), "commands": [], "validations": [],
             "imports": [f"from {kind}.testing import CliRunner", f"from {module} import {target}"],
