@@ -179,6 +179,16 @@ SHA = hashlib.sha1(b"commit").hexdigest()
         "[('host', 'POSITIONAL_OR_KEYWORD'), ('token', 'POSITIONAL_OR_KEYWORD')]",
         'author = "Ada Lovelace"',
         "The tests of shop.orders:classify need a database (skipped: no network).",
+        # names of code next to secret-like words (seen on Django: 336 specs were mangled)
+        "django.contrib.auth.tokens:PasswordResetTokenGenerator.make_token",
+        "django.contrib.auth.password_validation:CommonPasswordValidator.validate",
+        'AUTH_USER_MODEL = "auth_tests.CustomUserWithM2M"',
+        '@override_settings(AUTH_USER_MODEL="auth_tests.UUIDUser")',
+        'PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]',
+        "from django.contrib.auth.views import PasswordResetConfirmView",
+        "(request, usable_password_field_name='usable_password')",
+        'password_validators = "password_validators"',
+        'TOKEN_URL = "https://example.org/oauth/token"',
     ],
 )
 def test_non_secrets_are_left_as_they_are(source: str) -> None:

@@ -21,7 +21,11 @@ _ASSIGN = re.compile(
 )
 _CALL_TAIL = re.compile(rf"[\w.\-]*['\"]\s*,\s*{_VALUE}")
 _CALL_HEAD = re.compile(r"[A-Za-z_]\w*\(\s*['\"][\w.\-]*\Z")
-_CONFIG_TAIL = re.compile(r"[ \t]*[=:][ \t]*(?P<value>[^\s'\"#()\[\]{},]+)[ \t]*(?=\n|\Z)")
+# ``NAME=value`` or YAML's ``name: value`` (a colon needs the blank YAML requires after it, so a
+# ``module.tokens:Class`` reference is no config line)
+_CONFIG_TAIL = re.compile(
+    r"(?:[ \t]*=[ \t]*|[ \t]*:[ \t]+)(?P<value>[^\s'\"#()\[\]{},]+)[ \t]*(?=\n|\Z)"
+)
 _CONFIG_HEAD = re.compile(r"[ \t]*(?:export[ \t]+)?(?:[A-Za-z_][\w\-]*\.)*")
 _REVERSE = re.compile(rf"{_VALUE}\s*(?:===?|!==?)\s*(?:[A-Za-z_][\w\-]*\.)*\Z")
 _SCHEME = re.compile(r"(?:Bearer|Basic|Token)\s+", re.IGNORECASE)
