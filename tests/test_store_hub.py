@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +17,12 @@ from huggingface_hub import HfApi
 
 from autocoder.apps.service import WorkerService
 from autocoder.errors import HubUnavailable, StoreError
+from autocoder.schema import RECORDS
 from autocoder.settings import Settings
-from autocoder.store.hub import HubReader, hub_failure
+from autocoder.store import manifest
+from autocoder.store.hub import HubReader, HubSync, hub_failure
+from autocoder.store.layout import CARD_PATH, shard_path
+from autocoder.store.local import LocalStore
 from autocoder.store.reader import latest_record
 
 from appkit import free_port
@@ -189,3 +198,121 @@ def test_a_local_file_error_while_syncing_is_a_store_error_not_an_outage() -> No
     assert not isinstance(failure, HubUnavailable)
     assert "/data/README.md" in str(failure) and "No space left" in str(failure)
     assert isinstance(hub_failure(ConnectionRefusedError(111, "refused"), REPO), HubUnavailable)
+
+
+# -- change detection: size and mtime first, content only when they changed ----------------------
+
+
+def _sync(root: Path) -> HubSync:
+    """A HubSync on ``root`` as a (re)started process builds it: nothing kept in memory."""
+    store = LocalStore(root, "hub sync test", "change detection", (RECORDS,))
+    sync = HubSync(store, REPO, TEST_TOKEN)
+    sync.open()
+    return sync
+
+
+def _write_shard(root: Path, iteration: int, text: str) -> str:
+    rel = shard_path(RECORDS, iteration)
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_text(json.dumps({"iteration": iteration, "text": text}) + "\n")
+    return rel
+
+
+def _bump_mtime(path: Path) -> None:
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+
+
+_WATCHES: list[list[Path]] = []  # what each _files_opened in progress has seen opened
+
+
+def _note_open(event: str, args: tuple[object, ...]) -> None:
+    if event == "open" and _WATCHES and isinstance(args[0], str | Path):
+        _WATCHES[-1].append(Path(args[0]))
+
+
+sys.addaudithook(_note_open)  # audit hooks stay for the whole run; idle outside _files_opened
+
+
+@contextlib.contextmanager
+def _files_opened(root: Path) -> Iterator[list[Path]]:
+    """Files under ``root`` (but the manifest) opened meanwhile, whichever function opens them."""
+    found: list[Path] = []
+    _WATCHES.append([])
+    try:
+        yield found
+    finally:
+        opened = _WATCHES.pop()
+        found.extend(p for p in opened if p.is_relative_to(root) and p.name != ".pushed.json")
+
+
+def test_a_shard_rewritten_after_a_push_goes_with_the_next_push(
+    hub: HubServer, tmp_path: Path
+) -> None:
+    sync = _sync(tmp_path / "data")
+    grown = _write_shard(sync.local.root, 1, "first")
+    same_size = _write_shard(sync.local.root, 2, "aaaa")
+    assert sync.push_once() == 3  # the card and two shards
+    _write_shard(sync.local.root, 1, "first, then longer")  # new size
+    (sync.local.root / same_size).write_text(json.dumps({"iteration": 2, "text": "bbbb"}) + "\n")
+    _bump_mtime(sync.local.root / same_size)  # same size, same inode, new mtime
+    assert sync.pending() == [grown, same_size]
+    assert sync.status()["pending_files"] == 2
+    assert sync.push_once() == 2
+    assert b"longer" in hub.files(REPO)[grown] and b"bbbb" in hub.files(REPO)[same_size]
+    assert sync.status()["pending_files"] == 0
+
+
+def test_status_after_a_restart_counts_only_what_was_not_pushed(
+    hub: HubServer, tmp_path: Path
+) -> None:
+    root = tmp_path / "data"
+    first = _sync(root)
+    pushed = _write_shard(root, 1, "pushed")
+    first.push_once()
+    waiting = _write_shard(root, 2, "written, never pushed")
+    _bump_mtime(root / pushed)  # a touch (or a copied disk): same content, new mtime
+    commits = hub.commit_count(REPO)
+
+    second = _sync(root)  # the process restarted on the same disk and rewrote the card's sizes
+    assert second.pending() == [CARD_PATH, waiting]
+    assert second.status()["pending_files"] == 2
+    assert second.push_once() == 2  # the touched shard is not pushed twice
+    assert hub.commit_count(REPO) == commits + 1
+    assert _sync(root).status()["pending_files"] == 0
+
+
+def test_status_reads_no_file_when_nothing_changed(hub: HubServer, tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    for iteration in range(1, 6):
+        _write_shard(root, iteration, "x" * iteration)
+    sync = _sync(root)  # the card counts the shards: a restart leaves it as it is
+    sync.push_once()
+    with _files_opened(root) as opened:
+        assert sync.status()["pending_files"] == 0
+    restarted = _sync(root)
+    with _files_opened(root) as opened_after_restart:
+        assert restarted.status()["pending_files"] == 0 and restarted.pending() == []
+    assert opened == [] and opened_after_restart == []
+    _bump_mtime(root / shard_path(RECORDS, 3))
+    with _files_opened(root) as opened:
+        assert restarted.status()["pending_files"] == 0
+        assert restarted.status()["pending_files"] == 0
+    assert opened == [root / shard_path(RECORDS, 3)]  # read once, when its mtime changed
+
+
+def test_a_manifest_without_stats_is_trusted_after_one_hash_per_file(
+    hub: HubServer, tmp_path: Path
+) -> None:
+    root = tmp_path / "data"
+    rel = _write_shard(root, 1, "old manifest")
+    sync = _sync(root)
+    sync.push_once()
+    pushed = json.loads((root / ".pushed.json").read_text())
+    digests = {r: manifest.file_digest(root / r) for r in pushed}
+    (root / ".pushed.json").write_text(json.dumps(digests))  # written before stats were kept
+    restarted = _sync(root)
+    with _files_opened(root) as opened:
+        assert restarted.status()["pending_files"] == 0
+        assert restarted.status()["pending_files"] == 0
+    assert sorted(opened) == sorted(root / r for r in digests) and root / rel in opened

@@ -115,9 +115,9 @@ async def _once(service: WorkerService, iterations: int) -> None:
     await asyncio.to_thread(service.target.prepare)  # a wrong target fails here, before any record
     try:
         await service.open(give_up_after_s=120.0)
-        await service.run(iterations)
-    finally:
-        await service.close()
+        await service.run(iterations)  # returns once the last iteration is stored
+    finally:  # then the final push, then the cache closes (an interrupted iteration is counted)
+        await service.shutdown()
     if service.hub is not None and service.hub.pending():
         raise AutocoderError(
             f"{len(service.hub.pending())} files could not be pushed to {service.hub.repo_id}; "

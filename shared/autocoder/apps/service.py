@@ -19,6 +19,7 @@ from autocoder.store.local import LocalStore
 from autocoder.store.reader import DatasetReader, LocalReader, record_paths
 
 log = logging.getLogger("autocoder.service")
+SHUTDOWN_GRACE_S = 30.0  # how long shutdown waits for the running iteration before cancelling it
 
 
 class WorkerService:
@@ -61,6 +62,7 @@ class WorkerService:
         self.next_try_at: float | None = None
         self.failure: str | None = None  # why the worker could not be built (not retried)
         self._closing = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None  # the run started by :meth:`start`
 
     def __repr__(self) -> str:
         return f"WorkerService({self.spec.name}, {self.target!r}, {self.hub or self.store!r})"
@@ -133,14 +135,68 @@ class WorkerService:
             raise
         await worker.run(iterations)
 
-    async def close(self) -> None:
-        """Stop taking work, push what is left to the Hub, release the cache."""
+    def start(self) -> asyncio.Task[None]:
+        """Run the worker in a task that :meth:`shutdown` waits for; an app lifespan calls it."""
+        self._task = asyncio.create_task(self.run(), name=f"autocoder-{self.spec.name}")
+        return self._task
+
+    @property
+    def closing(self) -> bool:
+        """True once :meth:`shutdown` began: no new iteration starts."""
+        return self._closing.is_set()
+
+    async def shutdown(self, grace_s: float = SHUTDOWN_GRACE_S) -> str:
+        """Stop in arq's and CommitScheduler's order and return the one summary line it logs:
+        stop taking work, wait up to ``grace_s`` for the running iteration (then cancel it), push
+        what is left to the Hub, and only then close the result cache the iteration uses."""
         self._closing.set()
         if self.worker is not None:
             self.worker.close()
-        if self.hub is not None:
-            await asyncio.to_thread(self.hub.stop)
+        done_before = self._iterations_done()
+        cancelled = await self._wait_for_worker(grace_s)
+        finished = self._iterations_done() - done_before
+        pushed = await asyncio.to_thread(self._final_push)
         self.cache.close()
+        line = (
+            f"{self.spec.name} stopped after iteration {self._iterations_done()}: "
+            f"{finished} iteration{'' if finished == 1 else 's'} finished during shutdown, "
+            f"{cancelled} cancelled, {pushed}"
+        )
+        log.info("%s", line)
+        return line
+
+    async def close(self) -> None:
+        """The old name of :meth:`shutdown`, kept for callers."""
+        await self.shutdown()
+
+    def _iterations_done(self) -> int:
+        return self.worker.iteration if self.worker is not None else 0
+
+    async def _wait_for_worker(self, grace_s: float) -> int:
+        """Wait for the task of :meth:`start`; cancel it after ``grace_s``. Iterations cancelled."""
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            await asyncio.wait([task], timeout=grace_s)
+            if not task.done():
+                task.cancel()
+                await asyncio.wait([task])
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            log.error("the %s worker task ended with an error", self.spec.name,
+                      exc_info=task.exception())  # fmt: skip
+        # an iteration still marked current was abandoned (cancelled here, or ``once`` interrupted)
+        return int(self.worker is not None and self.worker.current is not None)
+
+    def _final_push(self) -> str:
+        """Stop the Hub thread and push what is left; say what went where."""
+        if self.hub is None:
+            return f"records in {self.store.root}"
+        if self.worker is None:  # the Hub never opened: pushing could overwrite its shards
+            return f"nothing pushed to {self.hub.repo_id} (the Hub was never opened)"
+        before = set(self.hub.pending())
+        self.hub.stop()
+        left = self.hub.pending()
+        pushed = f"pushed {len(before - set(left))} files to {self.hub.repo_id}"
+        return f"{pushed}, {len(left)} files wait in {self.store.root}" if left else pushed
 
     def status(self) -> dict[str, Any]:
         if self.worker is None:

@@ -6,7 +6,6 @@ Blocks mounted at ``/``. The same function serves a local run and a Space.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -176,24 +175,12 @@ def build_app(service: WorkerService, ring: RingBuffer) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(service.run(), name=f"autocoder-{service.spec.name}")
+        service.start()
         log.info("%r started", service)
         try:
             yield
-        finally:
-            await service.close()
-            try:
-                await asyncio.wait_for(task, SHUTDOWN_GRACE_S)
-            except TimeoutError:
-                task.cancel()
-                log.warning("the running iteration did not finish within %ss", SHUTDOWN_GRACE_S)
-            except Exception:
-                log.exception("the worker task ended with an error")
-            log.info(
-                "%s stopped after iteration %s",
-                service.spec.name,
-                service.status().get("iteration"),
-            )
+        finally:  # waits for the running iteration, then pushes, then closes the cache
+            await service.shutdown(SHUTDOWN_GRACE_S)
 
     app = FastAPI(lifespan=lifespan)
 

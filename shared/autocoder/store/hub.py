@@ -3,14 +3,14 @@
 Writes never go to the Hub directly. The worker appends to the local folder; :class:`HubSync`
 commits every file that changed since the last successful push, in one commit, every
 ``every_s`` seconds from a background thread (one commit at a time, like ``CommitScheduler``).
+What was pushed is kept in the folder (:mod:`autocoder.store.manifest`); a file is read again
+only when its size or mtime changed, so :meth:`HubSync.status` costs a directory walk.
 A Hub outage or rate limit leaves the files in the folder: they go with the next push that works,
 and the wait honours ``Retry-After``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
 import time
@@ -23,11 +23,11 @@ from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError
 
 from autocoder.errors import HubUnavailable, StoreError
-from autocoder.store.layout import STATE_PATH, TMP_DIR, atomic_write
+from autocoder.store.layout import STATE_PATH, atomic_write
 from autocoder.store.local import LocalStore
+from autocoder.store.manifest import PushManifest
 
 log = logging.getLogger("autocoder.hub")
-MANIFEST = ".pushed.json"
 MIN_BACKOFF_S = 5.0
 # What a Hub call raises when the Hub answers badly or not at all. huggingface_hub 2.x speaks
 # httpx2 (its ConnectError is neither an httpx error nor an OSError); httpx is for other clients.
@@ -72,10 +72,6 @@ def hub_failure(error: Exception, repo_id: str) -> StoreError:
     )
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 class HubSync:
     """Keeps a Hub dataset repo in step with a :class:`LocalStore` folder."""
 
@@ -99,6 +95,7 @@ class HubSync:
         self.every_s = every_s
         self.min_backoff_s = min_backoff_s
         self.api = api or HfApi(token=token)
+        self.manifest = PushManifest(local.root)
         self._lock = threading.Lock()  # one commit at a time
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -137,29 +134,13 @@ class HubSync:
             log.info("restored %s from %s", ", ".join(wanted), self.repo_id)
 
     # -- pushing --------------------------------------------------------------------------------
-    def _manifest(self) -> dict[str, str]:
-        path = self.local.root / MANIFEST
-        return dict(json.loads(path.read_text())) if path.exists() else {}
-
     def _mark_pushed(self, paths: list[str]) -> None:
-        manifest = self._manifest()
-        for rel in paths:
-            file = self.local.root / rel
-            if file.exists():
-                manifest[rel] = _digest(file)
-        atomic_write(self.local.root, MANIFEST, json.dumps(manifest, sort_keys=True).encode())
+        existing = [rel for rel in paths if (self.local.root / rel).exists()]
+        self.manifest.record({rel: self.manifest.snapshot(rel) for rel in existing})
 
     def pending(self) -> list[str]:
         """Files that differ from what the Hub has, in name order (card, data, state)."""
-        manifest = self._manifest()
-        out: list[str] = []
-        for file in sorted(self.local.root.rglob("*")):
-            rel = file.relative_to(self.local.root).as_posix()
-            if not file.is_file() or rel == MANIFEST or rel.startswith(TMP_DIR + "/"):
-                continue
-            if manifest.get(rel) != _digest(file):
-                out.append(rel)
-        return out
+        return self.manifest.changed()
 
     def push_once(self) -> int:
         """Commit every pending file in one commit; return how many went. Raises on failure."""
@@ -167,6 +148,8 @@ class HubSync:
             files = self.pending()
             if not files:
                 return 0
+            # hashed before the upload reads them: a file rewritten meanwhile is pushed again
+            snapshots = {rel: self.manifest.snapshot(rel) for rel in files}
             newest = [p for p in files if p.startswith("data/records/")]
             title = f"autocoder: {len(files)} files" + (f" up to {newest[-1]}" if newest else "")
             operations = [
@@ -179,7 +162,7 @@ class HubSync:
                 )
             except NETWORK_ERRORS as e:
                 raise hub_failure(e, self.repo_id) from e
-            self._mark_pushed(files)
+            self.manifest.record(snapshots)
             self.last_push_at = time.time()
             self.last_error = None
             return len(files)
