@@ -31,6 +31,9 @@ from autocoder.store.reader import rows_of_iteration
 
 log = logging.getLogger("autocoder.app")
 REFRESH_S = 5.0
+# Gradio keeps 10,000 sessions by default, each with its own copy of every output (the log text,
+# the table): a worker page keeps the newest SESSIONS, the oldest tab gets the page again.
+SESSIONS = 128
 SHUTDOWN_GRACE_S = 30.0
 
 
@@ -138,6 +141,7 @@ def build_blocks(service: WorkerService, ring: RingBuffer) -> gr.Blocks:
         )
         blocks.load(refresh, outputs=outputs, api_name="refresh_on_load", api_visibility="private")
         _api(service)
+    blocks.state_session_capacity = SESSIONS
     built: gr.Blocks = blocks
     return built
 

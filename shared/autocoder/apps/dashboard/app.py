@@ -3,7 +3,10 @@
 A FastAPI app with the Gradio Blocks mounted at ``/``, like a worker's app. Every open tab runs
 its own ``gr.Timer``; they all read one :class:`SharedSnapshot`, which asks the data layer for a
 new snapshot at most every few seconds, in a thread, one read at a time, and builds the charts
-once per snapshot. The dashboard only reads: it never writes to a dataset.
+once per snapshot. What a tick sends is also made once per snapshot and handed to every tab,
+and Gradio keeps a bounded number of sessions (``sessions.py``): what a visitor costs does not
+grow with the data, and visitors together cost a bounded amount. The dashboard only reads: it
+never writes to a dataset.
 """
 
 from __future__ import annotations
@@ -20,11 +23,18 @@ from typing import Any, Protocol
 
 import gradio as gr
 from fastapi import FastAPI
+from gradio.events import api as endpoint
 
 from autocoder.apps.dashboard import views
 from autocoder.apps.dashboard.charts import CHARTS
 from autocoder.apps.dashboard.data import DashboardData
 from autocoder.apps.dashboard.model import Snapshot
+from autocoder.apps.dashboard.sessions import (
+    DEFAULT_SESSIONS,
+    SharedOutputs,
+    bound_sessions,
+    session_capacity,
+)
 from autocoder.errors import ConfigError
 from autocoder.settings import Settings
 
@@ -143,7 +153,8 @@ def render(
     snapshot = shown.snapshot
     choices = views.filter_choices(snapshot)
     same_charts = seen.get("charts") == shown.charts_key
-    same_choices = seen.get("choices") == choices
+    choices_key = hash(repr(choices))  # a tab's state stays two numbers, whatever the data
+    same_choices = seen.get("choices") == choices_key
     picked = views.kept_filters(values, choices)
     rows = views.filter_findings(snapshot.latest_findings, *picked)
     return (
@@ -155,27 +166,51 @@ def render(
         *(gr.skip() if same_choices else gr.Dropdown(choices=choices[k], value=v)
           for k, v in zip(views.FILTER_KEYS, picked, strict=True)),
         views.finding_rows(rows, now),
-        {"charts": shown.charts_key, "choices": choices},
+        {"charts": shown.charts_key, "choices": choices_key},
     )  # fmt: skip
 
 
-def build_blocks(shared: SharedSnapshot, refresh_s: float) -> gr.Blocks:
+class PageEvents:
+    """The page's listeners: every session gets the same postprocessed output objects.
+
+    They are made once per snapshot (:class:`SharedOutputs`), so a tab keeps no copy of its own.
+    """
+
+    def __init__(self, shared: SharedSnapshot, outputs: list[Any], table: gr.Dataframe) -> None:
+        self.shared = shared
+        self.page, self.table = SharedOutputs(outputs), SharedOutputs([table])
+
     async def refresh(
-        worker: str | None, perspective: str | None, severity: str | None, seen: dict[str, Any]
+        self, worker: str | None, perspective: str | None, severity: str | None, tab: dict[str, Any]
     ) -> tuple[Any, ...]:
-        values = (worker, perspective, severity)
-        return render(await shared.get(), values, seen, datetime.now(UTC))
+        shown, values = await self.shared.get(), (worker, perspective, severity)
+        key = (values, tab.get("charts"), tab.get("choices"))
+        return await self.page.get(shown, key, lambda: render(shown, values, tab, _now()))
 
     async def findings(
-        worker: str | None, perspective: str | None, severity: str | None
-    ) -> list[list[Any]]:
-        snapshot = (await shared.get()).snapshot
-        rows = views.filter_findings(snapshot.latest_findings, worker, perspective, severity)
-        return views.finding_rows(rows, datetime.now(UTC))
+        self, worker: str | None, perspective: str | None, severity: str | None
+    ) -> Any:
+        shown, values = await self.shared.get(), (worker, perspective, severity)
 
-    async def summary() -> dict[str, Any]:
-        return (await shared.get()).snapshot.summary()
+        def made() -> list[Any]:
+            rows = views.filter_findings(shown.snapshot.latest_findings, *values)
+            return [views.finding_rows(rows, _now())]
 
+        (table,) = await self.table.get(shown, values, made)
+        return table
+
+    async def summary(self) -> dict[str, Any]:
+        return (await self.shared.get()).snapshot.summary()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_blocks(
+    shared: SharedSnapshot, refresh_s: float, max_sessions: int = DEFAULT_SESSIONS
+) -> gr.Blocks:
+    """The page, keeping at most ``max_sessions`` sessions (see ``sessions``)."""
     with gr.Blocks(title=TITLE) as blocks:
         gr.Markdown(f"# {TITLE}")
         banner = gr.HTML(elem_id="banner")
@@ -198,19 +233,19 @@ def build_blocks(shared: SharedSnapshot, refresh_s: float) -> gr.Blocks:
             headers=views.FINDING_HEADERS, column_widths=views.FINDING_WIDTHS,
             interactive=False, wrap=True, elem_id="findings",
         )  # fmt: skip
-        seen = gr.State({})
+        seen = gr.State({})  # which charts and choices this tab has: two numbers
         outputs = [banner, overview, workers, *counts, *plots, *filters, table, seen]
-        inputs = [*filters, seen]
+        events, inputs = PageEvents(shared, outputs, table), [*filters, seen]
+        shared_outputs: dict[str, Any] = {"postprocess": False, "api_visibility": "private"}
         gr.Timer(refresh_s).tick(
-            refresh, inputs=inputs, outputs=outputs, api_name="refresh", api_visibility="private"
+            events.refresh, inputs=inputs, outputs=outputs, api_name="refresh", **shared_outputs
         )
-        blocks.load(
-            refresh, inputs=inputs, outputs=outputs, api_name="refresh_on_load",
-            api_visibility="private",
-        )  # fmt: skip
-        gr.on([f.input for f in filters], findings, inputs=filters, outputs=table,
-              api_name="findings")  # fmt: skip
-        gr.Button(visible=False).click(summary, outputs=gr.JSON(visible=False), api_name="summary")
+        blocks.load(events.refresh, inputs=inputs, outputs=outputs, api_name="refresh_on_load",
+                    **shared_outputs)  # fmt: skip
+        gr.on([f.input for f in filters], events.findings, inputs=filters, outputs=table,
+              api_name="findings", postprocess=False)  # fmt: skip
+        endpoint(events.summary, api_name="summary")
+    bound_sessions(blocks, max_sessions)
     built: gr.Blocks = blocks
     return built
 
@@ -249,7 +284,7 @@ def build_app(provider: SnapshotProvider, refresh_s: float | None = None) -> Fas
     async def summary_route() -> dict[str, Any]:
         return (await shared.get()).snapshot.summary()
 
-    blocks = build_blocks(shared, refresh_s or refresh_seconds())
+    blocks = build_blocks(shared, refresh_s or refresh_seconds(), session_capacity())
     mounted: FastAPI = gr.mount_gradio_app(app, blocks, path="/", css=views.CSS)
     return mounted
 
