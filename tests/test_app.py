@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -25,14 +26,23 @@ def _app(tmp_path: Path, target: Path, **settings: object) -> tuple[WorkerServic
     return service, build_app(service, install_logging(config.secrets()))
 
 
-def _wait_for_iteration(client: Client, at_least: int) -> dict:
-    deadline = time.time() + 30
+def _poll(read: Callable[[], dict], done: Callable[[dict], bool], what: str) -> dict:
+    """``read()`` until ``done`` holds for its answer (30 s at most)."""
+    deadline, answer = time.time() + 30, {}
     while time.time() < deadline:
-        status = client.predict(api_name="/status")
-        if status.get("iteration", 0) >= at_least:
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"no iteration {at_least} within 30s")
+        answer = read()
+        if done(answer):
+            return answer
+        time.sleep(0.05)
+    raise AssertionError(f"never {what} within 30s; last answer {answer}")
+
+
+def _wait_for_iteration(client: Client, at_least: int) -> dict:
+    return _poll(
+        lambda: client.predict(api_name="/status"),
+        lambda status: status.get("iteration", 0) >= at_least,
+        f"iteration {at_least}",
+    )
 
 
 def test_app_runs_worker_and_serves_status_latest_and_health(
@@ -91,14 +101,11 @@ def test_on_a_space_anonymous_visitors_cannot_stop_the_worker(
 
 
 def _health_until(url: str, wanted: str) -> dict:
-    deadline = time.time() + 30
-    health: dict = {}
-    while time.time() < deadline:
-        health = httpx.get(f"{url}/health").json()
-        if health["status"] == wanted:
-            return health
-        time.sleep(0.05)
-    raise AssertionError(f"/health never said {wanted!r}; last answer {health}")
+    return _poll(
+        lambda: httpx.get(f"{url}/health").json(),
+        lambda health: health["status"] == wanted,
+        f"/health said {wanted!r}",
+    )
 
 
 def test_health_says_degraded_while_store_writes_fail_and_ok_once_they_work(
