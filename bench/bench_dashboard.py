@@ -32,10 +32,10 @@ from typing import Any
 
 from autocoder.apps.dashboard.data import DashboardData, slim_record
 from autocoder.apps.dashboard.model import WorkerSource
-from autocoder.apps.dashboard.sources import EXTRA_CONFIGS
 from autocoder.schema import FINDINGS, RECORDS, SEVERITIES, SPECS, utc_timestamp
 from autocoder.store.layout import jsonl, shard_path
 from autocoder.store.tail import DatasetTail, LocalTailSource
+from autocoder.workers import catalog
 
 HERE = Path(__file__).resolve().parent
 TARGETS_MS = {"nothing_new": 50.0, "one_new": 200.0}
@@ -108,14 +108,7 @@ def write_history(root: Path, n: int, end: datetime) -> None:
 
 
 def sources(root: Path) -> list[WorkerSource]:
-    return [
-        WorkerSource("analysis", "Analysis Worker", WORKERS["analysis"][0], 60.0,
-                     str(root / WORKERS["analysis"][0])),
-        WorkerSource("test-planning", "Test Planning Worker", WORKERS["test-planning"][0], 60.0,
-                     str(root / WORKERS["test-planning"][0])),
-        WorkerSource("implementation", "Implementation Worker", "autocoder-implementation-results",
-                     120.0, str(root / "autocoder-implementation-results")),
-    ]  # fmt: skip
+    return [WorkerSource.of(info, str(root / info.dataset)) for info in catalog.workers()]
 
 
 def peak_rss_mb() -> float:
@@ -133,7 +126,7 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
 
 def full_history(root: Path, clock: Callable[[], datetime]) -> DashboardData:
     tails = {
-        s.name: DatasetTail(LocalTailSource(Path(s.location)), EXTRA_CONFIGS.get(s.name, ()),
+        s.name: DatasetTail(LocalTailSource(Path(s.location)), s.worker.extra_configs,
                             backfill_s=float("inf"), backfill_max=sys.maxsize,
                             project=slim_record)
         for s in sources(root)

@@ -8,13 +8,13 @@ from typing import Any, ClassVar
 
 from autocoder.engine.cache import ResultCache
 from autocoder.engine.perspective import PerspectiveResult, Registry, RunContext
-from autocoder.engine.spec import WorkerSpec
+from autocoder.engine.spec import WorkerInfo, WorkerSpec
 from autocoder.engine.target import Target
-from autocoder.engine.toolkit import finding
 from autocoder.engine.worker import Worker
 from autocoder.errors import PerspectiveSkipped
 from autocoder.schema import FINDINGS, RECORDS
 from autocoder.store.local import LocalStore
+from autocoder.workers.analysis.evidence import finding
 from autocoder.workers.analysis.insights import AnalysisInsights
 from autocoder.workers.analysis.records import finding_rows, record_analysis
 
@@ -58,14 +58,19 @@ class Sleeps:
 
 
 def spec(*perspectives: Any, interval_s: float = 0.0) -> WorkerSpec:
-    return WorkerSpec(
+    info = WorkerInfo(
         name="enginetest",
         title="Engine Test Worker",
         dataset="autocoder-enginetest-results",
         description="records of the engine tests",
-        registry=Registry(perspectives or [LongLines()]),
-        configs=(RECORDS, FINDINGS),
         default_interval_s=interval_s,
+        space="autocoder-enginetest",
+        folder="9_enginetest_worker",
+        configs=(RECORDS, FINDINGS),
+    )
+    return WorkerSpec(
+        info=info,
+        registry=Registry(perspectives or [LongLines()]),
         new_insights=AnalysisInsights,
         item_rows=finding_rows,
         record_analysis=record_analysis,

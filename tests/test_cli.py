@@ -1,4 +1,5 @@
-"""The autocoder command: once, latest, sarif, gate, with local folders and Hub repos."""
+"""The autocoder command: once, latest, sarif, gate, with local folders and Hub repos; its
+exit codes; and a worker added to the catalog, taken up with no other change."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from autocoder import __version__
 from autocoder.cli import main
+from autocoder.engine.spec import WorkerSpec
 from autocoder.errors import one_line
+from autocoder.workers import catalog
+from autocoder.workers.analysis.info import ANALYSIS
 
 from hubserver import TEST_TOKEN, TEST_USER, HubServer
 
@@ -267,3 +273,170 @@ def test_a_space_that_cannot_start_says_why_in_one_line_and_exits_2(
     assert ("AUTOCODER_HOST" if problem == "public-bind-without-token" else str(a_file)) in errors[
         0
     ]
+
+
+# --- exit codes: 0 ok, 1 gate failed, 2 usage and every error, 130 Ctrl+C --------------------
+
+
+def test_version_and_help_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"autocoder {__version__}\n"
+    assert main(["--help"]) == 0
+    listing = capsys.readouterr().out.split("Commands:")[1].strip().splitlines()
+    assert [line.split()[0] for line in listing] == [
+        "up", "serve", "once", "latest", "sarif", "tests", "gate",
+    ]  # fmt: skip
+    assert main(["gate", "-h"]) == 0
+    assert "--fail-on FAIL_ON" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "Missing command."),
+        (["bogus"], "No such command 'bogus'."),
+        (["latest", "nope"], "'nope' is not one of 'analysis', 'test-planning'"),
+        (["serve", "implementation"], "'implementation' is not one of"),
+        (["latest", "analysis", "--data-dir", "d", "--repo", "u/n"], "not allowed with --data-dir"),
+        (["tests"], "Missing option '--write'"),
+        (["once", "analysis", "--iterations", "many"], "Invalid value for '--iterations'"),
+        (["sarif", "--no-such-flag"], "No such option: --no-such-flag"),
+    ],
+    ids=["no-command", "unknown-command", "unknown-worker", "worker-without-app",
+         "data-dir-and-repo", "missing-write", "not-a-number", "unknown-flag"],
+)  # fmt: skip
+def test_usage_errors_exit_2_with_the_usage_line(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("Usage: autocoder") and message in captured.err, captured.err
+    assert "Traceback" not in captured.err and captured.out == ""
+
+
+def test_iterations_below_one_name_the_flag_or_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["once", "analysis", "--target", str(tmp_path), "--data-dir", str(tmp_path / "d")]
+    assert main([*argv, "--iterations", "0"]) == 2
+    assert capsys.readouterr().err == "autocoder: error: --iterations 0 must be at least 1\n"
+    monkeypatch.setenv("AUTOCODER_ITERATIONS", "-1")
+    assert main(argv) == 2
+    assert (
+        capsys.readouterr().err == "autocoder: error: AUTOCODER_ITERATIONS=-1 must be at least 1\n"
+    )
+    assert not (tmp_path / "d").exists()
+
+
+def test_an_unusable_environment_breaks_commands_but_not_help(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AUTOCODER_ITERATIONS", "many")
+    assert main(["once", "--help"]) == 0
+    assert "AUTOCODER_ITERATIONS" in capsys.readouterr().out
+    assert main(["sarif", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("autocoder: error: invalid settings: AUTOCODER_ITERATIONS: "), err
+
+
+def test_fail_on_comes_from_the_environment_and_the_flag_wins(
+    analysed: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AUTOCODER_FAIL_ON", "critical")
+    assert main(["gate", "--data-dir", str(analysed)]) == 0
+    assert "PASSED: nothing at or above critical." in capsys.readouterr().out
+    assert main(["gate", "--data-dir", str(analysed), "--fail-on", "high"]) == 1
+    monkeypatch.setenv("AUTOCODER_FAIL_ON", "severe")
+    assert main(["gate", "--data-dir", str(analysed)]) == 2
+    assert "'severe' is not a severity" in capsys.readouterr().err
+
+
+def test_an_error_line_hides_the_secrets(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = "hf_" + "x7" * 12
+    monkeypatch.setenv("HF_TOKEN", secret)
+    data = tmp_path / secret
+    data.write_text("a file where the data folder must be\n")
+    assert main(["once", "analysis", "--target", str(tmp_path), "--data-dir", str(data)]) == 2
+    err = capsys.readouterr().err
+    _assert_one_clear_line(err)
+    assert secret not in err and "***" in err
+
+
+# --- a fourth worker, added to the catalog at run time -------------------------------------
+
+FOURTH = replace(
+    ANALYSIS,
+    name="fourth",
+    title="Fourth Worker",
+    dataset="autocoder-fourth-results",
+    space="autocoder-fourth",
+    folder="5_fourth_worker",
+    load=f"{__name__}:fourth_spec",
+)
+
+
+def fourth_spec() -> WorkerSpec:
+    """The fourth worker runs the analysis perspectives under its own name and dataset."""
+    return replace(ANALYSIS.spec(), info=FOURTH)
+
+
+def interrupted_spec() -> WorkerSpec:
+    raise KeyboardInterrupt  # what Ctrl+C does while the command runs
+
+
+@pytest.fixture
+def fourth(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(catalog, "CATALOG", [*catalog.CATALOG, FOURTH])
+
+
+def _choices(command: str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main([command, "--help"]) == 0
+    return capsys.readouterr().out.split("Arguments:")[1].split("Options:")[0]
+
+
+def test_a_worker_added_to_the_catalog_is_offered_run_and_read(
+    tmp_path: Path, offline: None, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    assert "fourth" not in _choices("once", capsys)
+    assert main(["latest", "fourth", "--data-dir", str(tmp_path)]) == 2
+    capsys.readouterr()
+    monkeypatch.setattr(catalog, "CATALOG", [*catalog.CATALOG, FOURTH])
+    assert "<analysis|test-planning|fourth|dashboard>" in _choices("serve", capsys)
+    assert "<analysis|test-planning|fourth>" in _choices("once", capsys)
+    assert "<analysis|test-planning|fourth>" in _choices("latest", capsys)
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "mod.py").write_text("import os\nvalue = 1\n")
+    data = tmp_path / "data"
+    assert main(["once", "fourth", "--target", str(target), "--data-dir", str(data)]) == 0
+    assert json.loads(capsys.readouterr().out)["iteration"] == 1
+    assert sorted(p.name for p in data.iterdir() if not p.name.startswith(".")) == [
+        "autocoder-fourth-results"
+    ]
+    assert main(["latest", "fourth", "--data-dir", str(data)]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["iteration"] == 1 and record["perspective_name"] == "Code Quality Analysis"
+
+
+def test_up_starts_a_worker_added_to_the_catalog(
+    tmp_path: Path, offline: None, fourth: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``up`` builds every app before serving any: the fourth one's unusable folder stops it."""
+    data = tmp_path / "data"
+    (data / "autocoder-fourth-results" / "README.md").mkdir(parents=True)
+    assert main(["up", "--target", str(tmp_path), "--data-dir", str(data), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    _assert_one_clear_line(err)
+    assert str(data / "autocoder-fourth-results" / "README.md") in err
+
+
+def test_ctrl_c_exits_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    halted = replace(FOURTH, load=f"{__name__}:interrupted_spec")
+    monkeypatch.setattr(catalog, "CATALOG", [*catalog.CATALOG, halted])
+    assert main(["once", "fourth", "--target", str(tmp_path), "--data-dir", str(tmp_path)]) == 130
+    assert "Traceback" not in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
@@ -32,3 +33,12 @@ def test_layers_are_kept_lower_never_imports_higher() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 kept, 0 broken" in done.stdout
+
+
+def test_every_worker_package_is_in_the_independence_contract() -> None:
+    """A new worker package that is not listed would be free to import its siblings."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    independent = next(c for c in contracts["contracts"] if c["type"] == "independence")
+    workers = ROOT / "shared" / "autocoder" / "workers"
+    packages = {f"autocoder.workers.{p.parent.name}" for p in workers.glob("*/__init__.py")}
+    assert packages == set(independent["modules"])

@@ -24,14 +24,15 @@ import httpx
 import pytest
 from gradio_client import Client
 
+from autocoder.apps import launch
 from autocoder.apps.dashboard import charts, views
-from autocoder.apps.dashboard.app import SharedSnapshot, build_app, refresh_seconds, render
+from autocoder.apps.dashboard.app import SharedSnapshot, build_app, render
 from autocoder.apps.dashboard.data import DashboardData
-from autocoder.apps.dashboard.model import Snapshot, WorkerView
+from autocoder.apps.dashboard.model import MetricCounts, Snapshot, WorkerView
 from autocoder.apps.dashboard.sources import worker_sources
-from autocoder.cli import build_parser, main
+from autocoder.cli import main
 from autocoder.errors import ConfigError
-from autocoder.settings import Settings
+from autocoder.settings import Settings, load_settings
 from autocoder.store.reader import LocalReader, latest_record, record_paths
 
 from appkit import free_port, serving
@@ -188,16 +189,20 @@ def test_space_app_py_serves_the_dashboard(worker_data: Path, tmp_path: Path) ->
     assert f"Monitoring Dashboard: http://127.0.0.1:{port}/" in output
 
 
-def test_cli_serve_accepts_dashboard() -> None:
-    args = build_parser().parse_args(["serve", "dashboard", "--data-dir", "d", "--port", "7999"])
-    assert (args.worker, args.data_dir, args.port) == ("dashboard", Path("d"), 7999)
+def test_cli_serve_accepts_dashboard(monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[tuple[list[str], Settings]] = []
+    monkeypatch.setattr(launch, "serve_all", lambda names, settings, _ring: served.append(
+        (names, settings)))  # fmt: skip
+    assert main(["serve", "dashboard", "--data-dir", "d", "--port", "7999"]) == 0
+    [(names, settings)] = served
+    assert (names, settings.data_dir, settings.port) == (["dashboard"], Path("d"), 7999)
 
 
 def test_up_starts_the_dashboard_first(shop_dir: Path, tmp_path: Path) -> None:
     port = free_port()
     argv = [sys.executable, "-m", "autocoder.cli", "up", "--target", str(shop_dir),
             "--data-dir", str(tmp_path / "data")]  # fmt: skip
-    env = _env(AUTOCODER_PORT=str(port))  # (the --port flag does not reach Settings yet)
+    env = _env(AUTOCODER_PORT=str(port))
     health, output = _run_until(argv, env, f"http://127.0.0.1:{port}/health", tmp_path)
     assert health.get("app") == "dashboard", (health, output)
     urls = [line for line in output.splitlines() if ": http://127.0.0.1:" in line]
@@ -238,8 +243,14 @@ def snapshot(**changes: Any) -> Snapshot:
         "banner": "Degraded", "banner_detail": "Analysis <b> is stale", "online": 1, "expected": 2,
         "newest_iteration_at": "2026-11-21T13:15:00+00:00",
         "workers": [view("analysis", "stale"), view("implementation", "not deployed")],
-        "findings_by_severity": {"low": 2, "high": 1}, "findings_by_perspective": {"P1": 3},
-        "test_planning": {"test_specs_total": 5}, "iterations_per_hour": [],
+        "metrics": [
+            MetricCounts("Unique findings by severity", "findings_by_severity",
+                         {"low": 2, "high": 1}, ("critical", "high", "medium", "low", "info")),
+            MetricCounts("Unique findings by perspective", "findings_by_perspective", {"P1": 3}),
+            MetricCounts("Test planning (cumulative)", "test_planning", {"test_specs_total": 5},
+                         ("test_specs_total",)),
+        ],
+        "iterations_per_hour": [],
         "findings_by_commit": [], "specs_over_time": [], "latest_findings": rows,
         "data_as_of": "2026-11-21T13:19:58+00:00",
     }  # fmt: skip
@@ -304,12 +315,15 @@ async def test_a_tick_sends_the_charts_and_choices_only_when_they_changed() -> N
     assert [row[1] for row in again[12]] == ["analysis"]  # "gone" no longer filters
 
 
-def test_refresh_period_comes_from_the_environment() -> None:
-    assert refresh_seconds({}) == 10.0
-    assert refresh_seconds({"AUTOCODER_DASHBOARD_REFRESH_S": "2.5"}) == 2.5
+def test_refresh_period_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AUTOCODER_DASHBOARD_REFRESH_S", raising=False)
+    assert load_settings().dashboard_refresh_s == 10.0
+    monkeypatch.setenv("AUTOCODER_DASHBOARD_REFRESH_S", "2.5")
+    assert load_settings().dashboard_refresh_s == 2.5
     for bad in ("0", "-1", "soon"):
+        monkeypatch.setenv("AUTOCODER_DASHBOARD_REFRESH_S", bad)
         with pytest.raises(ConfigError, match="AUTOCODER_DASHBOARD_REFRESH_S"):
-            refresh_seconds({"AUTOCODER_DASHBOARD_REFRESH_S": bad})
+            load_settings()
 
 
 def test_views_render_the_banner_overview_and_worker_rows() -> None:

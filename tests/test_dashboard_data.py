@@ -265,10 +265,10 @@ def test_dashboard_over_real_analysis_and_test_planning_output(
     assert by_name["test-planning"].iterations == 15
     assert by_name["implementation"].status == "not deployed"
     insights = last["cumulative_insights"]
-    assert snap.findings_by_severity == insights["unique_findings_by_severity"]
-    assert snap.findings_by_perspective == insights["unique_findings_by_perspective"]
+    assert snap.counts("findings_by_severity") == insights["unique_findings_by_severity"]
+    assert snap.counts("findings_by_perspective") == insights["unique_findings_by_perspective"]
     assert (
-        snap.test_planning["test_specs_total"]
+        snap.counts("test_planning")["test_specs_total"]
         == planning["cumulative_insights"]["test_specs_total"]
     )
     assert snap.newest_iteration_at == planning["timestamp"]
@@ -280,7 +280,10 @@ def test_dashboard_over_real_analysis_and_test_planning_output(
     assert commits == {head}
     high = [r for r in snap.findings_by_commit if r["severity"] == "high"]
     assert high[0]["findings"] > 0
-    assert snap.specs_over_time[-1]["test_specs_total"] == snap.test_planning["test_specs_total"]
+    assert (
+        snap.specs_over_time[-1]["test_specs_total"]
+        == snap.counts("test_planning")["test_specs_total"]
+    )
     per_worker = {w: sum(r["iterations"] for r in snap.iterations_per_hour if r["worker"] == w)
                   for w in ("analysis", "test-planning")}  # fmt: skip
     assert per_worker == {"analysis": 6, "test-planning": 15}
@@ -364,7 +367,7 @@ def test_hub_mode_over_real_worker_output_keeps_the_last_view_on_hub_errors(
         clock.now += timedelta(minutes=30)
         kept = data.refresh()
         assert kept.workers[0] == good.workers[0]  # judged as of the last good read
-        assert kept.findings_by_severity == good.findings_by_severity
+        assert kept.counts("findings_by_severity") == good.counts("findings_by_severity")
         assert kept.latest_findings == good.latest_findings
         problem = kept.problems[0]
         assert problem.startswith(f"Hub error reading analysis ({REPO}): the Hub answered HTTP")
@@ -413,4 +416,4 @@ def test_specs_rows_map_priority_to_severity(tmp_path: Path) -> None:
     assert snap.specs_over_time == [
         {"timestamp": rec["timestamp"], "test_specs_total": 3, "test_specs_active": 2}
     ]
-    assert snap.test_planning == {"test_specs_total": 3, "test_specs_active": 2}
+    assert snap.counts("test_planning") == {"test_specs_total": 3, "test_specs_active": 2}

@@ -14,16 +14,11 @@ from aiohttp import web
 from autocoder.apps.dashboard.health import Ping, ago, banner, error_rate, worker_status
 from autocoder.apps.dashboard.model import WorkerStatus, WorkerView
 from autocoder.apps.dashboard.pings import auth_headers, ping_all
-from autocoder.apps.dashboard.sources import (
-    KNOWN_WORKERS,
-    is_hub_location,
-    parse_worker_urls,
-    space_url,
-    worker_sources,
-)
+from autocoder.apps.dashboard.sources import parse_worker_urls, space_url, worker_sources
 from autocoder.errors import ConfigError
 from autocoder.settings import Settings
-from autocoder.workers.catalog import WORKERS
+from autocoder.store.locate import is_hub_location
+from autocoder.workers import catalog
 
 NOW = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
 
@@ -231,12 +226,14 @@ def test_worker_urls_are_checked(no_hub: None, tmp_path: Path) -> None:
     assert space_url("ABC", "autocoder-analysis") == "https://abc-autocoder-analysis.hf.space"
 
 
-def test_known_workers_match_the_worker_catalog() -> None:
-    for name, title, dataset, interval_s, _ in KNOWN_WORKERS:
-        if name in WORKERS:  # the implementation worker does not exist yet
-            spec = WORKERS[name]()
+def test_dashboard_sources_come_from_the_worker_catalog(tmp_path: Path, no_hub: None) -> None:
+    sources = worker_sources(Settings(data_dir=tmp_path))
+    assert [s.worker for s in sources] == catalog.workers()
+    for source in sources:
+        if source.worker.runnable:  # the implementation worker has no app yet
+            spec = source.worker.spec()
             assert (spec.title, spec.dataset, spec.default_interval_s) == (
-                title, dataset, interval_s,
+                source.title, source.dataset, source.interval_s,
             )  # fmt: skip
 
 

@@ -25,12 +25,14 @@ from fastapi import FastAPI
 from gradio.routes import App
 
 from autocoder.apps.dashboard.app import build_app
-from autocoder.apps.dashboard.model import Snapshot, WorkerView
-from autocoder.apps.dashboard.sessions import SESSIONS_ENV, session_capacity
+from autocoder.apps.dashboard.model import MetricCounts, Snapshot, WorkerView
 from autocoder.cli import main
 from autocoder.errors import ConfigError
+from autocoder.settings import load_settings
 
 from appkit import free_port, serving
+
+SESSIONS_ENV = "AUTOCODER_DASHBOARD_SESSIONS"
 
 SPACE_APP = Path(__file__).parent.parent / "4_monitoring_dashboard" / "app.py"
 FILTERS = ["All", "All", "All"]
@@ -168,7 +170,11 @@ def _snapshot() -> Snapshot:
                  "commit": "c" * 40} for i in range(300)]  # fmt: skip
     return Snapshot(
         "All Systems Operational", "", 1, 1, "2026-11-21T13:19:00Z", [_worker("analysis")],
-        {"high": 150, "low": 150}, {"Security Audit": 300}, {}, [], [], [], findings,
+        [MetricCounts("Unique findings by severity", "findings_by_severity",
+                      {"high": 150, "low": 150}),
+         MetricCounts("Unique findings by perspective", "findings_by_perspective",
+                      {"Security Audit": 300})],
+        [], [], [], findings,
         "2026-11-21T13:19:58Z",
     )  # fmt: skip
 
@@ -204,11 +210,8 @@ async def test_sessions_share_one_copy_of_the_findings_table() -> None:
         assert _table_value(gradio, second, _table_id(gradio)) is table  # one object, two tabs
 
 
-async def test_the_oldest_sessions_are_dropped_and_come_back_whole(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv(SESSIONS_ENV, "3")
-    app = build_app(Fixed(), refresh_s=3600)
+async def test_the_oldest_sessions_are_dropped_and_come_back_whole() -> None:
+    app = build_app(Fixed(), refresh_s=3600, max_sessions=3)
     with serving(app) as url:
         events = event_indices(url)
         async with httpx.AsyncClient(timeout=60) as client:
@@ -220,9 +223,12 @@ async def test_the_oldest_sessions_are_dropped_and_come_back_whole(
     assert all(p and p.get("type") == "plotly" for p in plots)  # the charts again, not skipped
 
 
-def test_session_capacity_comes_from_the_environment() -> None:
-    assert session_capacity({}) == 128
-    assert session_capacity({SESSIONS_ENV: "10"}) == 10
+def test_session_capacity_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SESSIONS_ENV, raising=False)
+    assert load_settings().dashboard_sessions == 128
+    monkeypatch.setenv(SESSIONS_ENV, "10")
+    assert load_settings().dashboard_sessions == 10
     for bad in ("0", "-3", "many", "2.5"):
+        monkeypatch.setenv(SESSIONS_ENV, bad)
         with pytest.raises(ConfigError, match=SESSIONS_ENV):
-            session_capacity({SESSIONS_ENV: bad})
+            load_settings()

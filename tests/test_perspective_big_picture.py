@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from autocoder.engine.worker import Worker
 from autocoder.schema import RECORDS, SPECS, Record, TestSpec
 from autocoder.store.local import LocalStore
 from autocoder.store.reader import rows_of_iteration
+from autocoder.workers.test_planning.info import TEST_PLANNING
 from autocoder.workers.test_planning.insights import TestPlanningInsights
 from autocoder.workers.test_planning.perspectives.big_picture import BigPictureReview
 from autocoder.workers.test_planning.perspectives.coverage_strategy import TestCoverageStrategy
@@ -24,10 +26,10 @@ from autocoder.workers.test_planning.verify import collect_generated_tests
 
 
 def _worker(target: Path, data: Path, *perspectives: Any, **options: Any) -> Worker:
+    info = replace(TEST_PLANNING, description="records of the big picture tests",
+                   default_interval_s=0.0)  # fmt: skip
     spec = WorkerSpec(
-        name="test-planning", title="Test Planning Worker", dataset="autocoder-test-planning-results",
-        description="records of the big picture tests", registry=Registry(perspectives),
-        configs=(RECORDS, SPECS), default_interval_s=0.0, new_insights=TestPlanningInsights,
+        info=info, registry=Registry(perspectives), new_insights=TestPlanningInsights,
         item_rows=spec_rows, record_analysis=record_analysis,
     )  # fmt: skip
     store = LocalStore(data / spec.dataset, spec.title, spec.description, spec.configs)

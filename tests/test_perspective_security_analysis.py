@@ -15,7 +15,7 @@ from autocoder.engine.perspective import RunContext, RunOptions
 from autocoder.engine.sources import SourceFiles
 from autocoder.errors import PerspectiveSkipped
 from autocoder.schema import TestSpec
-from autocoder.store.reader import LocalReader
+from autocoder.store.dataset import LocalDataset
 from autocoder.workers.test_planning.perspectives.security_analysis import SecurityAnalysis
 from autocoder.workers.test_planning.verify import collect_generated_tests, run_generated_tests
 
@@ -33,7 +33,7 @@ def _run(
     ctx = RunContext(
         root=root, commit=commit, sources=SourceFiles.discover(root),
         cache=ResultCache(tmp_path / "cache.sqlite3"), options=RunOptions(**options),  # type: ignore[arg-type]
-        peers=(lambda name: LocalReader(data / name) if (data / name).is_dir() else None) if data else (lambda _name: None),
+        peers=(lambda name: LocalDataset(data / name) if (data / name).is_dir() else None) if data else (lambda _name: None),
     )  # fmt: skip
     result = SecurityAnalysis().run(ctx)
     specs = [s for s in result.items if isinstance(s, TestSpec)]

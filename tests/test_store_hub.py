@@ -20,7 +20,8 @@ from autocoder.errors import HubUnavailable, StoreError
 from autocoder.schema import RECORDS
 from autocoder.settings import Settings
 from autocoder.store import manifest
-from autocoder.store.hub import HubReader, HubSync, hub_failure
+from autocoder.store.dataset import HubDataset
+from autocoder.store.hub import HubSync, hub_failure
 from autocoder.store.layout import CARD_PATH, shard_path
 from autocoder.store.local import LocalStore
 from autocoder.store.reader import latest_record
@@ -110,7 +111,7 @@ async def test_restart_on_a_fresh_disk_continues_from_the_hub(
     await first.run(iterations=3)
     await first.close()
     shard_one = hub.files(REPO)["data/records/0000/000000001.jsonl"]
-    unique = latest_record(HubReader(REPO, TEST_TOKEN))["cumulative_insights"]["unique_findings"]  # type: ignore[index]
+    unique = latest_record(HubDataset(REPO, TEST_TOKEN))["cumulative_insights"]["unique_findings"]  # type: ignore[index]
 
     second = _service(tmp_path / "disk2", shop_dir)  # a restarted Space: empty disk
     worker = await second.open()
@@ -119,7 +120,7 @@ async def test_restart_on_a_fresh_disk_continues_from_the_hub(
     await second.close()
     assert _records_on_hub(hub)[-1] == "data/records/0000/000000004.jsonl"
     assert hub.files(REPO)["data/records/0000/000000001.jsonl"] == shard_one  # never overwritten
-    latest = latest_record(HubReader(REPO, TEST_TOKEN))
+    latest = latest_record(HubDataset(REPO, TEST_TOKEN))
     assert latest is not None and latest["iteration"] == 4
     assert latest["cumulative_insights"]["unique_findings"] == unique
     assert latest["cumulative_insights"]["iterations_completed"] == 4

@@ -98,16 +98,41 @@ class Record(_Model):
         return value
 
 
-class FindingRow(_Model):
-    """One finding of one iteration: the row of the ``findings`` config."""
+class RowOrigin(_Model):
+    """Which iteration of which worker wrote a row, and when: the first keys of a row's metadata."""
 
     iteration: int = Field(ge=1)
     timestamp: str
     worker: str
-    perspective_id: str
+
+
+class RowMeta(RowOrigin):
+    """The metadata every item row carries (a finding, a spec): the iteration that wrote it and the
+    target it looked at. Row types inherit it, so the fields and their checks are declared once.
+
+    pydantic orders a model's fields by the reversed MRO (the deepest base first, the class's own
+    fields last), and the key order of the JSON in the shards and of the card's features must not
+    change. So the metadata is split in two: :class:`RowOrigin` first, then these fields. A row
+    type that puts a key between the two (``FindingRow``'s ``perspective_id``) mixes in a
+    :class:`RowOrigin` subclass holding it after ``RowMeta`` in its bases; a row type whose own
+    fields come first (``SpecRow``) names that base after ``RowMeta``. tests/test_schema_rows.py
+    pins both orders.
+    """
+
     perspective_name: str
     repo: str
     commit: str | None
+
+
+class _PerspectiveId(RowOrigin):
+    """The key findings rows carry between ``worker`` and ``perspective_name``."""
+
+    perspective_id: str
+
+
+class FindingRow(RowMeta, _PerspectiveId):
+    """One finding of one iteration: the row of the ``findings`` config."""
+
     tool: str
     rule: str
     severity: Severity
@@ -150,15 +175,9 @@ class TestSpec(_Model):
         return Finding._relative(value)
 
 
-class SpecRow(TestSpec):
-    """One spec of one iteration: the row of the ``specs`` config."""
-
-    iteration: int = Field(ge=1)
-    timestamp: str
-    worker: str
-    perspective_name: str
-    repo: str
-    commit: str | None
+class SpecRow(RowMeta, TestSpec):
+    """One spec of one iteration: the row of the ``specs`` config (the spec's fields, then the
+    :class:`RowMeta` ones)."""
 
 
 @dataclass(frozen=True)

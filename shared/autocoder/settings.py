@@ -14,6 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from autocoder.errors import ConfigError
 
+ALIASED = {"HF_TOKEN", "HF_USERNAME", "GITHUB_TOKEN", "SPACE_ID", "SPACE_AUTHOR_NAME",
+           "SPACE_HOST", "OAUTH_CLIENT_ID"}  # fmt: skip
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -55,10 +58,22 @@ class Settings(BaseSettings):
     hub_private: bool = True
     push_every_s: float = Field(300.0, description="seconds between Hub commits (128/hour limit)")
     admin_token: SecretStr | None = None
+    iterations: int = Field(1, description="iterations of `autocoder once`")
+    fail_on: str = Field("high", description="severity at which `autocoder gate` fails")
+    worker_urls: str | None = Field(
+        None,
+        description="NAME=URL,... whose /health the dashboard pings (default: derived; '' = none)",
+    )
+    dashboard_refresh_s: float = Field(10.0, description="seconds between dashboard refreshes")
+    dashboard_sessions: int = Field(128, description="browser sessions the dashboard keeps")
     hf_token: SecretStr | None = Field(None, validation_alias="HF_TOKEN")
     hf_username: str | None = Field(None, validation_alias="HF_USERNAME")
     github_token: SecretStr | None = Field(None, validation_alias="GITHUB_TOKEN")
     space_id: str | None = Field(None, validation_alias="SPACE_ID")
+    # Set by Hugging Face on a Space: the owner, the public host, and (hf_oauth: true) OAuth.
+    space_author_name: str | None = Field(None, validation_alias="SPACE_AUTHOR_NAME")
+    space_host: str | None = Field(None, validation_alias="SPACE_HOST")
+    oauth_client_id: str | None = Field(None, validation_alias="OAUTH_CLIENT_ID")
 
     @field_validator(
         "interval_s",
@@ -73,6 +88,20 @@ class Settings(BaseSettings):
     def _non_negative(cls, value: float | None) -> float | None:
         if value is not None and value < 0:
             raise ValueError(f"{value!r} is negative; use a number of seconds >= 0")
+        return value
+
+    @field_validator("dashboard_refresh_s")
+    @classmethod
+    def _positive_seconds(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError(f"{value!r} is not a positive number of seconds; try 10")
+        return value
+
+    @field_validator("dashboard_sessions")
+    @classmethod
+    def _positive_sessions(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"{value!r} is not a positive whole number of sessions; try 128")
         return value
 
     @property
@@ -104,13 +133,16 @@ class Settings(BaseSettings):
         ]
 
 
+def env_name(loc: tuple[int | str, ...]) -> str:
+    """The environment variable a validation error is about: ``AUTOCODER_PORT``, ``HF_TOKEN``."""
+    name = "_".join(map(str, loc)).upper()
+    return name if name.isupper() and name in ALIASED else f"AUTOCODER_{name}"
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with CLI flags (non-None) taking precedence."""
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
     except ValidationError as e:
-        problems = "; ".join(
-            f"AUTOCODER_{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}"
-            for err in e.errors()
-        )
+        problems = "; ".join(f"{env_name(err['loc'])}: {err['msg']}" for err in e.errors())
         raise ConfigError(f"invalid settings: {problems}") from None

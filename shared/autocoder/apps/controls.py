@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import os
 
 from autocoder.errors import ConfigError, Unauthorized
 from autocoder.settings import Settings
@@ -21,9 +20,8 @@ ADMIN = "admin token"
 
 
 def space_owner(settings: Settings) -> str | None:
-    owner = os.environ.get("SPACE_AUTHOR_NAME")
-    if owner:
-        return owner
+    if settings.space_author_name:
+        return settings.space_author_name
     return settings.space_id.split("/")[0] if settings.space_id else None
 
 

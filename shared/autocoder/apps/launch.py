@@ -7,7 +7,6 @@ printed URL is the address actually bound (``--port 0`` prints the port the syst
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import sys
 
@@ -70,15 +69,13 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
-def bound_urls(sock: socket.socket) -> str:
+def bound_urls(sock: socket.socket, space_host: str | None = None) -> str:
     """The URL of the bound address; for all interfaces also the one to use on this machine."""
     host, port = sock.getsockname()[:2]
     if host not in ALL_INTERFACES:
         return _url(host, port)
     local = "::1" if host == "::" else "127.0.0.1"
-    public = (
-        f"; public: https://{os.environ['SPACE_HOST']}/" if os.environ.get("SPACE_HOST") else ""
-    )
+    public = f"; public: https://{space_host}/" if space_host else ""
     here = _url(local, port)
     return f"{_url(host, port)} (bound to all interfaces; from this machine: {here}{public})"
 
@@ -101,15 +98,15 @@ def serve_all(names: list[str], settings: Settings, ring: RingBuffer) -> None:
     app serves, with one :class:`AutocoderError`.
     """
     check_bind(settings)
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     ports = [settings.port + offset if settings.port else 0 for offset in range(len(names))]
     sockets: list[socket.socket] = []
     try:
         for port in ports:
             sockets.append(bind(settings.bind_host, port))
-        if DASHBOARD in names and not os.environ.get("AUTOCODER_WORKER_URLS"):
+        if DASHBOARD in names and not settings.worker_urls:
             # `autocoder up`: the dashboard pings its sibling apps' GET /health.
-            os.environ["AUTOCODER_WORKER_URLS"] = _sibling_urls(names, sockets)
+            urls = _sibling_urls(names, sockets)
+            settings = settings.model_copy(update={"worker_urls": urls})
         apps = [_app(name, settings, ring) for name in names]
     except BaseException:
         for sock in sockets:
@@ -118,7 +115,7 @@ def serve_all(names: list[str], settings: Settings, ring: RingBuffer) -> None:
     servers = []
     for (app, title, about), sock in zip(apps, sockets, strict=True):
         servers.append((_server(app, settings.bind_host, sock.getsockname()[1]), sock))
-        print(f"{title}: {bound_urls(sock)}  ({about})", flush=True)
+        print(f"{title}: {bound_urls(sock, settings.space_host)}  ({about})", flush=True)
     print(f"data: {settings.data_dir.resolve()}  · Ctrl+C stops", flush=True)
 
     async def main() -> None:

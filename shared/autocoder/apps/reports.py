@@ -8,14 +8,15 @@ from typing import Any
 from autocoder import __version__
 from autocoder.errors import StoreError
 from autocoder.schema import FINDINGS, SEVERITIES, severity_rank
-from autocoder.store.reader import DatasetReader, latest_per_perspective, rows_of_iteration
+from autocoder.store.dataset import Dataset
+from autocoder.store.reader import latest_per_perspective, rows_of_iteration
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0", "info": "0.0"}
 
 
-def latest_findings(reader: DatasetReader) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def latest_findings(reader: Dataset) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The findings of the newest successful pass of every perspective, and those records."""
     records = latest_per_perspective(reader)
     if not records:
@@ -57,7 +58,7 @@ def _rule(rule: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def sarif(reader: DatasetReader) -> dict[str, Any]:
+def sarif(reader: Dataset) -> dict[str, Any]:
     """One SARIF run per tool over the latest findings of every analysis perspective."""
     findings, records = latest_findings(reader)
     commit = next((r["target"]["commit"] for r in records if r["target"].get("commit")), None)
@@ -87,7 +88,7 @@ def sarif(reader: DatasetReader) -> dict[str, Any]:
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs}
 
 
-def gate(reader: DatasetReader, fail_on: str) -> tuple[bool, str]:
+def gate(reader: Dataset, fail_on: str) -> tuple[bool, str]:
     """(passed, report): fails when the latest pass has findings at or above ``fail_on``."""
     if fail_on not in SEVERITIES:
         raise StoreError(

@@ -7,16 +7,20 @@ import logging
 import time
 from typing import Any
 
+from tenacity import AsyncRetrying, RetryCallState, stop_never
+
 from autocoder.engine.cache import ResultCache
 from autocoder.engine.perspective import RunOptions
 from autocoder.engine.spec import WorkerSpec
 from autocoder.engine.target import Target
 from autocoder.engine.worker import Worker
-from autocoder.errors import AutocoderError, HubUnavailable, redact
+from autocoder.errors import AutocoderError, redact
 from autocoder.settings import Settings
-from autocoder.store.hub import HubReader, HubSync
+from autocoder.store.dataset import Dataset
+from autocoder.store.hub import HubSync
 from autocoder.store.local import LocalStore
-from autocoder.store.reader import DatasetReader, LocalReader, record_paths
+from autocoder.store.locate import open_dataset
+from autocoder.store.retry import RetryAfterOrBackoff, StopAfterWaiting, failure, retry_outages
 
 log = logging.getLogger("autocoder.service")
 SHUTDOWN_GRACE_S = 30.0  # how long shutdown waits for the running iteration before cancelling it
@@ -94,37 +98,43 @@ class WorkerService:
         return self.worker
 
     async def _open_hub(self, retry_s: float, give_up_after_s: float | None) -> None:
+        """Open the Hub, retrying outages: each wait is ``max(Retry-After, backoff)``, the backoff
+        doubling from ``retry_s`` up to the push interval; give up (raising the last outage) once
+        the waits add up to ``give_up_after_s``. Shutdown ends a wait at once."""
         assert self.hub is not None
-        waited = 0.0
-        self.waiting_for = f"the Hub: connecting to hf://datasets/{self.hub.repo_id}"
-        while True:
-            try:
-                await asyncio.to_thread(self.hub.open)
-                self.waiting_for = self.next_try_at = None
-                return
-            except HubUnavailable as e:
-                if give_up_after_s is not None and waited >= give_up_after_s:
-                    raise
-                wait = max(e.retry_after_s or 0.0, retry_s)
-                self.next_try_at = time.time() + wait
-                self.waiting_for = f"the Hub ({e}); next try in {wait:.0f}s"
-                log.warning("waiting for %s", self.waiting_for)
-                try:
-                    await asyncio.wait_for(self._closing.wait(), wait)
-                    raise asyncio.CancelledError
-                except TimeoutError:
-                    waited += wait
+        hub = self.hub
+        self.waiting_for = f"the Hub: connecting to hf://datasets/{hub.repo_id}"
+        retrying = AsyncRetrying(
+            retry=retry_outages,
+            wait=RetryAfterOrBackoff(retry_s, hub.every_s),
+            stop=stop_never if give_up_after_s is None else StopAfterWaiting(give_up_after_s),
+            before_sleep=self._note_hub_wait,
+            sleep=self._sleep_unless_closing,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                await asyncio.to_thread(hub.open)
+        self.waiting_for = self.next_try_at = None
 
-    def peer_reader(self, dataset: str) -> DatasetReader | None:
-        """Another worker's dataset: the local folder when it has records, else the Hub repo."""
-        local = LocalReader(self.settings.data_dir / dataset)
-        if record_paths(local):
-            return local
-        repo_id = self.settings.repo_id(dataset) if not self.settings.hub_repo else None
-        if self.settings.hub_mode and repo_id:
-            token = self.settings.hf_token.get_secret_value() if self.settings.hf_token else None
-            return HubReader(repo_id, token)
-        return None
+    def _note_hub_wait(self, state: RetryCallState) -> None:
+        wait = state.upcoming_sleep
+        self.next_try_at = time.time() + wait
+        self.waiting_for = f"the Hub ({failure(state)}); next try in {wait:.0f}s"
+        log.warning("waiting for %s", self.waiting_for)
+
+    async def _sleep_unless_closing(self, seconds: float) -> None:
+        """Wait ``seconds``, or raise CancelledError as soon as shutdown begins."""
+        try:
+            await asyncio.wait_for(self._closing.wait(), seconds)
+        except TimeoutError:
+            return
+        raise asyncio.CancelledError
+
+    def peer_reader(self, dataset: str) -> Dataset | None:
+        """Another worker's dataset: the local folder when it has records, else its Hub repo
+        (see :func:`autocoder.store.locate.open_dataset`, role "peer")."""
+        return open_dataset(self.settings, dataset, role="peer")
 
     async def run(self, iterations: int | None = None) -> None:
         try:

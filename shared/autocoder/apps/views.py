@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-FINDING_COLUMNS = ["severity", "file", "line", "rule", "tool", "message"]
+from autocoder.engine.spec import PageTable
+
+FINDING_COLUMNS = ("severity", "file", "line", "rule", "tool", "message")  # the default table
 
 
 def when(epoch: float | None) -> str:
@@ -59,30 +61,9 @@ def latest_markdown(record: dict[str, Any] | None) -> str:
     return f"{head}\n\n{body}{notes}"
 
 
-SPEC_COLUMNS = [
-    "priority",
-    "kind",
-    "subject",
-    "file",
-    "line",
-    "status",
-    "status_detail",
-    "rationale",
-]
-
-
-def table_columns(has_specs: bool) -> list[str]:
-    return SPEC_COLUMNS if has_specs else FINDING_COLUMNS
-
-
-def table_rows(record: dict[str, Any] | None) -> list[list[Any]]:
-    """The record's top findings (analysis) or top specs (test planning), one row each."""
+def table_rows(record: dict[str, Any] | None, table: PageTable) -> list[list[Any]]:
+    """The record's rows for the page's table: ``analysis[table.record_key]``, one row each."""
     analysis = (record or {}).get("analysis") or {}
-    if "top_specs" in analysis:
-        return [[s.get(c, "") for c in SPEC_COLUMNS] for s in analysis["top_specs"]]
-    return [[f.get(c, "") for c in FINDING_COLUMNS] for f in analysis.get("top_findings") or []]
-
-
-def spec_choices(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(label, id) pairs for picking a spec whose test code to show."""
-    return [(f"P{r['priority']} {r['kind']} · {r['subject']}", r["id"]) for r in rows]
+    return [
+        [item.get(c, "") for c in table.columns] for item in analysis.get(table.record_key) or []
+    ]

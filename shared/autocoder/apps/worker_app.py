@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,16 +16,10 @@ from fastapi import FastAPI
 
 from autocoder.apps.controls import authorize, controls_rule, token_required
 from autocoder.apps.service import WorkerService
-from autocoder.apps.views import (
-    latest_markdown,
-    spec_choices,
-    status_markdown,
-    table_columns,
-    table_rows,
-)
+from autocoder.apps.views import FINDING_COLUMNS, latest_markdown, status_markdown, table_rows
 from autocoder.engine.logbuffer import RingBuffer
+from autocoder.engine.spec import CodeViewer, PageTable
 from autocoder.errors import Unauthorized
-from autocoder.schema import SPECS
 from autocoder.store.reader import rows_of_iteration
 
 log = logging.getLogger("autocoder.app")
@@ -77,7 +70,7 @@ def _controls(service: WorkerService) -> None:
         return control("stop", admin_token, profile)
 
     with gr.Column(scale=0, min_width=260):
-        if settings.on_space and os.environ.get("OAUTH_CLIENT_ID"):  # hf_oauth: true
+        if settings.on_space and settings.oauth_client_id:  # hf_oauth: true
             gr.LoginButton()
         token = gr.Textbox(
             label="Admin token", type="password", visible=token_required(settings), max_lines=1
@@ -111,24 +104,21 @@ def build_blocks(service: WorkerService, ring: RingBuffer) -> gr.Blocks:
         return (
             status_markdown(service.status()),
             latest_markdown(record),
-            table_rows(record),
+            table_rows(record, part),
             "\n".join(ring.lines),
         )
 
-    has_specs = SPECS in service.spec.configs
-    with gr.Blocks(title=f"autocoder · {service.spec.title}") as blocks:
+    info = service.spec.info
+    with gr.Blocks(title=f"autocoder · {service.spec.title}", analytics_enabled=False) as blocks:
         gr.Markdown(f"# autocoder · {service.spec.title}")
         with gr.Row():
             status_view = gr.Markdown(status_markdown(service.status()))
             _controls(service)
         latest_view = gr.Markdown(latest_markdown(service.store.latest()))
-        table = gr.Dataframe(
-            headers=table_columns(has_specs),
-            label="Top specifications" if has_specs else "Top findings",
-            wrap=True,
-        )
-        if has_specs:
-            _spec_code_viewer(service)
+        part = info.page_table or PageTable("Top findings", "top_findings", FINDING_COLUMNS)
+        table = gr.Dataframe(headers=list(part.columns), label=part.label, wrap=True)
+        if info.code_viewer is not None:
+            _code_viewer(service, info.code_viewer)
         with gr.Accordion("Perspectives", open=False):
             gr.Dataframe(
                 value=[list(p.values()) for p in service.spec.registry.listing()],
@@ -146,32 +136,32 @@ def build_blocks(service: WorkerService, ring: RingBuffer) -> gr.Blocks:
     return built
 
 
-def _latest_specs(service: WorkerService) -> list[dict[str, Any]]:
+def _latest_rows(service: WorkerService, viewer: CodeViewer) -> list[dict[str, Any]]:
     record = service.store.latest()
     if record is None or record["status"] != "ok":
         return []
-    return rows_of_iteration(service.store.reader, SPECS, record["iteration"])
+    return rows_of_iteration(service.store.reader, viewer.config, record["iteration"])
 
 
-def _spec_code_viewer(service: WorkerService) -> None:
-    """A picker over the latest iteration's specs and the pytest code of the one picked."""
+def _code_viewer(service: WorkerService, viewer: CodeViewer) -> None:
+    """A picker over the latest iteration's rows (specs) and the code of the one picked."""
 
     def choices() -> Any:
-        rows = _latest_specs(service)
-        options = spec_choices(rows)
+        options = [(viewer.choice(r), r[viewer.key_field]) for r in _latest_rows(service, viewer)]
         return gr.Dropdown(choices=options, value=options[0][1] if options else None)
 
-    def code_of(spec_id: str | None) -> str:
-        found = next((r for r in _latest_specs(service) if r["id"] == spec_id), None)
-        return found["test_code"] if found else ""
+    def code_of(key: str | None) -> str:
+        rows = _latest_rows(service, viewer)
+        found = next((r for r in rows if r[viewer.key_field] == key), None)
+        return str(found[viewer.code_field]) if found else ""
 
-    with gr.Accordion("Test code of the latest specifications", open=True):
-        picker = gr.Dropdown(label="Specification", choices=[], interactive=True)
-        code = gr.Code(language="python", label="pytest")
+    with gr.Accordion(viewer.title, open=True):
+        picker = gr.Dropdown(label=viewer.label, choices=[], interactive=True)
+        code = gr.Code(language=viewer.language, label=viewer.code_label)  # type: ignore[arg-type]
         gr.Button("Reload the list", size="sm").click(
-            choices, outputs=picker, api_name="spec_choices", api_visibility="private"
+            choices, outputs=picker, api_name=f"{viewer.api}_choices", api_visibility="private"
         )
-    picker.change(code_of, inputs=picker, outputs=code, api_name="spec_code")
+    picker.change(code_of, inputs=picker, outputs=code, api_name=f"{viewer.api}_code")
 
 
 def build_app(service: WorkerService, ring: RingBuffer) -> FastAPI:

@@ -15,8 +15,6 @@ from autocoder.errors import ConfigError
 from autocoder.schema import Finding
 from autocoder.store.reader import DatasetReader
 
-TOP_FINDINGS_IN_RECORD = 15
-
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -44,6 +42,10 @@ class RunContext:
     reader: DatasetReader | None = None
     # Another worker's dataset by name (e.g. "autocoder-analysis-results"), or None when absent.
     peers: Callable[[str], DatasetReader | None] = lambda _name: None
+    # What the last successful iteration of this worker handed on, whatever its perspective, and
+    # that perspective's id (None when nothing was handed on yet): see :mod:`.handoff`.
+    handoff: dict[str, Any] = field(default_factory=dict)
+    handoff_from: str | None = None
 
 
 @dataclass
@@ -58,6 +60,7 @@ class PerspectiveResult:
     tools: dict[str, str] = field(default_factory=dict)  # tool -> version used
     state: dict[str, Any] = field(default_factory=dict)  # handed back as previous_state next run
     items: list[BaseModel] = field(default_factory=list)  # e.g. test specs, for an extra config
+    handoff: dict[str, Any] = field(default_factory=dict)  # the next iteration's ctx.handoff (JSON)
 
 
 class Perspective(Protocol):

@@ -27,6 +27,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 from autocoder.errors import ToolError, ToolMissing, ToolTimeout
 
@@ -117,11 +118,14 @@ def run_git(
     memory_mb: int = DEFAULT_MEMORY_MB,
     env: Mapping[str, str] | None = None,
     pass_env: Iterable[str] = (),
+    stdin_path: Path | None = None,
+    stdout_path: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``git args`` with :data:`GIT_ENV` and :data:`GIT_SAFE_CONFIG`, whatever its exit code."""
     return run_isolated(
         ["git", *GIT_SAFE_CONFIG, *args], cwd=cwd, timeout_s=timeout_s, memory_mb=memory_mb,
         env={**GIT_ENV, **(env or {})}, pass_env=pass_env, what=f"git {args[0]}",
+        stdin_path=stdin_path, stdout_path=stdout_path,
     )  # fmt: skip
 
 
@@ -134,13 +138,18 @@ def run_isolated(
     env: Mapping[str, str] | None = None,
     pass_env: Iterable[str] = (),
     what: str | None = None,
+    stdin_path: Path | None = None,
+    stdout_path: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``command`` in the sandbox and return it, whatever its exit code.
 
     ``env`` is set as given (e.g. an auth header for git); ``pass_env`` names the worker's
     variables to pass on when set, minus any whose name looks like a credential. ``memory_mb``
-    0 means no limit. Raises ToolMissing when the program is not on PATH, ToolTimeout after
-    ``timeout_s`` (the process group is killed) and ToolError when the memory limit was hit.
+    0 means no limit. ``stdin_path`` is read as the command's input (else it reads nothing);
+    ``stdout_path`` receives its output byte for byte (binary output such as file contents),
+    and the returned ``stdout`` is then empty. Raises ToolMissing when the program is not on
+    PATH, ToolTimeout after ``timeout_s`` (the process group is killed) and ToolError when the
+    memory limit was hit.
     """
     name = what or Path(command[0]).name
     with tempfile.TemporaryDirectory(prefix="autocoder-sandbox-", ignore_cleanup_errors=True) as t:
@@ -149,7 +158,7 @@ def run_isolated(
         if program is None:
             raise ToolMissing(command[0], f"apt-get install {command[0]} (not on PATH)")
         argv = _with_memory_limit([program, *command[1:]], memory_mb)
-        done = _run(argv, cwd, child_env, timeout_s, name)
+        done = _run(argv, cwd, child_env, timeout_s, name, (stdin_path, stdout_path))
     if done.returncode != 0 and _ran_out_of_memory(done.stderr):
         raise ToolError(
             f"{name} exceeded the memory limit of {memory_mb} MiB on {cwd}; "
@@ -184,13 +193,26 @@ def _with_memory_limit(argv: list[str], memory_mb: int) -> list[str]:
 
 
 def _run(
-    argv: list[str], cwd: Path | None, env: dict[str, str], timeout_s: float, name: str
+    argv: list[str],
+    cwd: Path | None,
+    env: dict[str, str],
+    timeout_s: float,
+    name: str,
+    files: tuple[Path | None, Path | None] = (None, None),
 ) -> subprocess.CompletedProcess[str]:
-    """Run in a session of its own; after a timeout, and after it ends, kill what is left."""
-    with subprocess.Popen(
-        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, encoding="utf-8", errors="replace", start_new_session=True,
-    ) as proc:  # fmt: skip
+    """Run in a session of its own; after a timeout, and after it ends, kill what is left.
+    ``files`` are the (stdin, stdout) paths, when not the defaults (nothing in, a pipe out)."""
+    with contextlib.ExitStack() as opened:
+        stdin: IO[bytes] | int = subprocess.DEVNULL
+        stdout: IO[bytes] | int = subprocess.PIPE
+        if files[0] is not None:
+            stdin = opened.enter_context(files[0].open("rb"))
+        if files[1] is not None:
+            stdout = opened.enter_context(files[1].open("wb"))
+        proc = opened.enter_context(subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+            encoding="utf-8", errors="replace", start_new_session=True,
+        ))  # fmt: skip
         try:
             out, err = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -200,7 +222,7 @@ def _run(
             ) from None
         finally:
             _kill_group(proc.pid)  # children it left behind
-    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+    return subprocess.CompletedProcess(argv, proc.returncode, out or "", err)
 
 
 def _kill_group(pgid: int) -> None:

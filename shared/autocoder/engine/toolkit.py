@@ -1,9 +1,11 @@
-"""Helpers every perspective uses: run an analyser, know its version, cache per file, fingerprint,
-and the metrics and sentences that every perspective's result is made of.
+"""Helpers any worker's perspectives use: run a tool, know its version, cache its results per
+file or per tree, and read the paths it reports.
 
-Analysers run as subprocesses of this interpreter (``python -I -m tool``, see :mod:`.sandbox`)
-with a timeout and a memory limit, so a hung or crashing tool cannot take the worker down, memory
-goes back to the OS when it exits, and nothing of the target is imported.
+Tools run as subprocesses of this interpreter (``python -I -m tool``, see :mod:`.sandbox`) with a
+timeout and a memory limit, so a hung or crashing tool cannot take the worker down, memory goes
+back to the OS when it exits, and nothing of the target is imported. Test suites run through
+:mod:`.testrun`. What only the analysis worker makes of tools' output (fingerprinted findings,
+their metrics and sentences) lives in :mod:`autocoder.workers.analysis.evidence`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import subprocess
-from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,9 @@ from autocoder.engine.perspective import RunContext
 from autocoder.engine.sandbox import DEFAULT_MEMORY_MB
 from autocoder.engine.sources import SourceFiles
 from autocoder.errors import PerspectiveSkipped, ToolError, ToolMissing
-from autocoder.schema import Finding, Severity
 
-ARGS_PER_CALL = 400  # files per analyser call: stays far below the OS argument limit
-TOP = 10  # entries in a metric that lists the worst files, functions or modules
+ARGS_PER_CALL = 400  # files per tool call: stays far below the OS argument limit
 NETWORK_ENV = sandbox.NETWORK_ENV  # the worker's variables a tool that goes online may see
-TARGET_TEST_ENV = sandbox.TARGET_TEST_ENV  # and those the target's tests may see (opt-in)
 
 
 def require_python(ctx: RunContext) -> None:
@@ -145,100 +143,3 @@ def relative(root: Path, path: str) -> str:
         except ValueError:
             return p.as_posix().lstrip("/")
     return p.as_posix().removeprefix("./")
-
-
-def finding(
-    sources: SourceFiles,
-    *,
-    tool: str,
-    rule: str,
-    severity: Severity,
-    file: str,
-    line: int,
-    message: str,
-    anchor: str | None = None,
-) -> Finding:
-    """A Finding with a provisional fingerprint; call :func:`stable_fingerprints` on the list.
-
-    The fingerprint hashes the tool, rule, file and the *text* of the flagged line (or ``anchor``,
-    e.g. a qualified name), never the line number, so it survives unrelated lines moving.
-    """
-    text = anchor if anchor is not None else sources.line_text(file, line)
-    base = hashlib.sha256(f"{tool}\0{rule}\0{file}\0{text}".encode()).hexdigest()[:16]
-    return Finding(
-        tool=tool, rule=rule, severity=severity, file=file, line=line, message=message,
-        fingerprint=base,
-    )  # fmt: skip
-
-
-def stable_fingerprints(findings: list[Finding]) -> list[Finding]:
-    """Sort by file and line, and make repeated fingerprints unique by their order of occurrence."""
-    ordered = sorted(findings, key=lambda f: (f.file, f.line, f.rule, f.message))
-    seen: Counter[str] = Counter()
-    out: list[Finding] = []
-    for f in ordered:
-        n = seen[f.fingerprint]
-        seen[f.fingerprint] += 1
-        out.append(f if n == 0 else f.model_copy(update={"fingerprint": f"{f.fingerprint}-{n}"}))
-    return out
-
-
-def count_by(
-    findings: Iterable[Finding], attribute: str, most: int | None = None
-) -> dict[str, int]:
-    """Findings per value of ``attribute``, most frequent first (only the first ``most``)."""
-    return dict(Counter(str(getattr(f, attribute)) for f in findings).most_common(most))
-
-
-def kloc(sources: SourceFiles, files: list[str] | None = None) -> float:
-    """Thousands of lines in ``files`` (default: the Python files)."""
-    total = sum(len(sources.lines(f)) for f in (files if files is not None else sources.python))
-    return total / 1000.0
-
-
-def per_kloc(count: int, size_kloc: float) -> float:
-    return round(count / size_kloc, 2) if size_kloc > 0 else 0.0
-
-
-def files_with_errors(per_file: dict[str, dict[str, Any]], most: int) -> list[str]:
-    """The first ``most`` files, by name, whose per-file result holds an ``error``."""
-    return sorted(f for f, result in per_file.items() if result.get("error"))[:most]
-
-
-def finding_metrics(sources: SourceFiles, findings: list[Finding]) -> dict[str, Any]:
-    """What most perspectives report: size, counts, rates, most frequent rules, worst files."""
-    size = kloc(sources)
-    by_severity = count_by(findings, "severity")
-    per_file = Counter(f.file for f in findings)
-    return {
-        "python_files": len(sources.python),
-        "kloc": round(size, 3),
-        "findings": len(findings),
-        "findings_per_kloc": per_kloc(len(findings), size),
-        "by_severity": by_severity,
-        "per_kloc_by_severity": {s: per_kloc(n, size) for s, n in by_severity.items()},
-        "by_rule": count_by(findings, "rule", most=15),
-        "worst_files": [{"file": f, "findings": n} for f, n in per_file.most_common(TOP)],
-    }
-
-
-def counts_phrase(counts: dict[str, int], empty: str = "none") -> str:
-    """``{"medium": 1, "low": 4}`` -> "1 medium, 4 low"; ``empty`` when there is nothing."""
-    return ", ".join(f"{n} {name}" for name, n in counts.items()) or empty
-
-
-def counts_sentence(metrics: dict[str, Any], what: str) -> str:
-    """E.g. "5 issues (1 medium, 4 low), 34.7 per KLOC, in 7 Python files (0.144 KLOC)." from
-    :func:`finding_metrics`."""
-    return (
-        f"{metrics['findings']} {what} ({counts_phrase(metrics['by_severity'])}), "
-        f"{metrics['findings_per_kloc']} per KLOC, "
-        f"in {metrics['python_files']} Python files ({metrics['kloc']} KLOC)."
-    )
-
-
-def skipped_sentences(skipped: dict[str, str], *, capitalise: bool = False) -> str:
-    """ " part: skipped: why." for each part of a result that was skipped, to end a summary."""
-    return "".join(
-        f" {part.capitalize() if capitalise else part}: {why}." for part, why in skipped.items()
-    )

@@ -8,12 +8,14 @@ record and the rotation moves on. Blocking work (checkout, analysers, writes) ru
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from autocoder.engine import handoff
 from autocoder.engine.cache import ResultCache
 from autocoder.engine.perspective import Perspective, PerspectiveResult, RunContext, RunOptions
 from autocoder.engine.sources import SourceFiles
@@ -106,6 +108,7 @@ class Worker:
             self.position = 0 if done is None else done + 1
         self.insights = self.spec.new_insights(state.get("insights", {}))
         self.perspective_states: dict[str, Any] = dict(state.get("perspectives", {}))
+        self.handoffs = handoff.Handoffs.restore(state, self.iteration)
         if latest:
             log.info("%s resumes after iteration %d", self.spec.name, self.iteration)
 
@@ -140,9 +143,13 @@ class Worker:
         if outcome.result is not None:
             self.perspective_states[perspective.id] = outcome.result.state
         items = self.spec.item_rows(record, outcome.result) if outcome.result else {}
-        state = {"insights": self.insights.to_state(), "perspectives": self.perspective_states}
+        handoffs = self.handoffs  # only an ok iteration hands on: see engine/handoff.py
+        if outcome.status == "ok" and outcome.result is not None:
+            handoffs = handoffs.advanced(iteration, perspective.id, outcome.result.handoff)
+        state = {"insights": self.insights.to_state(), "perspectives": self.perspective_states,
+                 handoff.STATE_KEY: handoffs.to_state()}  # fmt: skip
         await asyncio.to_thread(self.store.append, record, items, state)
-        self.iteration, self.position = iteration, self.position + 1
+        self.iteration, self.position, self.handoffs = iteration, self.position + 1, handoffs
         self.last_completed_at, self.current = time.time(), None
         self.last_error = outcome.error
         log.info(
@@ -189,8 +196,12 @@ class Worker:
             previous_state=dict(self.perspective_states.get(perspective.id, {})),
             reader=self.store.reader,
             peers=self._peers,
+            handoff=copy.deepcopy(self.handoffs.current.data),
+            handoff_from=self.handoffs.current.perspective_id,
         )
-        return note_skipped_files(perspective.run(ctx), self._sources)
+        result = perspective.run(ctx)
+        result.handoff = handoff.checked(perspective.name, result.handoff)
+        return note_skipped_files(result, self._sources)
 
     # -- the loop --------------------------------------------------------------------------------
     async def run(self, iterations: int | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The Hub side of a store: push the local folder in batches, restore it on a fresh disk, read it.
+"""The Hub side of a store: push the local folder in batches, restore it on a fresh disk.
 
 Writes never go to the Hub directly. The worker appends to the local folder; :class:`HubSync`
 commits every file that changed since the last successful push, in one commit, every
@@ -6,7 +6,8 @@ commits every file that changed since the last successful push, in one commit, e
 What was pushed is kept in the folder (:mod:`autocoder.store.manifest`); a file is read again
 only when its size or mtime changed, so :meth:`HubSync.status` costs a directory walk.
 A Hub outage or rate limit leaves the files in the folder: they go with the next push that works,
-and the wait honours ``Retry-After``.
+and the wait honours ``Retry-After`` (:mod:`autocoder.store.retry`). Reading a Hub repo is
+:class:`~autocoder.store.dataset.HubDataset`; ``HubReader`` is its old name, kept here.
 """
 
 from __future__ import annotations
@@ -17,59 +18,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-import httpx2
 from huggingface_hub import CommitOperationAdd, HfApi
-from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError
+from tenacity import RetryCallState, Retrying
 
-from autocoder.errors import HubUnavailable, StoreError
+from autocoder.errors import StoreError
+from autocoder.store.dataset import HubDataset
+from autocoder.store.hub_errors import NETWORK_ERRORS, hub_failure
 from autocoder.store.layout import STATE_PATH, atomic_write
 from autocoder.store.local import LocalStore
 from autocoder.store.manifest import PushManifest
+from autocoder.store.retry import RetryAfterOrBackoff, StopBeforeDeadline, failure, retry_outages
 
 log = logging.getLogger("autocoder.hub")
 MIN_BACKOFF_S = 5.0
-# What a Hub call raises when the Hub answers badly or not at all. huggingface_hub 2.x speaks
-# httpx2 (its ConnectError is neither an httpx error nor an OSError); httpx is for other clients.
-NETWORK_ERRORS: tuple[type[Exception], ...] = (httpx2.HTTPError, httpx.HTTPError, OSError)
+HubReader = HubDataset  # the old name of the Hub repo's reader
+__all__ = ["MIN_BACKOFF_S", "NETWORK_ERRORS", "HubReader", "HubSync", "hub_failure"]
 
 
-def _http_failure(error: HfHubHTTPError, repo_id: str) -> StoreError:
-    assert error.response is not None
-    status = error.response.status_code
-    if status in (401, 403):
-        return StoreError(
-            f"the Hub refused access to {repo_id!r} (HTTP {status}); give HF_TOKEN write "
-            "access to it"
-        )
-    retry = error.response.headers.get("Retry-After")
-    retry_s = float(retry) if retry and retry.replace(".", "", 1).isdigit() else None
-    if status == 429 or status >= 500:
-        return HubUnavailable(f"the Hub answered HTTP {status} for {repo_id!r}", retry_s)
-    return StoreError(f"the Hub answered HTTP {status} for {repo_id!r}")
-
-
-def hub_failure(error: Exception, repo_id: str) -> StoreError:
-    """Turn a client error into HubUnavailable (try again later) or StoreError (fix something)."""
-    if isinstance(error, RepositoryNotFoundError):
-        return StoreError(
-            f"dataset repo {repo_id!r} was not found or the token cannot see it; check HF_USERNAME "
-            "or AUTOCODER_HUB_REPO, and that HF_TOKEN has write access"
-        )
-    if isinstance(error, HfHubHTTPError) and error.response is not None:
-        return _http_failure(error, repo_id)
-    if isinstance(error, OSError) and error.filename:  # a local file, e.g. a full disk: not the Hub
-        return StoreError(
-            f"{error.filename} could not be written while syncing {repo_id!r}: "
-            f"{error.strerror or error}; free space or fix the folder (AUTOCODER_DATA_DIR)"
-        )
-    if isinstance(error, NETWORK_ERRORS):
-        return HubUnavailable(
-            f"the Hub could not be reached for {repo_id!r} ({type(error).__name__}: {error})"
-        )
-    return StoreError(
-        f"unexpected error talking to the Hub about {repo_id!r}: {type(error).__name__}"
-    )
+class _Stopping(Exception):
+    """Raised from the background thread's wait when :meth:`HubSync.stop` was called."""
 
 
 class HubSync:
@@ -168,20 +135,34 @@ class HubSync:
             return len(files)
 
     def flush(self, deadline_s: float = 120.0) -> int:
-        """Push now, retrying Hub outages until ``deadline_s`` has passed; return files pushed."""
-        give_up_at = time.monotonic() + deadline_s
-        backoff = self.min_backoff_s
-        while True:
-            try:
-                return self.push_once()
-            except HubUnavailable as e:
-                self.last_error = str(e)
-                wait = max(e.retry_after_s or 0.0, backoff)
-                if time.monotonic() + wait > give_up_at:
-                    raise
-                log.warning("%s; retrying in %.0fs", e, wait)
-                time.sleep(wait)
-                backoff = min(backoff * 2, self.every_s)
+        """Push now, retrying Hub outages until ``deadline_s`` has passed; return files pushed.
+
+        Each wait is ``max(Retry-After, backoff)``, the backoff doubling from ``min_backoff_s``
+        up to ``every_s``; the last HubUnavailable is raised when the next wait would end past
+        the deadline.
+        """
+        retrying = Retrying(
+            retry=retry_outages,
+            wait=self._backoff(),
+            stop=StopBeforeDeadline(time.monotonic() + deadline_s),
+            before_sleep=lambda state: log.warning(
+                "%s; retrying in %.0fs", failure(state), state.upcoming_sleep
+            ),
+            reraise=True,
+        )
+        pushed: int = retrying(self._attempt_push)
+        return pushed
+
+    def _backoff(self) -> RetryAfterOrBackoff:
+        return RetryAfterOrBackoff(self.min_backoff_s, self.every_s)
+
+    def _attempt_push(self) -> int:
+        """:meth:`push_once`, keeping why it failed for :meth:`status`."""
+        try:
+            return self.push_once()
+        except StoreError as e:
+            self.last_error = str(e)
+            raise
 
     # -- background thread ----------------------------------------------------------------------
     def start(self) -> None:
@@ -193,20 +174,36 @@ class HubSync:
             self._thread.start()
 
     def _run(self) -> None:
-        wait = self.every_s
-        while not self._stop.wait(wait):
-            wait = self.every_s
+        """Every ``every_s``: push, retrying outages (with Retry-After) until it works or stops."""
+        retrying = Retrying(
+            retry=retry_outages,
+            wait=self._backoff(),
+            before_sleep=self._log_outage,
+            sleep=self._sleep_unless_stopped,
+            reraise=True,
+        )
+        while not self._stop.wait(self.every_s):
             try:
-                pushed = self.push_once()
+                pushed: int = retrying(self._attempt_push)
+            except _Stopping:
+                return  # stop() pushes what is left
+            except StoreError as e:  # not an outage: tried again at the next tick
+                log.error("%s", e)
+            else:
                 if pushed:
                     log.info("pushed %d files to %s", pushed, self.repo_id)
-            except HubUnavailable as e:
-                self.last_error = str(e)
-                wait = max(e.retry_after_s or 0.0, self.min_backoff_s)
-                log.warning("%s; the data stays in %s, next try in %.0fs", e, self.local.root, wait)
-            except StoreError as e:
-                self.last_error = str(e)
-                log.error("%s", e)
+
+    def _log_outage(self, state: RetryCallState) -> None:
+        log.warning(
+            "%s; the data stays in %s, next try in %.0fs",
+            failure(state),
+            self.local.root,
+            state.upcoming_sleep,
+        )
+
+    def _sleep_unless_stopped(self, seconds: float) -> None:
+        if self._stop.wait(seconds):
+            raise _Stopping
 
     def stop(self, final_flush_s: float = 30.0) -> None:
         """Stop the thread, then push what is left (bounded by ``final_flush_s``)."""
@@ -231,38 +228,3 @@ class HubSync:
             "last_push_at": self.last_push_at,
             "last_error": self.last_error,
         }
-
-
-class HubReader:
-    """Reads a dataset repo on the Hub (for ``latest``, ``sarif``, ``gate`` and the dashboard)."""
-
-    def __init__(self, repo_id: str, token: str | None = None, api: HfApi | None = None) -> None:
-        self.repo_id = repo_id
-        self.location = f"hf://datasets/{repo_id}"
-        self.api = api or HfApi(token=token)
-        self._listing: list[str] | None = None
-
-    def __repr__(self) -> str:
-        return f"HubReader({self.location})"
-
-    def _files(self) -> list[str]:
-        if self._listing is None:
-            try:
-                self._listing = self.api.list_repo_files(self.repo_id, repo_type="dataset")
-            except NETWORK_ERRORS as e:
-                raise hub_failure(e, self.repo_id) from e
-        return self._listing
-
-    def list_files(self, folder: str) -> list[str]:
-        return sorted(p for p in self._files() if p.startswith(folder.rstrip("/") + "/"))
-
-    def read_text(self, path: str) -> str | None:
-        if path not in self._files():
-            return None
-        try:
-            local = self.api.hf_hub_download(self.repo_id, path, repo_type="dataset")
-        except EntryNotFoundError:
-            return None
-        except NETWORK_ERRORS as e:
-            raise hub_failure(e, self.repo_id) from e
-        return Path(local).read_text(encoding="utf-8")

@@ -1,45 +1,37 @@
-"""Reading a dataset repo, local or on the Hub, through one small interface."""
+"""What readers ask of a dataset repo: the newest record, recent ones, a pass's rows, the state.
+
+Every helper takes a :class:`~autocoder.store.dataset.Dataset`, a local folder or a Hub repo
+alike. ``LocalReader`` and ``DatasetReader`` are the old names of ``LocalDataset`` and
+``Dataset``, kept importable for callers written before the one interface.
+"""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from autocoder.errors import StoreError
 from autocoder.schema import RECORDS, DatasetConfig
+from autocoder.store.dataset import Dataset, LocalDataset
 from autocoder.store.layout import STATE_PATH, is_record_shard, iteration_of, shard_path
 
+DatasetReader = Dataset  # the old name of the interface
+LocalReader = LocalDataset  # the old name of the local folder's reader
 
-class DatasetReader(Protocol):
-    """Lists and reads the files of one dataset repo."""
-
-    location: str
-
-    def list_files(self, folder: str) -> list[str]: ...
-
-    def read_text(self, path: str) -> str | None: ...
-
-
-class LocalReader:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.location = str(root)
-
-    def __repr__(self) -> str:
-        return f"LocalReader({self.location})"
-
-    def list_files(self, folder: str) -> list[str]:
-        base = self.root / folder
-        if not base.is_dir():
-            return []
-        return sorted(p.relative_to(self.root).as_posix() for p in base.rglob("*.jsonl"))
-
-    def read_text(self, path: str) -> str | None:
-        try:
-            return (self.root / path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
+__all__ = [
+    "DatasetReader",
+    "LocalReader",
+    "highest_iteration",
+    "latest_ok",
+    "latest_per_perspective",
+    "latest_record",
+    "parse_rows",
+    "read_shard",
+    "read_state",
+    "recent_records",
+    "record_paths",
+    "rows_of_iteration",
+]
 
 
 def parse_rows(text: str, path: str) -> list[dict[str, Any]]:
@@ -49,64 +41,77 @@ def parse_rows(text: str, path: str) -> list[dict[str, Any]]:
         raise StoreError(f"shard {path} is not valid JSONL ({e}); move it aside and restart") from e
 
 
-def record_paths(reader: DatasetReader) -> list[str]:
-    return sorted(p for p in reader.list_files(RECORDS.folder) if is_record_shard(p))
+def record_paths(dataset: Dataset) -> list[str]:
+    return sorted(p for p in dataset.list_files(RECORDS.folder) if is_record_shard(p))
 
 
-def read_shard(reader: DatasetReader, path: str) -> list[dict[str, Any]]:
-    text = reader.read_text(path)
+def read_shard(dataset: Dataset, path: str) -> list[dict[str, Any]]:
+    text = dataset.read_text(path)
     return [] if text is None else parse_rows(text, path)
 
 
-def latest_record(reader: DatasetReader) -> dict[str, Any] | None:
-    paths = record_paths(reader)
+def latest_record(dataset: Dataset) -> dict[str, Any] | None:
+    paths = record_paths(dataset)
     for path in reversed(paths):
-        rows = read_shard(reader, path)
+        rows = read_shard(dataset, path)
         if rows:
             return rows[-1]
     return None
 
 
-def recent_records(reader: DatasetReader, limit: int) -> list[dict[str, Any]]:
+def recent_records(dataset: Dataset, limit: int) -> list[dict[str, Any]]:
     """The newest ``limit`` records, oldest first."""
     rows: list[dict[str, Any]] = []
-    for path in record_paths(reader)[-limit:]:
-        rows.extend(read_shard(reader, path))
+    for path in record_paths(dataset)[-limit:]:
+        rows.extend(read_shard(dataset, path))
     return rows[-limit:]
 
 
 def latest_per_perspective(
-    reader: DatasetReader, statuses: tuple[str, ...] = ("ok",), max_scan: int = 500
+    dataset: Dataset, statuses: tuple[str, ...] = ("ok",), max_scan: int = 500
 ) -> dict[str, dict[str, Any]]:
     """The newest record of each perspective whose status is in ``statuses``, newest first.
 
     Looks at the newest ``max_scan`` records only, so the cost does not grow with history.
     """
     found: dict[str, dict[str, Any]] = {}
-    for path in reversed(record_paths(reader)[-max_scan:]):
-        for row in read_shard(reader, path):
+    for path in reversed(record_paths(dataset)[-max_scan:]):
+        for row in read_shard(dataset, path):
             if row["status"] in statuses and row["perspective_name"] not in found:
                 found[row["perspective_name"]] = row
     return found
 
 
+def latest_ok(dataset: Dataset, perspective: str, max_scan: int = 500) -> dict[str, Any] | None:
+    """The newest ``ok`` record of one perspective among the newest ``max_scan`` record shards.
+
+    Reads newest first and stops at the first match: on the Hub every shard read is a download.
+    """
+    paths = reversed(record_paths(dataset)[-max_scan:])
+    newest_first = (row for path in paths for row in reversed(read_shard(dataset, path)))
+    wanted = (
+        r for r in newest_first if r["status"] == "ok" and r["perspective_name"] == perspective
+    )
+    return next(wanted, None)
+
+
 def rows_of_iteration(
-    reader: DatasetReader, config: DatasetConfig, iteration: int
+    dataset: Dataset, config: DatasetConfig, iteration: int
 ) -> list[dict[str, Any]]:
-    return read_shard(reader, shard_path(config, iteration))
+    return read_shard(dataset, shard_path(config, iteration))
 
 
-def read_state(reader: DatasetReader) -> dict[str, Any]:
-    text = reader.read_text(STATE_PATH)
+def read_state(dataset: Dataset) -> dict[str, Any]:
+    text = dataset.read_text(STATE_PATH)
     if text is None:
         return {}
     try:
         state: dict[str, Any] = json.loads(text)
     except json.JSONDecodeError as e:
-        raise StoreError(f"{STATE_PATH} in {reader.location} is not valid JSON ({e})") from e
+        raise StoreError(f"{STATE_PATH} in {dataset.location} is not valid JSON ({e})") from e
     return state
 
 
-def highest_iteration(reader: DatasetReader) -> int:
-    paths = record_paths(reader)
+def highest_iteration(dataset: Dataset) -> int:
+    paths = record_paths(dataset)
     return iteration_of(paths[-1]) if paths else 0

@@ -1,11 +1,13 @@
 """Reading a dataset repo incrementally: each poll reads only what is new since the last one.
 
-A poll asks the source for its head (Hub: the commit of ``main``, one call; local: whether the
-folder exists), and when it moved, lists ``data/records`` (one entry per 1,000 iterations) and
-the record buckets from the last one seen onwards, newest first, reading shards until it reaches
-the last iteration it already has, the start of the backfill window, or ``backfill_max``. Extra
-configs (findings, specs) are read only for the newest ``ok`` iteration of each perspective among
-the new records. So the cost of a poll follows what is new, not the length of the history.
+The source is any :class:`~autocoder.store.dataset.Dataset` (``LocalTailSource`` and
+``HubTailSource`` are the old names of ``LocalDataset`` and ``HubDataset``). A poll asks it for
+its head (Hub: the commit of ``main``, one call; local: whether the folder exists), and when
+it moved, lists ``data/records`` (one entry per 1,000 iterations) and the record buckets from the
+last one seen onwards, newest first, reading shards until it reaches the last iteration it
+already has, the start of the backfill window, or ``backfill_max``. Extra configs (findings,
+specs) are read only for the newest ``ok`` iteration of each perspective among the new records.
+So the cost of a poll follows what is new, not the length of the history.
 
 A missing repo or folder is ``exists=False``; a corrupt shard is reported in ``problems`` and
 skipped for good; a Hub failure raises :class:`HubUnavailable` or :class:`StoreError` and leaves
@@ -15,29 +17,27 @@ the tail where it was, so the next poll tries again.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from huggingface_hub import HfApi
-from huggingface_hub.errors import HfHubHTTPError, RemoteEntryNotFoundError, RepositoryNotFoundError
 from pydantic import BaseModel, ValidationError
 
-from autocoder.errors import StoreError
 from autocoder.schema import RECORDS, DatasetConfig, Record
-from autocoder.store.hub import NETWORK_ERRORS, hub_failure
+from autocoder.store.dataset import Dataset, HubDataset, LocalDataset
 from autocoder.store.layout import SHARDS_PER_FOLDER, shard_path
 
 BUCKET = re.compile(r"\d{4}")
 SHARD = re.compile(r"(\d{9})\.jsonl")
 WEEK_S = 7 * 24 * 3600.0
 CHUNK = 32  # shards requested at once (the Hub source downloads them in parallel)
+# The old names, from before the tail read through the one Dataset interface.
+TailSource = Dataset
+LocalTailSource = LocalDataset
+HubTailSource = HubDataset
 
 
 @dataclass
@@ -50,48 +50,6 @@ class TailUpdate:
     problems: list[str] = field(default_factory=list)
     listed: list[str] = field(default_factory=list)  # folders listed (diagnostics)
     read: int = 0  # shards read
-
-
-class TailSource(Protocol):
-    location: str
-
-    def head(self) -> str | None:
-        """None when the dataset does not exist; a version ("" = unknown: always list)."""
-
-    def list_names(self, folder: str) -> list[str]:
-        """Names of the entries directly in ``folder``; [] when it does not exist."""
-
-    def read_texts(self, paths: list[str]) -> dict[str, str | None]:
-        """Each file's text, None for a file that does not exist."""
-
-
-class LocalTailSource:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.location = str(root)
-
-    def head(self) -> str | None:
-        return "" if self.root.is_dir() else None
-
-    def list_names(self, folder: str) -> list[str]:
-        try:
-            with os.scandir(self.root / folder) as entries:
-                return [entry.name for entry in entries]
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        except OSError as e:
-            raise StoreError(f"cannot list {self.root / folder}: {e}") from e
-
-    def read_texts(self, paths: list[str]) -> dict[str, str | None]:
-        return {path: self._read(path) for path in paths}
-
-    def _read(self, path: str) -> str | None:
-        try:
-            return (self.root / path).read_bytes().decode("utf-8", errors="replace")
-        except FileNotFoundError:
-            return None
-        except OSError as e:
-            raise StoreError(f"cannot read {self.root / path}: {e}") from e
 
 
 def _parse(text: str, path: str, model: type[BaseModel]) -> list[dict[str, Any]] | str:
@@ -118,7 +76,7 @@ class DatasetTail:
 
     def __init__(
         self,
-        source: TailSource,
+        source: Dataset,
         configs: tuple[DatasetConfig, ...] = (),
         backfill_s: float = WEEK_S,
         backfill_max: int = 20_000,
@@ -212,61 +170,3 @@ class DatasetTail:
                 else:
                     out[config.name].extend(parsed)
         return out
-
-
-class HubTailSource:
-    """A dataset repo on the Hub, read at one commit: ``head`` pins the revision of the poll."""
-
-    def __init__(
-        self, repo_id: str, token: str | None = None, api: HfApi | None = None, threads: int = 8
-    ) -> None:
-        self.repo_id = repo_id
-        self.location = f"hf://datasets/{repo_id}"
-        self.api = api or HfApi(token=token)
-        self.threads = threads
-        self.revision = "main"
-
-    def head(self) -> str | None:
-        try:
-            refs = self.api.list_repo_refs(self.repo_id, repo_type="dataset")
-        except RepositoryNotFoundError:
-            return None
-        except NETWORK_ERRORS as e:  # HfHubHTTPError is an OSError
-            raise _failure(e, self.repo_id) from e
-        main = next((b for b in refs.branches if b.name == "main"), None)
-        self.revision = main.target_commit if main else "main"
-        return self.revision
-
-    def list_names(self, folder: str) -> list[str]:
-        try:
-            tree = self.api.list_repo_tree(
-                self.repo_id, folder, revision=self.revision, repo_type="dataset"
-            )
-            return [entry.path.rsplit("/", 1)[-1] for entry in tree]
-        except RemoteEntryNotFoundError:
-            return []
-        except NETWORK_ERRORS as e:
-            raise _failure(e, self.repo_id) from e
-
-    def read_texts(self, paths: list[str]) -> dict[str, str | None]:
-        if not paths:
-            return {}
-        with ThreadPoolExecutor(max_workers=min(self.threads, len(paths))) as pool:
-            return dict(zip(paths, pool.map(self._read, paths), strict=True))
-
-    def _read(self, path: str) -> str | None:
-        try:
-            local = self.api.hf_hub_download(
-                self.repo_id, path, repo_type="dataset", revision=self.revision
-            )
-        except RemoteEntryNotFoundError:
-            return None
-        except NETWORK_ERRORS as e:
-            raise _failure(e, self.repo_id) from e
-        return Path(local).read_bytes().decode("utf-8", errors="replace")
-
-
-def _failure(error: Exception, repo_id: str) -> StoreError:
-    """``hub_failure`` of the HTTP error behind a "not in the local cache" error, if any."""
-    cause = error.__cause__
-    return hub_failure(cause if isinstance(cause, HfHubHTTPError) else error, repo_id)

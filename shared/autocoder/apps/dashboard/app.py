@@ -14,9 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -29,18 +28,12 @@ from autocoder.apps.dashboard import views
 from autocoder.apps.dashboard.charts import CHARTS
 from autocoder.apps.dashboard.data import DashboardData
 from autocoder.apps.dashboard.model import Snapshot
-from autocoder.apps.dashboard.sessions import (
-    DEFAULT_SESSIONS,
-    SharedOutputs,
-    bound_sessions,
-    session_capacity,
-)
-from autocoder.errors import ConfigError
+from autocoder.apps.dashboard.sessions import DEFAULT_SESSIONS, SharedOutputs, bound_sessions
 from autocoder.settings import Settings
+from autocoder.workers import catalog
 
 log = logging.getLogger("autocoder.dashboard")
-REFRESH_ENV = "AUTOCODER_DASHBOARD_REFRESH_S"
-DEFAULT_REFRESH_S = 10.0
+DEFAULT_REFRESH_S = 10.0  # AUTOCODER_DASHBOARD_REFRESH_S
 SHUTDOWN_GRACE_S = 10.0
 CACHE_S = 3.0  # the data layer is asked at most this often, whatever the number of tabs
 TITLE = "autocoder · Monitoring Dashboard"
@@ -52,23 +45,11 @@ class SnapshotProvider(Protocol):
     def refresh(self) -> Snapshot: ...
 
 
-def refresh_seconds(environ: Mapping[str, str] = os.environ) -> float:
-    """The page's refresh period: ``AUTOCODER_DASHBOARD_REFRESH_S``, default 10 s."""
-    raw = environ.get(REFRESH_ENV) or str(DEFAULT_REFRESH_S)
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise ConfigError(f"{REFRESH_ENV}={raw!r} is not a positive number of seconds; try 10")
-    return seconds
-
-
 def unreadable(error: BaseException) -> Snapshot:
     """What to show when the very first read failed: everything down, and why."""
     reason = f"the datasets could not be read: {type(error).__name__}: {error}"
     return Snapshot(
-        "Down", reason, 0, 0, None, [], {}, {}, {}, [], [], [], [], None, [reason]
+        "Down", reason, 0, 0, None, [], [], [], [], [], [], None, [reason]
     )  # fmt: skip
 
 
@@ -146,10 +127,20 @@ def _dropdown(label: str) -> gr.Dropdown:
     )
 
 
+def metric_slots() -> int:
+    """One metrics box per table the catalog's workers show."""
+    return max(1, sum(len(info.metrics) for info in catalog.workers()))
+
+
 def render(
-    shown: Shown, values: tuple[str | None, ...], seen: dict[str, Any], now: datetime
+    shown: Shown,
+    values: tuple[str | None, ...],
+    seen: dict[str, Any],
+    now: datetime,
+    slots: int | None = None,
 ) -> tuple[Any, ...]:
     """What one tab's tick sends; the charts and the filter choices only when they changed."""
+    slots = metric_slots() if slots is None else slots
     snapshot = shown.snapshot
     choices = views.filter_choices(snapshot)
     same_charts = seen.get("charts") == shown.charts_key
@@ -161,7 +152,7 @@ def render(
         views.banner_html(snapshot),
         views.overview_markdown(snapshot, now),
         views.worker_rows(snapshot, now),
-        *views.metrics_markdown(snapshot),
+        *views.metrics_markdown(snapshot, slots),
         *(gr.skip() if same_charts else figure for figure in shown.figures),
         *(gr.skip() if same_choices else gr.Dropdown(choices=choices[k], value=v)
           for k, v in zip(views.FILTER_KEYS, picked, strict=True)),
@@ -176,8 +167,10 @@ class PageEvents:
     They are made once per snapshot (:class:`SharedOutputs`), so a tab keeps no copy of its own.
     """
 
-    def __init__(self, shared: SharedSnapshot, outputs: list[Any], table: gr.Dataframe) -> None:
-        self.shared = shared
+    def __init__(
+        self, shared: SharedSnapshot, outputs: list[Any], table: gr.Dataframe, slots: int
+    ) -> None:
+        self.shared, self.slots = shared, slots
         self.page, self.table = SharedOutputs(outputs), SharedOutputs([table])
 
     async def refresh(
@@ -185,7 +178,11 @@ class PageEvents:
     ) -> tuple[Any, ...]:
         shown, values = await self.shared.get(), (worker, perspective, severity)
         key = (values, tab.get("charts"), tab.get("choices"))
-        return await self.page.get(shown, key, lambda: render(shown, values, tab, _now()))
+
+        def made() -> tuple[Any, ...]:
+            return render(shown, values, tab, _now(), self.slots)
+
+        return await self.page.get(shown, key, made)
 
     async def findings(
         self, worker: str | None, perspective: str | None, severity: str | None
@@ -211,7 +208,7 @@ def build_blocks(
     shared: SharedSnapshot, refresh_s: float, max_sessions: int = DEFAULT_SESSIONS
 ) -> gr.Blocks:
     """The page, keeping at most ``max_sessions`` sessions (see ``sessions``)."""
-    with gr.Blocks(title=TITLE) as blocks:
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
         gr.Markdown(f"# {TITLE}")
         banner = gr.HTML(elem_id="banner")
         overview = gr.Markdown(elem_id="overview")
@@ -222,7 +219,7 @@ def build_blocks(
         )  # fmt: skip
         gr.Markdown("## Metrics")
         with gr.Row():
-            counts = [gr.Markdown(), gr.Markdown(), gr.Markdown()]
+            counts = [gr.Markdown() for _ in range(metric_slots())]
         plots = [_plot()]
         with gr.Row():
             plots += [_plot(), _plot()]
@@ -235,7 +232,7 @@ def build_blocks(
         )  # fmt: skip
         seen = gr.State({})  # which charts and choices this tab has: two numbers
         outputs = [banner, overview, workers, *counts, *plots, *filters, table, seen]
-        events, inputs = PageEvents(shared, outputs, table), [*filters, seen]
+        events, inputs = PageEvents(shared, outputs, table, len(counts)), [*filters, seen]
         shared_outputs: dict[str, Any] = {"postprocess": False, "api_visibility": "private"}
         gr.Timer(refresh_s).tick(
             events.refresh, inputs=inputs, outputs=outputs, api_name="refresh", **shared_outputs
@@ -250,7 +247,11 @@ def build_blocks(
     return built
 
 
-def build_app(provider: SnapshotProvider, refresh_s: float | None = None) -> FastAPI:
+def build_app(
+    provider: SnapshotProvider,
+    refresh_s: float = DEFAULT_REFRESH_S,
+    max_sessions: int = DEFAULT_SESSIONS,
+) -> FastAPI:
     """The whole dashboard: FastAPI with ``/health`` and ``/api/summary``, Gradio at ``/``."""
     shared = SharedSnapshot(provider)
 
@@ -284,11 +285,12 @@ def build_app(provider: SnapshotProvider, refresh_s: float | None = None) -> Fas
     async def summary_route() -> dict[str, Any]:
         return (await shared.get()).snapshot.summary()
 
-    blocks = build_blocks(shared, refresh_s or refresh_seconds(), session_capacity())
+    blocks = build_blocks(shared, refresh_s, max_sessions)
     mounted: FastAPI = gr.mount_gradio_app(app, blocks, path="/", css=views.CSS)
     return mounted
 
 
 def dashboard_app(settings: Settings) -> FastAPI:
     """The dashboard over the datasets of ``settings``: on the Hub with HF settings, else local."""
-    return build_app(DashboardData.from_settings(settings))
+    data = DashboardData.from_settings(settings)
+    return build_app(data, settings.dashboard_refresh_s, settings.dashboard_sessions)

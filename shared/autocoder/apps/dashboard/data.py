@@ -22,51 +22,35 @@ from typing import Any
 from autocoder.apps.dashboard.health import DAY_S, Ping, banner, error_rate, worker_status
 from autocoder.apps.dashboard.model import (
     FINDING_COLUMNS,
+    MetricCounts,
     Snapshot,
     WorkerSource,
     WorkerStatus,
     WorkerView,
 )
 from autocoder.apps.dashboard.pings import ping_all
-from autocoder.apps.dashboard.sources import hub_token, tail_for, worker_sources
+from autocoder.apps.dashboard.sources import tail_for, worker_sources
 from autocoder.errors import StoreError
-from autocoder.schema import FINDINGS, SEVERITIES, SPECS, severity_rank, utc_timestamp
+from autocoder.schema import SEVERITIES, severity_rank, utc_timestamp
 from autocoder.settings import Settings
-from autocoder.store.tail import DatasetTail, HubTailSource
+from autocoder.store.dataset import HubDataset
+from autocoder.store.locate import hub_token
+from autocoder.store.tail import DatasetTail
 
 Pinger = Callable[[dict[str, str]], Coroutine[Any, Any, dict[str, Ping]]]
 Clock = Callable[[], datetime]
-TEST_PLANNING_KEYS = (
-    "failure_modes_identified", "integration_points_mapped", "edge_cases_discovered",
-    "test_specs_total", "test_specs_active", "test_specs_retired", "specs_passing",
-    "specs_failing", "specs_blocked",
-)  # fmt: skip
-
-
 HOUR_S = 3600.0
 WEEK_S = 7 * DAY_S
 ROWS_PER_PASS = 100  # latest findings kept per perspective (its newest pass), most severe first
 LATEST_ROWS = 500
 COMMITS_SHOWN = 20
 SERIES_POINTS = 500
-PRIORITY_SEVERITY = {1: "high", 2: "medium", 3: "low", 4: "info", 5: "info"}
 
 
 def finding_row(row: dict[str, Any]) -> dict[str, Any]:
     """A ``findings`` config row as a row of the latest findings table."""
     named = {**row, "perspective": row["perspective_name"]}
     return {key: named[key] for key in FINDING_COLUMNS}
-
-
-def spec_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A ``specs`` row as a finding: severity from its priority, its kind, its rationale."""
-    severity = PRIORITY_SEVERITY.get(row["priority"], "info")
-    return finding_row(
-        {**row, "severity": severity, "rule": row["kind"], "message": row["rationale"]}
-    )
-
-
-ROW_MAPS = {FINDINGS.name: finding_row, SPECS.name: spec_row}
 
 
 def utc_now() -> datetime:
@@ -107,7 +91,7 @@ class WorkerHistory:
         try:
             update = self.tail.poll()
         except StoreError as e:
-            kind = "Hub error" if isinstance(self.tail.source, HubTailSource) else "Read error"
+            kind = "Hub error" if isinstance(self.tail.source, HubDataset) else "Read error"
             self.error = f"{kind} reading {self.source.name} ({self.source.location}): {e}"
             return
         self.error, self.read_at = None, now
@@ -133,13 +117,14 @@ class WorkerHistory:
         self.recent.append((moment, record["status"]))
         self.hours[int(moment // HOUR_S)] += 1
         by_severity = (record.get("analysis") or {}).get("findings_by_severity")
-        if self.source.name == "analysis" and record["status"] == "ok" and by_severity:
+        charts = self.source.worker.charts
+        if "findings_by_commit" in charts and record["status"] == "ok" and by_severity:
             commit = record["target"]["commit"] or "unknown"
             self.by_commit.setdefault(commit, {})[record["perspective_name"]] = by_severity
             while len(self.by_commit) > COMMITS_SHOWN:
                 del self.by_commit[next(iter(self.by_commit))]
         insights = record.get("cumulative_insights") or {}
-        if "test_specs_total" in insights:
+        if "specs_over_time" in charts and "test_specs_total" in insights:
             counts = (insights["test_specs_total"], insights.get("test_specs_active", 0))
             self.specs.append((moment, record["timestamp"], *counts))
 
@@ -151,9 +136,11 @@ class WorkerHistory:
             return
         passes = {r["perspective_name"] for r in records if r["status"] == "ok"}
         fresh: dict[str, list[dict[str, Any]]] = {p: [] for p in passes}
+        as_finding = self.source.worker.table_rows
         for config, rows in new_rows.items():
             for row in rows:
-                fresh.setdefault(row["perspective_name"], []).append(ROW_MAPS[config](row))
+                shown = finding_row(as_finding[config](row))
+                fresh.setdefault(row["perspective_name"], []).append(shown)
         for perspective, rows in fresh.items():
             rows.sort(key=lambda r: (severity_rank(r["severity"]), r["file"], r["line"]))
             self.rows[perspective] = rows[:ROWS_PER_PASS]
@@ -293,9 +280,16 @@ class DashboardData:
             interval_s=source.interval_s,
         )
 
-    def _insights(self, name: str) -> dict[str, Any]:
-        found = [h.newest for h in self.histories if h.source.name == name and h.newest]
-        return dict(found[0].get("cumulative_insights") or {}) if found else {}
+    def _metrics(self) -> list[MetricCounts]:
+        """Each worker's metrics tables, from its newest record's cumulative insights."""
+        tables = []
+        for history in self.histories:
+            insights = (history.newest or {}).get("cumulative_insights") or {}
+            tables += [
+                MetricCounts(t.title, t.summary_key, t.counts(insights), t.order or t.keys)
+                for t in history.source.worker.metrics
+            ]
+        return tables
 
     def _cached_series(self) -> dict[str, Any]:
         key = tuple(h.version for h in self.histories)
@@ -306,7 +300,6 @@ class DashboardData:
     def _build(self, now: datetime, pings: dict[str, Ping]) -> Snapshot:
         views = [self._view(h, now, pings.get(h.source.name)) for h in self.histories]
         state, detail, online, expected = banner(views)
-        analysis, planning = self._insights("analysis"), self._insights("test-planning")
         read = [h.read_at for h in self.histories if h.read_at is not None]
         as_of = utc_timestamp(min(read)) if read else None
         problems = [p for h in self.histories for p in h.problems]
@@ -322,9 +315,7 @@ class DashboardData:
             expected=expected,
             newest_iteration_at=max(stamps) if stamps else None,
             workers=views,
-            findings_by_severity=dict(analysis.get("unique_findings_by_severity") or {}),
-            findings_by_perspective=dict(analysis.get("unique_findings_by_perspective") or {}),
-            test_planning={k: planning[k] for k in TEST_PLANNING_KEYS if k in planning},
+            metrics=self._metrics(),
             data_as_of=as_of,
             problems=problems,
             **self._cached_series(),

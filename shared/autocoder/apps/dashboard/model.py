@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from autocoder.engine.spec import WorkerInfo
+from autocoder.schema import RECORDS
+from autocoder.workers import catalog
+
 WorkerStatus = Literal["online", "stale", "offline", "not deployed", "waiting for first iteration"]
 Banner = Literal["All Systems Operational", "Degraded", "Down"]
 
@@ -27,12 +31,32 @@ SUMMARY_FIELDS = (
 class WorkerSource:
     """Where one worker's dataset is and how often it should write."""
 
-    name: str  # "analysis" | "test-planning" | "implementation"
+    name: str  # a catalog name, e.g. "analysis"
     title: str  # "Analysis Worker"
     dataset: str  # dataset name, e.g. "autocoder-analysis-results"
     interval_s: float  # the worker's iteration interval (health thresholds derive from it)
     location: str  # local folder path or Hub repo id ("USER/NAME")
     space_url: str | None = None  # the worker's Space / app URL, when known (pings GET /health)
+    info: WorkerInfo | None = None  # its catalog entry (found by name when not given)
+
+    @classmethod
+    def of(cls, info: WorkerInfo, location: str, space_url: str | None = None) -> WorkerSource:
+        return cls(
+            info.name, info.title, info.dataset, info.default_interval_s, location, space_url, info
+        )
+
+    @property
+    def worker(self) -> WorkerInfo:
+        """What the catalog says of this worker: its extra configs, table rows, charts, metrics."""
+        if self.info is not None:
+            return self.info
+        known = {info.name: info for info in catalog.workers()}
+        if self.name in known:
+            return known[self.name]
+        return WorkerInfo(
+            self.name, self.title, self.dataset, "", self.interval_s, self.name, self.name,
+            (RECORDS,),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -51,6 +75,16 @@ class WorkerView:
 
 
 @dataclass(frozen=True)
+class MetricCounts:
+    """One metrics table of the page: counts from a worker's newest cumulative insights."""
+
+    title: str  # "Unique findings by severity"
+    summary_key: str  # its key in GET /api/summary
+    counts: dict[str, int]
+    order: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Snapshot:
     banner: Banner
     banner_detail: str  # which worker and why, when not all operational
@@ -58,9 +92,7 @@ class Snapshot:
     expected: int
     newest_iteration_at: str | None
     workers: list[WorkerView]
-    findings_by_severity: dict[str, int]  # unique findings (analysis cumulative insights)
-    findings_by_perspective: dict[str, int]
-    test_planning: dict[str, int]  # failure_modes_identified, edge_cases_discovered, ...
+    metrics: list[MetricCounts]  # the tables each worker's catalog entry asks for, in order
     # Series for the charts, each a list of plain dict rows (JSON-friendly):
     iterations_per_hour: list[dict[str, Any]]  # {"worker", "hour" (ISO), "iterations"}
     findings_by_commit: list[dict[str, Any]]  # {"commit", "severity", "findings"}
@@ -79,7 +111,10 @@ class Snapshot:
             "newest_iteration_at": self.newest_iteration_at,
             "data_as_of": self.data_as_of,
             "workers": [{k: getattr(w, k) for k in SUMMARY_FIELDS} for w in self.workers],
-            "findings_by_severity": self.findings_by_severity,
-            "test_planning": self.test_planning,
+            **{table.summary_key: table.counts for table in self.metrics},
             "problems": self.problems,
         }
+
+    def counts(self, summary_key: str) -> dict[str, int]:
+        """The counts of the metrics table with this summary key ({} when there is none)."""
+        return next((t.counts for t in self.metrics if t.summary_key == summary_key), {})

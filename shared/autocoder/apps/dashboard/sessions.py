@@ -16,34 +16,16 @@ findings table and the charts.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import gradio as gr
 from gradio.data_classes import GradioModel, GradioRootModel
 
-from autocoder.errors import ConfigError
-
-SESSIONS_ENV = "AUTOCODER_DASHBOARD_SESSIONS"
-DEFAULT_SESSIONS = 128  # about 100 KB each, plus the findings table a closed tab last got
+# AUTOCODER_DASHBOARD_SESSIONS: about 100 KB each, plus the findings table a closed tab last got
+DEFAULT_SESSIONS = 128
 SHARED_ENTRIES = 32  # renders kept per snapshot (one per filter combination and tab state)
-
-
-def session_capacity(environ: Mapping[str, str] = os.environ) -> int:
-    """How many sessions Gradio keeps: ``AUTOCODER_DASHBOARD_SESSIONS``, default 128."""
-    raw = environ.get(SESSIONS_ENV) or str(DEFAULT_SESSIONS)
-    try:
-        capacity = int(raw)
-    except ValueError:
-        capacity = 0
-    if capacity < 1:
-        raise ConfigError(
-            f"{SESSIONS_ENV}={raw!r} is not a positive whole number of sessions; "
-            f"try {DEFAULT_SESSIONS}"
-        )
-    return capacity
 
 
 def bound_sessions(blocks: gr.Blocks, capacity: int) -> None:

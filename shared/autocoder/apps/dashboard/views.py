@@ -153,17 +153,19 @@ def _label(key: str) -> str:
     return key.replace("_", " ")
 
 
-def metrics_markdown(snapshot: Snapshot) -> tuple[str, str, str]:
-    """Findings by severity, findings by perspective, test planning counts: three small tables."""
-    return (
-        counts_markdown("Unique findings by severity", snapshot.findings_by_severity, SEVERITIES),
-        counts_markdown("Unique findings by perspective", snapshot.findings_by_perspective),
+def metrics_markdown(snapshot: Snapshot, slots: int) -> list[str]:
+    """The snapshot's metrics tables as ``slots`` markdown boxes (extra tables share the last)."""
+    tables = [
         counts_markdown(
-            "Test planning (cumulative)",
-            {_label(k): v for k, v in snapshot.test_planning.items()},
-            order=[_label(k) for k in snapshot.test_planning],
-        ),
-    )
+            table.title,
+            {_label(k): v for k, v in table.counts.items()},
+            order=[_label(k) for k in table.order],
+        )
+        for table in snapshot.metrics
+    ]
+    if len(tables) > slots:
+        tables[slots - 1 :] = ["\n\n".join(tables[slots - 1 :])]
+    return tables + [""] * (slots - len(tables))
 
 
 def filter_choices(snapshot: Snapshot) -> dict[str, list[str]]:

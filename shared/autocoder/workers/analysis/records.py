@@ -6,9 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from autocoder.engine.perspective import TOP_FINDINGS_IN_RECORD, PerspectiveResult
-from autocoder.engine.toolkit import count_by
+from autocoder.engine.perspective import PerspectiveResult
 from autocoder.schema import FINDINGS, FindingRow, Record, severity_rank
+from autocoder.workers.analysis.evidence import count_by
+
+TOP_FINDINGS_IN_RECORD = 15  # the most severe findings a record keeps (all are in the config)
 
 
 def record_analysis(result: PerspectiveResult) -> dict[str, Any]:

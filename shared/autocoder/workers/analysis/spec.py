@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from autocoder.engine.perspective import Registry
 from autocoder.engine.spec import WorkerSpec
-from autocoder.schema import FINDINGS, RECORDS
+from autocoder.workers.analysis.info import ANALYSIS
 from autocoder.workers.analysis.insights import AnalysisInsights
 from autocoder.workers.analysis.perspectives.architecture import ArchitectureReview
 from autocoder.workers.analysis.perspectives.code_quality import CodeQualityAnalysis
@@ -14,19 +14,10 @@ from autocoder.workers.analysis.perspectives.security import SecurityAudit
 from autocoder.workers.analysis.perspectives.test_coverage import TestCoverageAnalysis
 from autocoder.workers.analysis.records import finding_rows, record_analysis
 
-DATASET = "autocoder-analysis-results"
-
 
 def analysis_spec() -> WorkerSpec:
     return WorkerSpec(
-        name="analysis",
-        title="Analysis Worker",
-        dataset=DATASET,
-        description=(
-            "One record per iteration of the autocoder analysis worker (six perspectives in "
-            "rotation), and every finding in the `findings` config. "
-            "`load_dataset(repo)['train'][-1]` is the newest record."
-        ),
+        info=ANALYSIS,
         registry=Registry(
             [
                 CodeQualityAnalysis(),
@@ -37,8 +28,6 @@ def analysis_spec() -> WorkerSpec:
                 TestCoverageAnalysis(),
             ]
         ),
-        configs=(RECORDS, FINDINGS),
-        default_interval_s=60.0,
         new_insights=AnalysisInsights,
         item_rows=finding_rows,
         record_analysis=record_analysis,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from autocoder.engine.perspective import Registry
 from autocoder.engine.spec import WorkerSpec
-from autocoder.schema import RECORDS, SPECS
+from autocoder.workers.test_planning.info import TEST_PLANNING
 from autocoder.workers.test_planning.insights import TestPlanningInsights
 from autocoder.workers.test_planning.perspectives.backwards_compatibility import (
     BackwardsCompatibility,
@@ -25,19 +25,10 @@ from autocoder.workers.test_planning.perspectives.user_experience import UserExp
 from autocoder.workers.test_planning.perspectives.what_are_we_testing import WhatAreWeTesting
 from autocoder.workers.test_planning.results import record_analysis, spec_rows
 
-DATASET = "autocoder-test-planning-results"
-
 
 def test_planning_spec() -> WorkerSpec:
     return WorkerSpec(
-        name="test-planning",
-        title="Test Planning Worker",
-        dataset=DATASET,
-        description=(
-            "One record per iteration of the autocoder test planning worker (fifteen perspectives "
-            "in rotation), and every test specification with its pytest code in the `specs` "
-            "config. `load_dataset(repo)['train'][-1]['cumulative_insights']` has the counts."
-        ),
+        info=TEST_PLANNING,
         registry=Registry(
             [
                 WhatAreWeTesting(),
@@ -57,8 +48,6 @@ def test_planning_spec() -> WorkerSpec:
                 BigPictureReview(),
             ]
         ),
-        configs=(RECORDS, SPECS),
-        default_interval_s=60.0,
         new_insights=TestPlanningInsights,
         item_rows=spec_rows,
         record_analysis=record_analysis,

@@ -4,28 +4,26 @@ Only with ``AUTOCODER_RUN_TARGET_TESTS=1``: it executes the target's code. A gen
 fails is kept with status ``failed`` ("this fails today: possible bug"), never dropped; one whose
 subject this environment cannot import is ``blocked``. Each says why in ``status_detail``. The
 subjects' source folders go on ``PYTHONPATH``; a conftest sets Django up when
-``DJANGO_SETTINGS_MODULE`` is set. pytest runs in the :mod:`autocoder.engine.sandbox`: of the
-worker's environment it sees only ``DJANGO_SETTINGS_MODULE`` (and PYTHONPATH), never a token, and
-its HOME is a temporary folder.
+``DJANGO_SETTINGS_MODULE`` is set. pytest runs through :mod:`autocoder.engine.testrun`, in the
+sandbox: of the worker's environment it sees only ``DJANGO_SETTINGS_MODULE`` (and PYTHONPATH),
+never a token, and its HOME is a temporary folder. What is left here is test planning's own: the
+generated files, where their subjects import from, and what a test's outcome makes of its spec.
 """
 
 from __future__ import annotations
 
-import ast
 import os
-import subprocess
 import tempfile
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from autocoder.engine import sandbox
+from autocoder.engine import sandbox, testrun
+from autocoder.engine.testrun import TestOutcome, TestRun
 from autocoder.errors import ToolError, ToolTimeout
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.specs import BLOCKED
 
-PER_TEST_TIMEOUT_S = 30  # pytest-timeout: one hung generated test cannot stall the batch
-MAX_DETAIL = 300
+PER_TEST_TIMEOUT_S = testrun.PER_TEST_TIMEOUT_S  # one hung generated test cannot stall the batch
 CONFTEST = '''"""Written by autocoder next to its generated tests: set up what the target configures
 by environment, as the target's own test configuration would (Django: DJANGO_SETTINGS_MODULE)."""
 
@@ -62,65 +60,44 @@ def source_roots(root: Path, specs: list[TestSpec]) -> list[Path]:
     return list(roots)
 
 
-def _pytest(
+def _run(
     root: Path,
     folder: Path,
-    args: list[str],
-    timeout_s: float,
     specs: list[TestSpec],
+    timeout_s: float,
     memory_mb: int,
-) -> subprocess.CompletedProcess[str]:
-    """pytest over ``folder`` in the sandbox: the subjects' source roots (and the worker's own
-    PYTHONPATH) importable, no token in the environment, a temporary HOME."""
+    collect_only: bool = False,
+) -> TestRun:
+    """The generated tests in ``folder`` through :func:`autocoder.engine.testrun.run_tests`:
+    the subjects' source roots (and the worker's own PYTHONPATH) importable, ``folder`` the
+    working folder and rootdir (the target is on the path, but its checkout is never the working
+    folder), modules that fail to collect reported and the others run."""
     paths = [*source_roots(root, specs), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
-    env = {"PYTHONDONTWRITEBYTECODE": "1",
-           "HYPOTHESIS_STORAGE_DIRECTORY": str(folder / ".hypothesis")}  # fmt: skip
-    options = ["-p", "no:cacheprovider", "--rootdir", str(folder), "-o", "addopts=",
-               "-o", f"timeout={PER_TEST_TIMEOUT_S}", "-q"]  # fmt: skip
     try:
-        return sandbox.run_python(
-            "pytest", [*options, *args, str(folder)],
-            cwd=folder,  # the target is on the path, but its checkout is never the working folder
-            timeout_s=timeout_s, memory_mb=memory_mb, import_paths=[str(p) for p in paths if p],
-            env=env, pass_env=sandbox.TARGET_TEST_ENV,
+        return testrun.run_tests(
+            [folder], source_root=root, rootdir=folder, timeout_s=timeout_s, memory_mb=memory_mb,
+            import_paths=[str(p) for p in paths if str(p)], collect_only=collect_only,
+            per_test_timeout_s=PER_TEST_TIMEOUT_S,
+            extra_args=["-o", "addopts=", "--continue-on-collection-errors"],
         )  # fmt: skip
     except ToolTimeout:
         raise ToolError(f"generated tests ran longer than {timeout_s:.0f}s in {root}") from None
 
 
-def _spec_id_of(case: ET.Element) -> str:
-    """The spec a junit test case came from: its module ``test_<id>``, or for a module-level
-    skip or collection error (empty classname) the file named in the case's name."""
-    module = case.get("classname", "").rsplit(".", 1)[-1]
+def _status(test: TestOutcome) -> tuple[str, str]:
+    """(spec status, detail) of one test: a skip is ``not_run``, and a test whose subject this
+    environment cannot import (the BLOCKED marker of the generated code) is ``blocked``."""
+    status = "not_run" if test.status == "skipped" else test.status
+    return ("blocked" if BLOCKED in test.detail else status), test.detail
+
+
+def _spec_id_of(test: TestOutcome) -> str:
+    """The spec a test came from: its module ``test_<id>``, or for a module-level skip or
+    collection error (empty classname) the file named in the test's name."""
+    module = test.classname.rsplit(".", 1)[-1]
     if not module:
-        module = Path(case.get("name", "").split("::")[0]).stem
+        module = Path(test.name.split("::")[0]).stem
     return module.removeprefix("test_")
-
-
-def _outcome(case: ET.Element) -> tuple[str, str]:
-    """(status, detail) of one junit test case: the detail is the exception or skip reason."""
-    for tag, status in (("failure", "failed"), ("error", "error"), ("skipped", "not_run")):
-        found = case.find(tag)
-        if found is not None:
-            detail = _detail(found)
-            return ("blocked" if BLOCKED in detail else status), detail
-    return "passed", ""
-
-
-def _detail(element: ET.Element) -> str:
-    """The most telling line: the last ``E   `` line of a traceback, the reason of a skip (a
-    module-level skip's text is the repr of ``(file, line, reason)``), else the message."""
-    text = (element.text or "").strip()
-    errors = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
-    if errors:
-        return errors[-1][:MAX_DETAIL]
-    try:
-        where = ast.literal_eval(text) if text.startswith("(") else None
-    except (ValueError, SyntaxError):
-        where = None
-    if isinstance(where, tuple) and len(where) == 3:
-        return str(where[2]).removeprefix("Skipped: ")[:MAX_DETAIL]
-    return (element.get("message") or text)[:MAX_DETAIL]
 
 
 def run_generated_tests(
@@ -134,18 +111,13 @@ def run_generated_tests(
         return specs
     order = {"passed": 0, "not_run": 1, "blocked": 2, "failed": 3, "error": 4}
     with tempfile.TemporaryDirectory(prefix="autocoder-generated-") as tmp:
-        folder = Path(tmp)
-        _write_tests(folder, specs)
-        junit = folder / "junit.xml"
-        options = [f"--junitxml={junit}", "--continue-on-collection-errors"]
-        _pytest(root, folder, options, timeout_s, specs, memory_mb)
-        status: dict[str, tuple[str, str]] = {}
-        if junit.exists():
-            for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314
-                spec_id = _spec_id_of(case)
-                outcome = _outcome(case)
-                if order[outcome[0]] >= order[status.get(spec_id, ("passed", ""))[0]]:
-                    status[spec_id] = outcome
+        _write_tests(Path(tmp), specs)
+        run = _run(root, Path(tmp), specs, timeout_s, memory_mb)
+    status: dict[str, tuple[str, str]] = {}
+    for test in run.outcomes:
+        spec_id, outcome = _spec_id_of(test), _status(test)
+        if order[outcome[0]] >= order[status.get(spec_id, ("passed", ""))[0]]:
+            status[spec_id] = outcome
     missing = ("error", "pytest reported nothing for this test (crashed or timed out)")
     updates = {s.id: status.get(s.id, missing) for s in specs}
     return [
@@ -175,15 +147,10 @@ def collect_generated_tests(
     blocked: dict[str, str] = {}
     errors: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="autocoder-collect-") as tmp:
-        folder = Path(tmp)
-        _write_tests(folder, specs)
-        junit = folder / "junit.xml"
-        options = ["--collect-only", f"--junitxml={junit}", "--continue-on-collection-errors"]
-        done = _pytest(root, folder, options, timeout_s, specs, memory_mb)
-        cases = ET.parse(junit).getroot().iter("testcase") if junit.exists() else iter(())  # noqa: S314
-        for case in cases:
-            status, detail = _outcome(case)
-            found = blocked if status == "blocked" else errors if status == "error" else {}
-            found[_spec_id_of(case)] = detail
-    items = sum(1 for line in done.stdout.splitlines() if line.startswith("test_") and "::" in line)
-    return Collection(items, blocked, errors, done.stdout + done.stderr)
+        _write_tests(Path(tmp), specs)
+        run = _run(root, Path(tmp), specs, timeout_s, memory_mb, collect_only=True)
+    for test in run.outcomes:
+        status, detail = _status(test)
+        found = blocked if status == "blocked" else errors if status == "error" else {}
+        found[_spec_id_of(test)] = detail
+    return Collection(run.collected, blocked, errors, run.output)

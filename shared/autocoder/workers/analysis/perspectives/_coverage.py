@@ -1,6 +1,8 @@
 """Line coverage: the target's own test suite run under coverage.py.
 
-That executes the target's code, so it runs only when ``run_target_tests`` is on.
+That executes the target's code, so it runs only when ``run_target_tests`` is on. The suite runs
+through :mod:`autocoder.engine.testrun` (the target's own configuration, stopping at the first
+failure); what is analysis's own is the report: covered lines per file, the least covered.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from autocoder.engine import toolkit
+from autocoder.engine import testrun, toolkit
 from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.errors import ToolError
+from autocoder.workers.analysis import evidence
 
-TOP = toolkit.TOP
+TOP = evidence.TOP
+RAN = (0, 1, 2)  # pytest exit codes of a suite that ran: passed, tests failed, interrupted
 
 
 def add_line_coverage(ctx: RunContext, result: PerspectiveResult) -> None:
@@ -48,22 +52,21 @@ def _measure(ctx: RunContext) -> dict[str, Any]:
     timeout = ctx.options.tool_timeout_s
     with tempfile.TemporaryDirectory(prefix="autocoder-cov-") as tmp:
         data, out = str(Path(tmp) / "coverage.data"), str(Path(tmp) / "coverage.json")
-        run = toolkit.run_tool(
-            ["coverage", "run", "--data-file", data, "--source", ".",
-             "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"],
-            cwd=ctx.root, timeout_s=timeout, ok_codes=(0, 1, 2, 5),
-            env={"PYTHONDONTWRITEBYTECODE": "1"}, memory_mb=ctx.options.tool_memory_mb,
-            import_paths=[ctx.root],  # opt-in: the target's tests import it; no token, own HOME
-            pass_env=toolkit.TARGET_TEST_ENV,
+        run = testrun.run_tests(
+            [], source_root=ctx.root, timeout_s=timeout, memory_mb=ctx.options.tool_memory_mb,
+            coverage_data=Path(data), per_test_timeout_s=None, extra_args=["-x"],
         )  # fmt: skip
-        if run.returncode == 5:
+        if run.exit_code == testrun.NO_TESTS_COLLECTED:
             return {"error": "pytest collected no tests in the target"}
+        if run.exit_code not in RAN:
+            said = (run.stderr or run.stdout).strip()[-600:]
+            raise ToolError(f"coverage exited with {run.exit_code}: {said}")
         toolkit.run_tool(["coverage", "json", "--data-file", data, "-o", out], cwd=ctx.root,
                          timeout_s=timeout, ok_codes=(0,), memory_mb=ctx.options.tool_memory_mb,
                          import_paths=[ctx.root])  # fmt: skip
         report = json.loads(Path(out).read_text(encoding="utf-8"))
     tail = [line.strip() for line in run.stdout.splitlines() if line.strip()]
-    return {"exit_code": run.returncode, "outcome": tail[-1][:200] if tail else "",
+    return {"exit_code": run.exit_code, "outcome": tail[-1][:200] if tail else "",
             "files": _covered_per_file(ctx, report)}  # fmt: skip
 
 

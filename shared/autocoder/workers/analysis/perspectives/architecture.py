@@ -13,6 +13,7 @@ from autocoder.engine import toolkit
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.errors import PerspectiveSkipped
 from autocoder.schema import Finding, Severity
+from autocoder.workers.analysis import evidence
 from autocoder.workers.analysis.perspectives._graph import (
     GRAPH_FORMAT,
     build_graph,
@@ -21,7 +22,7 @@ from autocoder.workers.analysis.perspectives._graph import (
 )
 
 FAN_OUT_LIMIT = 15  # a module importing more internal modules than this gets a finding
-TOP = toolkit.TOP
+TOP = evidence.TOP
 
 ImportLines = dict[tuple[str, str], int]  # (importer, imported) -> line of the first import
 
@@ -46,7 +47,7 @@ class ArchitectureReview:
             ctx.cache, "grimp/architecture", f"{version}:{GRAPH_FORMAT}", ctx.sources,
             sorted(modules.values()), lambda: build_graph(ctx.root, packages, modules),
         )  # fmt: skip
-        findings = toolkit.stable_fingerprints(graph_findings(ctx, modules, graph))
+        findings = evidence.stable_fingerprints(graph_findings(ctx, modules, graph))
         metrics = graph_metrics(ctx, packages, modules, graph, findings=findings)
         return PerspectiveResult(
             summary=summarise(metrics), findings=findings, metrics=metrics, tools={"grimp": version}
@@ -85,7 +86,7 @@ class _ChainStart:
 
 def _cycle_findings(ctx: RunContext, graph: dict[str, Any], where: _ChainStart) -> list[Finding]:
     return [
-        toolkit.finding(
+        evidence.finding(
             ctx.sources, **where.fields(c["cycle"], "import-cycle", "medium"),
             anchor="cycle " + " ".join(sorted(c["cycle"][1:])),
             message=f"import cycle: {' -> '.join(c['cycle'])} ({c['group']} modules import each "
@@ -97,7 +98,7 @@ def _cycle_findings(ctx: RunContext, graph: dict[str, Any], where: _ChainStart) 
 
 def _layer_findings(ctx: RunContext, graph: dict[str, Any], where: _ChainStart) -> list[Finding]:
     return [
-        toolkit.finding(
+        evidence.finding(
             ctx.sources, **where.fields(layer["chains"][0], "layer-cycle", "low"),
             anchor="layers " + " ".join(layer["members"]),
             message=f"{' and '.join(layer['members'])} depend on each other "
@@ -111,7 +112,7 @@ def _layer_findings(ctx: RunContext, graph: dict[str, Any], where: _ChainStart) 
 def _fan_out_findings(ctx: RunContext, where: _ChainStart) -> list[Finding]:
     fan_out = Counter(a for a, _b in where.import_lines)
     return [
-        toolkit.finding(
+        evidence.finding(
             ctx.sources, **where.fields([m, where.first_import(m)], "high-fan-out", "low"),
             anchor=m, message=f"{m} imports {n} modules of the project (limit {FAN_OUT_LIMIT}): "
             "it knows too much; split it by responsibility",
@@ -140,14 +141,14 @@ def graph_metrics(
     names = [m for m, f in modules.items() if f.endswith("__init__.py")]
     sizes = sorted((package_size(ctx, modules, p) for p in names), key=lambda s: -s["lines"])
     return {
-        **toolkit.finding_metrics(ctx.sources, findings),
+        **evidence.finding_metrics(ctx.sources, findings),
         "packages": sorted(packages),
         "modules": len(modules),
         "internal_imports": len(graph["imports"]),
         "cycles": len(graph["cycles"]),
         "import_cycles": [" -> ".join(c["cycle"]) for c in graph["cycles"]][:15],
         "modules_in_cycles": sum(c["group"] for c in graph["cycles"]),
-        "cycles_per_kloc": toolkit.per_kloc(len(graph["cycles"]), toolkit.kloc(ctx.sources)),
+        "cycles_per_kloc": evidence.per_kloc(len(graph["cycles"]), evidence.kloc(ctx.sources)),
         "highest_fan_in": [{"module": m, "importers": n} for m, n in fan_in.most_common(TOP)],
         "highest_fan_out": [{"module": m, "imports": n} for m, n in fan_out.most_common(TOP)],
         "package_sizes": sizes[:15],
@@ -174,7 +175,7 @@ def summarise(metrics: dict[str, Any]) -> str:
             f"Most imported: {top_in['module']} ({top_in['importers']} importers); "
             f"most importing: {top_out['module']} ({top_out['imports']} modules).",
         )
-    parts.append("In all: " + toolkit.counts_sentence(m, "findings"))
+    parts.append("In all: " + evidence.counts_sentence(m, "findings"))
     if m["unparsed_files"]:
         parts.append(f"{len(m['unparsed_files'])} files do not parse and count as empty modules.")
     return " ".join(parts)

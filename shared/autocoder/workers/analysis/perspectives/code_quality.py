@@ -7,13 +7,14 @@ from typing import Any, ClassVar
 from autocoder.engine import toolkit
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.schema import Finding, Severity
+from autocoder.workers.analysis import evidence
 from autocoder.workers.analysis.perspectives._ruff import Diagnostics, ruff_severity, run_ruff
 
 # Complexity (C90) is radon's job here; the line length depends on the target's own style.
 QUALITY_SELECT = "E,F,W,B,SIM,UP,PL,RUF,N,ARG,PIE,RET,ERA"
 QUALITY_IGNORE = "E501,PLR2004"
 RADON_FORMAT = "2"  # bump when the cached radon result changes shape
-TOP = toolkit.TOP
+TOP = evidence.TOP
 
 RadonResults = dict[str, dict[str, Any]]  # file -> {"functions", "mi", "error"}
 
@@ -87,7 +88,7 @@ class CodeQualityAnalysis:
         ruff_version, lint = run_ruff(ctx, QUALITY_SELECT, QUALITY_IGNORE, "ruff/code_quality")
         radon_version, radon = run_radon(ctx)
         findings = self._lint_findings(ctx, lint) + self._complexity_findings(ctx, radon)
-        findings = toolkit.stable_fingerprints(findings)
+        findings = evidence.stable_fingerprints(findings)
         metrics = self._metrics(ctx, findings, radon)
         return PerspectiveResult(
             summary=self._summary(findings, metrics),
@@ -98,7 +99,7 @@ class CodeQualityAnalysis:
 
     def _lint_findings(self, ctx: RunContext, lint: Diagnostics) -> list[Finding]:
         return [
-            toolkit.finding(
+            evidence.finding(
                 ctx.sources,
                 tool="ruff",
                 rule=d["code"],
@@ -116,7 +117,7 @@ class CodeQualityAnalysis:
         for file, result in radon.items():
             for fn in result["functions"]:
                 if fn["cc"] > self.cc_threshold:
-                    out.append(toolkit.finding(
+                    out.append(evidence.finding(
                         ctx.sources, tool="radon", rule="cyclomatic-complexity", file=file,
                         line=fn["line"], severity=complexity_severity(fn["cc"]), anchor=fn["name"],
                         message=f"{fn['name']} has cyclomatic complexity {fn['cc']} "
@@ -140,18 +141,18 @@ class CodeQualityAnalysis:
             if r["mi"] is not None
         ]
         return {
-            **toolkit.finding_metrics(ctx.sources, findings),
+            **evidence.finding_metrics(ctx.sources, findings),
             "functions": len(functions),
             "complex_functions": sum(1 for fn in functions if fn["cc"] > self.cc_threshold),
             "mean_complexity": mean([fn["cc"] for fn in functions]),
             "most_complex_functions": sorted(functions, key=lambda fn: -fn["cc"])[:TOP],
             "mean_maintainability": mean([m["mi"] for m in modules]),
             "least_maintainable_modules": sorted(modules, key=lambda m: m["mi"])[:TOP],
-            "unparsed_files": toolkit.files_with_errors(radon, 15),
+            "unparsed_files": evidence.files_with_errors(radon, 15),
         }
 
     def _summary(self, findings: list[Finding], metrics: dict[str, Any]) -> str:
-        parts = ["Ruff and radon found " + toolkit.counts_sentence(metrics, "issues")]
+        parts = ["Ruff and radon found " + evidence.counts_sentence(metrics, "issues")]
         if findings:
             rules = ", ".join(f"{r} ({n})" for r, n in list(metrics["by_rule"].items())[:3])
             worst = metrics["worst_files"][0]

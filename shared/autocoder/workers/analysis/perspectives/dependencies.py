@@ -13,6 +13,7 @@ from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.sources import SourceFiles
 from autocoder.errors import ToolError, ToolMissing
 from autocoder.schema import Finding, Severity
+from autocoder.workers.analysis import evidence
 from autocoder.workers.analysis.perspectives._deptry import deptry_inputs, run_deptry
 from autocoder.workers.analysis.perspectives._pip_audit import audit_pins
 from autocoder.workers.analysis.perspectives._requirements import (
@@ -44,7 +45,7 @@ class DependencyAnalysis:
         findings = _declaration_findings(ctx.sources, declared)
         findings += _deptry_findings(ctx, declared, result)
         findings += _audit_findings(ctx, declared.requirements, result)
-        result.findings = toolkit.stable_fingerprints(findings)
+        result.findings = evidence.stable_fingerprints(findings)
         result.metrics = _metrics(ctx.sources, declared, result.findings)
         result.summary = _summary(result)
         return result
@@ -53,7 +54,7 @@ class DependencyAnalysis:
 def _declaration_findings(src: SourceFiles, declared: Declarations) -> list[Finding]:
     """Unreadable declarations, unpinned requirements, and the lack of any declaration."""
     findings = [
-        toolkit.finding(
+        evidence.finding(
             src, tool=SPEC_TOOL, rule="unreadable-declaration", severity="medium", file=file,
             line=1, message=f"{file} could not be read: {why[:160]}",
         )
@@ -61,7 +62,7 @@ def _declaration_findings(src: SourceFiles, declared: Declarations) -> list[Find
     ]  # fmt: skip
     findings += [_unpinned(src, r) for r in declared.requirements if not r.bounded]
     if not declared.files:
-        findings.append(toolkit.finding(
+        findings.append(evidence.finding(
             src, tool=SPEC_TOOL, rule="no-dependency-declaration", severity="medium",
             file="pyproject.toml", line=0, message="no dependency declaration (pyproject.toml "
             "[project], requirements*.txt, setup.cfg): every third-party import is undeclared",
@@ -70,7 +71,7 @@ def _declaration_findings(src: SourceFiles, declared: Declarations) -> list[Find
 
 
 def _unpinned(src: SourceFiles, req: Requirement) -> Finding:
-    return toolkit.finding(
+    return evidence.finding(
         src, tool=SPEC_TOOL, rule="unpinned-requirement", severity="low", file=req.file,
         line=req.line, message=f"requirement {req.spec!r} has no == pin or upper bound",
     )  # fmt: skip
@@ -101,7 +102,7 @@ def _deptry_finding(ctx: RunContext, issue: dict[str, Any], req: Requirement | N
     code = issue["error"]["code"]
     severity, meaning = _DEPTRY.get(code, ("low", "dependency issue"))
     file, line = _deptry_location(ctx, issue["location"], req)
-    return toolkit.finding(
+    return evidence.finding(
         ctx.sources, tool="deptry", rule=code, severity=severity, file=file, line=line,
         message=f"{issue['error']['message']} ({code}: {meaning})",
     )  # fmt: skip
@@ -140,7 +141,7 @@ def _audit_findings(
 
 
 def _vulnerability_finding(src: SourceFiles, vuln: dict[str, Any], req: Requirement) -> Finding:
-    return toolkit.finding(
+    return evidence.finding(
         src, tool="pip-audit", rule=vuln["id"], severity="high", file=req.file, line=req.line,
         message=f"{vuln['pin']} has known vulnerability {vuln['id']} "
         f"({', '.join(vuln['aliases']) or 'no aliases'}); fixed in "
@@ -156,10 +157,10 @@ def _metrics(src: SourceFiles, declared: Declarations, findings: list[Finding]) 
         "distinct_packages": len({r.name for r in reqs}),
         "pinned_exactly": sum(1 for r in reqs if r.exact),
         "unbounded": sum(1 for r in reqs if not r.bounded),
-        "by_severity": toolkit.count_by(findings, "severity"),
-        "by_rule": toolkit.count_by(findings, "rule", most=15),
-        "findings_per_kloc": toolkit.per_kloc(len(findings), toolkit.kloc(src)),
-        "worst_files": toolkit.count_by(findings, "file", most=10),
+        "by_severity": evidence.count_by(findings, "severity"),
+        "by_rule": evidence.count_by(findings, "rule", most=15),
+        "findings_per_kloc": evidence.per_kloc(len(findings), evidence.kloc(src)),
+        "worst_files": evidence.count_by(findings, "file", most=10),
     }
 
 
@@ -169,6 +170,6 @@ def _summary(result: PerspectiveResult) -> str:
         f"{m['requirements_declared']} requirements ({m['distinct_packages']} packages) are "
         f"declared in {len(m['declaration_files'])} files; {m['pinned_exactly']} pinned exactly "
         f"and {m['unbounded']} without an upper bound. {len(result.findings)} findings: "
-        f"{toolkit.counts_phrase(m['by_rule'], empty='no issues')}."
+        f"{evidence.counts_phrase(m['by_rule'], empty='no issues')}."
     )
-    return text + toolkit.skipped_sentences(result.skipped)
+    return text + evidence.skipped_sentences(result.skipped)

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from autocoder.engine import toolkit
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.schema import Finding
+from autocoder.workers.analysis import evidence
 from autocoder.workers.analysis.perspectives._hotspots import (
     SCANNER,
     SCANNER_VERSION,
@@ -18,7 +19,7 @@ from autocoder.workers.analysis.perspectives._hotspots import (
 )
 from autocoder.workers.analysis.perspectives._ruff import Diagnostics, ruff_severity, run_ruff
 
-TOP = toolkit.TOP
+TOP = evidence.TOP
 
 Hit = tuple[str, dict[str, Any]]  # (file, {"rule", "line", "function", "severity", "message"})
 
@@ -64,7 +65,7 @@ class PerformanceAnalysis:
         ruff_version, lint = run_ruff(ctx, "ASYNC,PERF", "", "ruff/performance")
         hits = [(f, h) for f, r in scans.items() for h in r["hits"]]
         hits += [(f, h) for f, found in ruff_hits(scans, lint).items() for h in found]
-        findings = toolkit.stable_fingerprints([hit_finding(ctx, hit) for hit in hits])
+        findings = evidence.stable_fingerprints([hit_finding(ctx, hit) for hit in hits])
         metrics = hot_spot_metrics(ctx, scans, hits, findings)
         return PerspectiveResult(
             summary=summarise(metrics), findings=findings, metrics=metrics,
@@ -75,7 +76,7 @@ class PerformanceAnalysis:
 def hit_finding(ctx: RunContext, hit: Hit) -> Finding:
     """A hit as a finding, anchored on its function and the text of its line."""
     file, h = hit
-    return toolkit.finding(
+    return evidence.finding(
         ctx.sources, tool=h.get("tool", SCANNER), rule=h["rule"], severity=h["severity"],
         file=file, line=h["line"], message=h["message"],
         anchor=f"{h['function']} {ctx.sources.line_text(file, h['line'])}",
@@ -87,17 +88,17 @@ def hot_spot_metrics(
 ) -> dict[str, Any]:
     hot = Counter(f"{f}:{h['function']}" for f, h in hits).most_common(TOP)
     return {
-        **toolkit.finding_metrics(ctx.sources, findings),
+        **evidence.finding_metrics(ctx.sources, findings),
         "async_functions": sum(r["async_functions"] for r in scans.values()),
         "hot_functions": [{"function": k, "findings": n} for k, n in hot],
-        "unparsed_files": toolkit.files_with_errors(scans, 15),
+        "unparsed_files": evidence.files_with_errors(scans, 15),
     }
 
 
 def summarise(metrics: dict[str, Any]) -> str:
     parts = [
         f"{metrics['async_functions']} async functions scanned; "
-        + toolkit.counts_sentence(metrics, "hot spots")
+        + evidence.counts_sentence(metrics, "hot spots")
     ]
     if metrics["by_rule"]:
         rules = ", ".join(f"{r} ({n})" for r, n in metrics["by_rule"].items())

@@ -16,9 +16,10 @@ from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.sources import SourceFiles
 from autocoder.errors import PerspectiveSkipped, ToolError
 from autocoder.schema import SEVERITIES, Finding, Severity, severity_rank
+from autocoder.workers.analysis import evidence
 
 MAX_SECRET_SCAN_BYTES = 2_000_000
-TOP = toolkit.TOP
+TOP = evidence.TOP
 # (bandit severity, bandit confidence) -> ours; a weak confidence lowers the severity one step
 _BANDIT: dict[str, tuple[Severity, Severity, Severity]] = {
     "HIGH": ("high", "high", "medium"),
@@ -50,7 +51,7 @@ class SecurityAudit:
             raise PerspectiveSkipped(f"no Python files in {ctx.root}, and no files to scan")
         result = PerspectiveResult(summary="")
         findings = _bandit_findings(ctx, result) + _secret_findings(ctx, result)
-        result.findings = toolkit.stable_fingerprints(findings)
+        result.findings = evidence.stable_fingerprints(findings)
         result.metrics.update(_metrics(src, result.findings))
         result.summary = _summary(result)
         return result
@@ -71,9 +72,9 @@ def _bandit_findings(ctx: RunContext, result: PerspectiveResult) -> list[Finding
         result.skipped["bandit"] = f"skipped: {exc}"
         return []
     result.tools["bandit"] = version
-    result.metrics["bandit_unparsed_files"] = toolkit.files_with_errors(per_file, TOP)
+    result.metrics["bandit_unparsed_files"] = evidence.files_with_errors(per_file, TOP)
     return [
-        toolkit.finding(
+        evidence.finding(
             src, tool="bandit", rule=i["rule"], severity=i["severity"], file=file,
             line=i["line"], message=i["message"],
         )
@@ -178,7 +179,7 @@ def _secret_finding(src: SourceFiles, file: str, line: int, types: set[str]) -> 
     """One finding per line, under its most certain type; the value itself is never included."""
     ranked = sorted(types, key=lambda t: (severity_rank(_SECRET_SEVERITY.get(t, "high")), t))
     also = f"; also matched as {', '.join(ranked[1:])}" if len(ranked) > 1 else ""
-    return toolkit.finding(
+    return evidence.finding(
         src, tool="detect-secrets", rule=ranked[0], file=file, line=line,
         severity=_SECRET_SEVERITY.get(ranked[0], "high"),
         message=f"possible hardcoded secret: {ranked[0]} in {file} line {line}{also} "
@@ -191,25 +192,25 @@ def _metrics(src: SourceFiles, findings: list[Finding]) -> dict[str, Any]:
     cwes = [m.group(0) for f in bandit if (m := re.search(r"CWE-\d+", f.message))]
     return {
         "by_severity": {s: n for s in SEVERITIES if (n := sum(f.severity == s for f in findings))},
-        "by_tool": toolkit.count_by(findings, "tool"),
-        "by_rule": toolkit.count_by(findings, "rule", most=15),
+        "by_tool": evidence.count_by(findings, "tool"),
+        "by_rule": evidence.count_by(findings, "rule", most=15),
         "by_cwe": {c: cwes.count(c) for c in sorted(set(cwes), key=lambda c: -cwes.count(c))[:15]},
-        "python_kloc": round(toolkit.kloc(src), 3),
-        "bandit_issues_per_kloc": toolkit.per_kloc(len(bandit), toolkit.kloc(src)),
-        "worst_files": toolkit.count_by(findings, "file", most=TOP),
+        "python_kloc": round(evidence.kloc(src), 3),
+        "bandit_issues_per_kloc": evidence.per_kloc(len(bandit), evidence.kloc(src)),
+        "worst_files": evidence.count_by(findings, "file", most=TOP),
     }
 
 
 def _summary(result: PerspectiveResult) -> str:
     m, findings = result.metrics, result.findings
-    text = f"{len(findings)} security findings ({toolkit.counts_phrase(m['by_severity'])})."
+    text = f"{len(findings)} security findings ({evidence.counts_phrase(m['by_severity'])})."
     if bandit := [f for f in findings if f.tool == "bandit"]:
-        top = ", ".join(f"{r} x{n}" for r, n in toolkit.count_by(bandit, "rule", most=5).items())
+        top = ", ".join(f"{r} x{n}" for r, n in evidence.count_by(bandit, "rule", most=5).items())
         text += f" bandit: {len(bandit)} issues ({m['bandit_issues_per_kloc']}/KLOC), top {top}."
     secrets = [f for f in findings if f.tool == "detect-secrets"]
-    kinds = toolkit.counts_phrase(toolkit.count_by(secrets, "rule"))
+    kinds = evidence.counts_phrase(evidence.count_by(secrets, "rule"))
     text += f" detect-secrets: {len(secrets)} lines with possible secrets ({kinds}) in "
     text += f"{m['files_scanned_for_secrets']} files scanned."
     if m["worst_files"]:
         text += f" Most affected: {', '.join(list(m['worst_files'])[:3])}."
-    return text + toolkit.skipped_sentences(result.skipped)
+    return text + evidence.skipped_sentences(result.skipped)

@@ -14,6 +14,7 @@ from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.sources import SourceFiles
 from autocoder.schema import Finding
+from autocoder.workers.analysis import evidence
 from autocoder.workers.analysis.perspectives._coverage import add_line_coverage
 from autocoder.workers.analysis.perspectives._testmap import (
     SCAN_VERSION,
@@ -24,7 +25,7 @@ from autocoder.workers.analysis.perspectives._testmap import (
 )
 
 TOOL = "test-map"
-TOP = toolkit.TOP
+TOP = evidence.TOP
 
 
 class TestCoverageAnalysis:
@@ -50,11 +51,11 @@ class TestCoverageAnalysis:
         metrics = _static_metrics(src, modules, untested, reached)
         result = PerspectiveResult(summary="", metrics=metrics, tools={"python-ast": SCAN_VERSION})
         metrics["test_files"] = len(tests)
-        metrics["unparsed_files"] = toolkit.files_with_errors(scans, TOP)
+        metrics["unparsed_files"] = evidence.files_with_errors(scans, TOP)
         add_line_coverage(ctx, result)
-        result.findings = toolkit.stable_fingerprints(findings)
-        metrics["by_severity"] = toolkit.count_by(result.findings, "severity")
-        metrics["by_rule"] = toolkit.count_by(result.findings, "rule")
+        result.findings = evidence.stable_fingerprints(findings)
+        metrics["by_severity"] = evidence.count_by(result.findings, "severity")
+        metrics["by_rule"] = evidence.count_by(result.findings, "rule")
         result.summary = _summary(result)
         return result
 
@@ -62,7 +63,7 @@ class TestCoverageAnalysis:
 def _untested_findings(src: SourceFiles, untested: list[CodeModule]) -> list[Finding]:
     """A module no test imports: medium when it has public names, else low."""
     return [
-        toolkit.finding(
+        evidence.finding(
             src, tool=TOOL, rule="untested-module", severity="medium" if m.defs else "low",
             file=m.file, line=1, anchor=m.name,
             message=f"module {m.name} ({m.lines} lines, {len(m.defs)} public names) is imported "
@@ -78,7 +79,7 @@ def _unreferenced_findings(
     """A public name no test references: info when its module is untested (already reported)."""
     untested_names = {m.name for m in untested}
     return [
-        toolkit.finding(
+        evidence.finding(
             src, tool=TOOL, rule="unreferenced-public", file=m.file, line=line,
             severity="info" if m.name in untested_names else "low", anchor=f"{m.name}.{name}",
             message=f"public {kind} {m.name}.{name} is referenced by no test",
@@ -101,7 +102,7 @@ def _static_metrics(
         "public_total": len(public),
         "public_referenced": referenced,
         "public_referenced_ratio": _ratio(referenced, len(public)),
-        "untested_modules_per_kloc": toolkit.per_kloc(len(untested), toolkit.kloc(src)),
+        "untested_modules_per_kloc": evidence.per_kloc(len(untested), evidence.kloc(src)),
         "largest_untested_modules": [{"module": m.name, "file": m.file, "lines": m.lines}
                                      for m in largest],
     }  # fmt: skip
@@ -129,4 +130,4 @@ def _summary(result: PerspectiveResult) -> str:
             f" The test suite ({cov['pytest_outcome'] or 'no outcome line'}) covered "
             f"{cov['percent']}% of {cov['statements']} statements in {cov['files_measured']} files."
         )
-    return text + toolkit.skipped_sentences(result.skipped, capitalise=True)
+    return text + evidence.skipped_sentences(result.skipped, capitalise=True)

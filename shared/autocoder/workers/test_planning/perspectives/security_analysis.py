@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import require_python
-from autocoder.schema import FINDINGS, TestSpec
-from autocoder.store.reader import latest_per_perspective, rows_of_iteration
+from autocoder.schema import FINDINGS, FindingRow, TestSpec
+from autocoder.store.peers import latest_pass
 from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
 from autocoder.workers.test_planning.perspectives._expressions import call_expression, call_imports
 from autocoder.workers.test_planning.perspectives._sinks import sinks_per_file
@@ -30,6 +30,7 @@ from autocoder.workers.test_planning.specs import (
 )
 
 ANALYSIS = "autocoder-analysis-results"
+AUDIT = "Security Audit"
 RULES = {"B307": "code", "B102": "code", "B608": "sql", "B602": "shell", "B604": "shell",
          "B605": "shell", "B609": "shell", "B301": "deserialise",
          "B506": "deserialise"}  # fmt: skip
@@ -59,18 +60,12 @@ CHECKS = {
 
 
 # -- where the findings come from ----------------------------------------------------------------
-def _audit(ctx: RunContext) -> tuple[list[dict[str, Any]] | None, str]:
+def _audit(ctx: RunContext) -> tuple[list[FindingRow] | None, str]:
     """The Security Audit findings at the target's commit, or None and why they are not used."""
-    reader = ctx.peers(ANALYSIS)
-    record = latest_per_perspective(reader).get("Security Audit") if reader else None
-    if reader is None or record is None:
-        return None, f"own AST scan: no Security Audit record in {ANALYSIS}"
-    if record["target"]["commit"] != ctx.commit:
-        audited = record["target"]["commit"]
-        return None, f"own AST scan: the Security Audit ran at {audited}, target at {ctx.commit}"
-    rows = [r for r in rows_of_iteration(reader, FINDINGS, record["iteration"])
-            if r["perspective_name"] == "Security Audit"]  # fmt: skip
-    return rows, f"Security Audit findings of {ANALYSIS} iteration {record['iteration']}"
+    found = latest_pass(ctx.peers(ANALYSIS), AUDIT, FINDINGS, ctx.commit, where=ANALYSIS)
+    if isinstance(found, str):
+        return None, f"own AST scan: {found}"
+    return found.rows_as(FindingRow), f"{AUDIT} findings of {ANALYSIS} iteration {found.iteration}"
 
 
 def enclosing(inventory: Inventory, file: str, line: int) -> Subject | None:
@@ -79,20 +74,18 @@ def enclosing(inventory: Inventory, file: str, line: int) -> Subject | None:
     return min(around, key=lambda s: s.end_line - s.line, default=None)
 
 
-def _from_audit(
-    rows: list[dict[str, Any]], sinks: list[dict[str, Any]], inventory: Inventory
-) -> Any:
+def _from_audit(rows: list[FindingRow], sinks: list[dict[str, Any]], inventory: Inventory) -> Any:
     """Sinks the audit flagged (with their rule), plus the path sinks bandit has no rule for."""
     chosen, unmapped, mapped = [], [], []
     for row in rows:
-        subject = enclosing(inventory, row["file"], row["line"])
-        category = RULES.get(row["rule"])
+        subject = enclosing(inventory, row.file, row.line)
+        category = RULES.get(row.rule)
         if category is None or subject is None:
-            unmapped.append(f"{row['file']}:{row['line']} {row['rule']}")
+            unmapped.append(f"{row.file}:{row.line} {row.rule}")
             continue
-        mapped.append(f"{row['file']}:{row['line']} {row['rule']} -> {subject.id}")
-        chosen += [{**s, "rule": row["rule"]} for s in sinks if s["subject"] == subject.id
-                   and s["category"] == category and s["line"] == row["line"]]  # fmt: skip
+        mapped.append(f"{row.file}:{row.line} {row.rule} -> {subject.id}")
+        chosen += [{**s, "rule": row.rule} for s in sinks if s["subject"] == subject.id
+                   and s["category"] == category and s["line"] == row.line]  # fmt: skip
     chosen += [s for s in sinks if s["category"] == "path"]
     return chosen, {"mapped_findings": mapped[:30], "findings_without_abuse_case": unmapped[:30]}
 

@@ -1,0 +1,59 @@
+"""``autocoder up`` and ``autocoder serve``: the apps, served until Ctrl+C."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from autocoder.cli.common import DataDir, Host, Target, choosing_worker, invocation
+from autocoder.workers.catalog import worker_names
+
+# The dashboard's app name (autocoder.apps.launch.DASHBOARD): not imported from there, because
+# launch loads gradio and uvicorn, which only a command that serves needs.
+DASHBOARD = "dashboard"
+
+
+def _serve(ctx: typer.Context, names: list[str], **flags: object) -> None:
+    from autocoder.apps.launch import serve_all
+
+    run = invocation(ctx)
+    settings = run.start(**flags)
+    serve_all(names, settings, run.ring)
+
+
+def up(
+    ctx: typer.Context,
+    target: Target = None,
+    data_dir: DataDir = None,
+    port: Annotated[
+        int | None, typer.Option(metavar="PORT", help="first port (AUTOCODER_PORT, default 7860)")
+    ] = None,
+    host: Host = None,
+) -> None:
+    """The dashboard first, then every runnable worker of the catalog, on consecutive ports."""
+    names = [DASHBOARD, *worker_names()]
+    _serve(ctx, names, target=target, data_dir=data_dir, port=port, host=host)
+
+
+def serve(
+    ctx: typer.Context,
+    worker: Annotated[str, typer.Argument(metavar="APP", help="a worker, or dashboard")],
+    target: Target = None,
+    data_dir: DataDir = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            metavar="PORT", help="port (AUTOCODER_PORT or GRADIO_SERVER_PORT, default 7860)"
+        ),
+    ] = None,
+    host: Host = None,
+) -> None:
+    """One app, as a Space runs it."""
+    _serve(ctx, [worker], target=target, data_dir=data_dir, port=port, host=host)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("up", help="run every app locally and print their URLs")(up)
+    serve_one = choosing_worker(serve, [*worker_names(), DASHBOARD])
+    app.command("serve", help="run one app (what a Space runs)")(serve_one)

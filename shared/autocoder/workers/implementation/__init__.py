@@ -1,0 +1,1 @@
+"""The implementation worker: six thinking stages from a finding to a verified patch (coming)."""
