@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from autocoder.apps.testtree import write_tests
 from autocoder.cli import main
 from autocoder.errors import UnsafeName
 from autocoder.schema import TestSpec
@@ -38,6 +37,7 @@ from autocoder.workers.test_planning.perspectives.backwards_compatibility import
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.spec import test_planning_spec as planning_spec
 from autocoder.workers.test_planning.specs import make_spec
+from autocoder.workers.test_planning.testtree import write_tests
 from autocoder.workers.test_planning.verify import CONFTEST
 
 from perspectivekit import context, write_target

@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from autocoder.apps.reports import gate, sarif
-from autocoder.apps.testtree import write_tests
 from autocoder.cli.common import Repo, SourceDataDir, choosing_worker, invocation
 from autocoder.errors import AutocoderError
 from autocoder.schema import FINDINGS, SPECS, DatasetConfig
@@ -19,6 +18,7 @@ from autocoder.store.dataset import Dataset
 from autocoder.store.locate import open_dataset
 from autocoder.store.reader import latest_record
 from autocoder.workers.catalog import producer_of, worker_info, worker_names
+from autocoder.workers.test_planning.testtree import write_tests
 
 
 def read_dataset(
