@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import IO
 
 from autocoder.engine import sandbox
+from autocoder.engine.git import git
 from autocoder.engine.sources import MAX_FILE_BYTES, SourceFiles
 from autocoder.engine.target import GIT_TIMEOUT_S, Checkout
-from autocoder.errors import TargetError, ToolError, ToolMissing, ToolTimeout
+from autocoder.errors import TargetError
 
 log = logging.getLogger("autocoder.scratch")
 _COMMIT = re.compile(r"^[0-9a-fA-F]{4,64}$")
@@ -197,19 +198,10 @@ class _Materialiser:
         self, args: list[str], why: str, stdin: Path | None = None, stdout: Path | None = None
     ) -> str:
         """git's output, or TargetError saying ``why`` it failed (and git's own words)."""
-        try:
-            done = sandbox.run_git(
-                args, cwd=self.root, timeout_s=self.timeout_s, memory_mb=self.memory_mb,
-                stdin_path=stdin, stdout_path=stdout,
-            )  # fmt: skip
-        except ToolTimeout:
-            raise TargetError(
-                f"git {args[0]} in {self.root} took longer than {self.timeout_s:g}s"
-            ) from None
-        except ToolMissing:
-            raise TargetError("git is not installed; install it (apt-get install git)") from None
-        except ToolError as exc:
-            raise TargetError(f"git {args[0]} in {self.root} failed: {exc}") from None
+        done = git(
+            args, cwd=self.root, where=f"in {self.root}", timeout_s=self.timeout_s,
+            memory_mb=self.memory_mb, stdin_path=stdin, stdout_path=stdout,
+        )  # fmt: skip
         if done.returncode != 0:
             said = done.stderr.strip()[-400:]
             raise TargetError(

@@ -15,12 +15,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from autocoder.engine import sandbox
+from autocoder.engine.git import git
 from autocoder.errors import (
     AutocoderError,
     TargetError,
-    ToolError,
-    ToolMissing,
-    ToolTimeout,
     redact,
 )
 
@@ -125,19 +123,10 @@ class Target:
         if self._header and network:
             env = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
                    "GIT_CONFIG_VALUE_0": self._header}  # fmt: skip
-        try:
-            done = sandbox.run_git(
-                args, cwd=cwd, timeout_s=GIT_TIMEOUT_S, memory_mb=self.memory_mb, env=env,
-                pass_env=sandbox.NETWORK_ENV if network else (),
-            )  # fmt: skip
-        except ToolTimeout:
-            raise TargetError(
-                f"git {args[0]} of {self.display} took longer than {GIT_TIMEOUT_S}s"
-            ) from None
-        except ToolMissing:
-            raise TargetError("git is not installed; install it (apt-get install git)") from None
-        except ToolError as exc:
-            raise TargetError(f"git {args[0]} of {self.display} failed: {exc}") from None
+        done = git(
+            args, cwd=cwd, where=f"of {self.display}", timeout_s=GIT_TIMEOUT_S,
+            memory_mb=self.memory_mb, env=env, pass_env=sandbox.NETWORK_ENV if network else (),
+        )  # fmt: skip
         if done.returncode != 0:
             detail = redact(done.stderr.strip()[-400:], [*self._tokens, self._header])
             raise TargetError(
