@@ -17,15 +17,24 @@ from autocoder.workers.analysis.perspectives._requirements import normalise_name
 PIP_AUDIT_TIMEOUT_S = 60.0
 
 
-def audit_pins(ctx: RunContext, version: str, pins: list[str]) -> list[dict[str, Any]]:
-    """Vulnerabilities of ``pins``, cached per requirement set and UTC day (advisories change)."""
+def audit_pins(
+    ctx: RunContext, version: str, pins: list[str]
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Vulnerabilities of ``pins`` and the pins pip-audit could not check (pin -> its reason),
+    cached per requirement set and UTC day (advisories change)."""
     day = datetime.now(UTC).strftime("%Y-%m-%d")
-    key = hashlib.sha256("\n".join([day, *pins]).encode()).hexdigest()
+    key = hashlib.sha256("\n".join(["v2", day, *pins]).encode()).hexdigest()
     if (hit := ctx.cache.get("pip-audit", version, key)) is not None:
-        return list(hit)
-    vulns = _vulnerabilities(_audited_dependencies(ctx, pins))
-    ctx.cache.put("pip-audit", version, key, vulns)
-    return vulns
+        return list(hit["vulns"]), dict(hit["unchecked"])
+    deps = _audited_dependencies(ctx, pins)
+    vulns = _vulnerabilities(deps)
+    unchecked = {
+        f"{normalise_name(d['name'])}=={d.get('version', '?')}": str(d["skip_reason"])[:160]
+        for d in deps
+        if "skip_reason" in d
+    }
+    ctx.cache.put("pip-audit", version, key, {"vulns": vulns, "unchecked": unchecked})
+    return vulns, unchecked
 
 
 def _audited_dependencies(ctx: RunContext, pins: list[str]) -> list[dict[str, Any]]:

@@ -1,7 +1,9 @@
 """The requirements a target declares, each at its file and line.
 
-Declarations come from pyproject.toml ([project] dependencies, optional dependencies and
-[dependency-groups]), requirements*.txt and setup.cfg install_requires/extras_require.
+Declarations come from every pyproject.toml ([project] dependencies, optional dependencies and
+[dependency-groups]), requirements*.txt (or requirements/*.txt) and setup.cfg
+install_requires/extras_require in the tree, sub-projects included. A pip-compile output marks
+each pin with ``# via``: a pin only there because another package needs it is *transitive*.
 """
 
 from __future__ import annotations
@@ -9,13 +11,21 @@ from __future__ import annotations
 import configparser
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from autocoder.engine.sources import SourceFiles
+from autocoder.workers.analysis.perspectives._dep_tools import tool_specs
 
 _REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*([^;#]*)")
-_REQ_FILE = re.compile(r"^(requirements/[^/]+|[^/]*requirements[^/]*)\.txt$")
-_DEV_WORDS = ("dev", "test", "lint", "doc", "type", "check")
+_REQ_FILE = re.compile(r"^(.*/)?(requirements/[^/]+|[^/]*requirements[^/]*)\.txt$")
+_DEV_WORDS = frozenset({
+    "dev", "devel", "develop", "development", "test", "tests", "testing", "lint", "linting",
+    "doc", "docs", "documentation", "type", "types", "typing", "typecheck", "check", "checks",
+    "mypy", "cov", "coverage", "bench", "benchmark", "benchmarks", "style", "qa", "ci", "tox",
+    "nox", "format", "precommit", "build", "release",
+})  # fmt: skip
+LOCK_FILES = frozenset({"uv.lock", "poetry.lock", "Pipfile.lock", "pdm.lock", "pylock.toml"})
+_VIA_DIRECT = re.compile(r"(^|\s)-r\s|\((pyproject\.toml|setup\.cfg|setup\.py)\)")
 
 Specs = list[tuple[str, bool]]  # (requirement as written, is a development requirement)
 
@@ -31,6 +41,7 @@ class Requirement:
     dev: bool
     exact: str | None  # the version when pinned with ==
     bounded: bool  # pinned with ==, or capped with < / <= / ~=
+    transitive: bool = False  # a pip-compile pin "# via" other packages only
 
 
 @dataclass
@@ -40,26 +51,43 @@ class Declarations:
     requirements: list[Requirement] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     unreadable: dict[str, str] = field(default_factory=dict)  # file -> why
+    packaged: set[str] = field(default_factory=set)  # package metadata: ranges, not pins, belong
+    locks: list[str] = field(default_factory=list)  # uv.lock, poetry.lock, Pipfile.lock...
+    projects: set[str] = field(default_factory=set)  # the target's own distribution names
+
+    def is_library(self) -> bool:
+        """Whether the root declares a distributable package (not an application)."""
+        return bool({"pyproject.toml", "setup.cfg"} & self.packaged)
+
+    def locked(self, file: str) -> bool:
+        """Whether a lock file in ``file``'s folder or above pins what ``file`` declares."""
+        folder = file.rpartition("/")[0] + "/"
+        lock_folders = {lock.rpartition("/")[0] for lock in self.locks}
+        return any(not lock or folder.startswith(lock + "/") for lock in lock_folders)
 
 
 def declarations(src: SourceFiles) -> Declarations:
-    """Read every declaring file of the target."""
+    """Read every declaring file of the target; a project's references to itself are dropped."""
     found = Declarations()
     for file in src.files:
+        name = file.rpartition("/")[2]
+        if name in LOCK_FILES or re.fullmatch(r"pylock\.[^/]+\.toml", name):
+            found.locks.append(file)
         try:
-            requirements = _requirements_in(src, file)
+            requirements = _requirements_in(src, file, found)
         except (ValueError, TypeError, AttributeError, configparser.Error) as exc:
             found.unreadable[file] = str(exc)
             continue
         if requirements is not None:
             found.files.append(file)
             found.requirements += requirements
+    found.requirements = [r for r in found.requirements if r.name not in found.projects]
     return found
 
 
 def is_dev_group(label: str) -> bool:
-    """Whether a group, extra or file name marks development requirements (dev, test, docs...)."""
-    return any(word in label.lower() for word in _DEV_WORDS)
+    """Whether a group, extra or file path marks development requirements (dev, tests, docs...)."""
+    return bool(_DEV_WORDS & set(re.split(r"[^a-z]+", label.lower())))
 
 
 def normalise_name(name: str) -> str:
@@ -67,39 +95,70 @@ def normalise_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _requirements_in(src: SourceFiles, file: str) -> list[Requirement] | None:
+def _requirements_in(src: SourceFiles, file: str, found: Declarations) -> list[Requirement] | None:
     """The requirements ``file`` declares, or None when it is no dependency declaration.
 
     The name decides first: only declaring files are read (a large tree has thousands of others).
     """
     if _REQ_FILE.match(file):
-        dev = is_dev_group(file.rpartition("/")[2])
-        lines = src.lines(file)
-        return [r for n, text in enumerate(lines, 1) if (r := _requirement(text, file, n, dev))]
-    read = {"pyproject.toml": _pyproject_specs, "setup.cfg": _setup_cfg_specs}.get(file)
+        return _requirements_file(file, src.lines(file), is_dev_group(file))
+    name = file.rpartition("/")[2]
+    read = {"pyproject.toml": _pyproject_specs, "setup.cfg": _setup_cfg_specs}.get(name)
     if read is None:
         return None
     lines = src.lines(file)
-    specs = read("\n".join(lines))  # TOMLDecodeError is a ValueError
+    specs = read("\n".join(lines), file, found)  # TOMLDecodeError is a ValueError
     return None if specs is None else _locate(file, lines, specs)
 
 
-def _pyproject_specs(text: str) -> Specs | None:
+def _requirements_file(file: str, lines: list[str], dev: bool) -> list[Requirement]:
+    """A requirements file's requirements; pins that pip-compile says are only "# via" other
+    packages (not via ``-r file`` or ``name (pyproject.toml)``) are transitive."""
+    out: list[Requirement] = []
+    via: dict[int, list[str]] = {}  # index in out -> the sources its via comments name
+    open_via = False  # pip-compile continues a via list on indented comment lines
+    for n, text in enumerate(lines, 1):
+        comment = text.partition("#")[2].strip()
+        if req := _requirement(text, file, n, dev):
+            out.append(req)
+            open_via = False
+        if out and comment.startswith("via"):
+            open_via = True
+            via.setdefault(len(out) - 1, []).append(comment.removeprefix("via").strip())
+        elif out and open_via and text[:1].isspace() and text.lstrip().startswith("#"):
+            via[len(out) - 1].append(comment)
+    for index, sources in via.items():
+        if not any(_VIA_DIRECT.search(f" {s}") for s in sources):
+            out[index] = replace(out[index], transitive=True)
+    return out
+
+
+def _pyproject_specs(text: str, file: str, found: Declarations) -> Specs | None:
     data = tomllib.loads(text)
     project, groups = data.get("project", {}), data.get("dependency-groups", {})
-    if not ({"dependencies", "optional-dependencies"} & project.keys() or groups):
+    if isinstance(project.get("name"), str):
+        found.projects.add(normalise_name(project["name"]))
+    tools = tool_specs(data)
+    if not ({"dependencies", "optional-dependencies"} & project.keys() or groups or tools):
         return None
-    specs = [(s, False) for s in project.get("dependencies", [])]
-    for group, items in {**project.get("optional-dependencies", {}), **groups}.items():
+    if "build-system" in data:
+        found.packaged.add(file)
+    specs = [(s, False) for s in project.get("dependencies", [])] + tools
+    for group, items in project.get("optional-dependencies", {}).items():
         specs += [(s, is_dev_group(group)) for s in items if isinstance(s, str)]
+    for items in groups.values():  # PEP 735 groups are never installed with the package
+        specs += [(s, True) for s in items if isinstance(s, str)]
     return specs
 
 
-def _setup_cfg_specs(text: str) -> Specs | None:
+def _setup_cfg_specs(text: str, file: str, found: Declarations) -> Specs | None:
     cfg = configparser.ConfigParser(interpolation=None)
     cfg.read_string(text)
+    if cfg.has_option("metadata", "name"):
+        found.projects.add(normalise_name(cfg.get("metadata", "name")))
     if not cfg.has_option("options", "install_requires"):
         return None
+    found.packaged.add(file)
     specs = [(s, False) for s in cfg.get("options", "install_requires").splitlines()]
     extras = (
         cfg.items("options.extras_require") if cfg.has_section("options.extras_require") else []
@@ -114,11 +173,19 @@ def _locate(file: str, lines: list[str], specs: Specs) -> list[Requirement]:
     for spec, dev in ((s.strip(), d) for s, d in specs if s.strip()):
         quoted = [n for n, t in enumerate(lines, 1) if f'"{spec}"' in t or f"'{spec}'" in t]
         bare = [n for n, t in enumerate(lines, 1) if spec in t]
-        line = next((n for n in [*quoted, *bare] if n not in used), 1)
+        keyed = [n for n, t in enumerate(lines, 1) if _keyed(spec, t)]  # Poetry: name = "^1"
+        line = next((n for n in [*quoted, *bare, *keyed] if n not in used), 1)
         used.add(line)
         if req := _requirement(spec, file, line, dev):
             out.append(req)
     return out
+
+
+def _keyed(spec: str, line: str) -> bool:
+    """Whether ``line`` is a TOML key naming the requirement ``spec``."""
+    match = _REQ.match(spec)
+    name = re.escape(match.group(1)) if match else None
+    return bool(name and re.match(rf"""\s*["']?{name}["']?\s*=""", line, re.IGNORECASE))
 
 
 def _requirement(text: str, file: str, line: int, dev: bool) -> Requirement | None:
@@ -132,5 +199,5 @@ def _requirement(text: str, file: str, line: int, dev: bool) -> Requirement | No
     return Requirement(
         name=normalise_name(match.group(1)), spec=text, file=file, line=line, dev=dev,
         exact=exact.group(1) if exact else None,
-        bounded="==" in spec or "<" in spec or "~=" in spec or spec.startswith("@"),
+        bounded="==" in spec or "<" in spec or "~" in spec or spec.startswith(("@", "^")),
     )  # fmt: skip

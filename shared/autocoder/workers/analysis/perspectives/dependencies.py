@@ -1,7 +1,13 @@
 """Dependency Analysis: declared requirements against imports (deptry), pins, known vulnerabilities.
 
 Reading the declarations is :mod:`._requirements`' job; :mod:`._deptry` and :mod:`._pip_audit`
-run the analysers. This module turns what they report into findings.
+run the analysers, :mod:`._dep_issues` judges deptry's issues against the project (settings,
+entry points, start commands: :mod:`._dep_use`). This module turns it all into findings.
+
+Pins: a library's package metadata (a pyproject.toml with [build-system], setup.cfg) declares
+ranges on purpose, development requirements need no pin and a lock file (uv.lock, poetry.lock,
+Pipfile.lock, pdm.lock) or a pip-compile output pins for everyone, so only a runtime requirement
+of an application left open by all of these is "unpinned" - once per package.
 """
 
 from __future__ import annotations
@@ -12,24 +18,20 @@ from autocoder.engine import toolkit
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.sources import SourceFiles
 from autocoder.errors import ToolError, ToolMissing
-from autocoder.schema import Finding, Severity
+from autocoder.schema import Finding
 from autocoder.workers.analysis import evidence
-from autocoder.workers.analysis.perspectives._deptry import deptry_inputs, run_deptry
+from autocoder.workers.analysis.perspectives._dep_issues import deptry_findings
+from autocoder.workers.analysis.perspectives._dep_use import project_uses
+from autocoder.workers.analysis.perspectives._deptry import MAP_DIGEST, deptry_inputs, run_deptry
 from autocoder.workers.analysis.perspectives._pip_audit import audit_pins
 from autocoder.workers.analysis.perspectives._requirements import (
     Declarations,
     Requirement,
     declarations,
-    normalise_name,
 )
 
 SPEC_TOOL = "requirements"
-_DEPTRY: dict[str, tuple[Severity, str]] = {
-    "DEP001": ("medium", "imported but not declared"),
-    "DEP002": ("low", "declared but never imported"),
-    "DEP003": ("medium", "imported but only a transitive dependency"),
-    "DEP004": ("medium", "development dependency imported by non-development code"),
-}
+MOST_LISTED = 30  # packages named per reason in the record's details
 
 
 class DependencyAnalysis:
@@ -47,6 +49,7 @@ class DependencyAnalysis:
         findings += _audit_findings(ctx, declared.requirements, result)
         result.findings = evidence.stable_fingerprints(findings)
         result.metrics = _metrics(ctx.sources, declared, result.findings)
+        result.details["lock_files"] = declared.locks[:MOST_LISTED]
         result.summary = _summary(result)
         return result
 
@@ -60,7 +63,11 @@ def _declaration_findings(src: SourceFiles, declared: Declarations) -> list[Find
         )
         for file, why in declared.unreadable.items()
     ]  # fmt: skip
-    findings += [_unpinned(src, r) for r in declared.requirements if not r.bounded]
+    reported: set[str] = set()
+    for req in sorted(declared.requirements, key=lambda r: (r.file.count("/"), r.file, r.line)):
+        if _needs_pin(req, declared) and req.name not in reported:
+            reported.add(req.name)
+            findings.append(_unpinned(src, req))
     if not declared.files:
         findings.append(evidence.finding(
             src, tool=SPEC_TOOL, rule="no-dependency-declaration", severity="medium",
@@ -70,10 +77,22 @@ def _declaration_findings(src: SourceFiles, declared: Declarations) -> list[Find
     return findings
 
 
+def _needs_pin(req: Requirement, declared: Declarations) -> bool:
+    """An open runtime requirement of an application that no lock file pins."""
+    return not (
+        req.bounded
+        or req.dev
+        or req.transitive
+        or req.file in declared.packaged
+        or declared.locked(req.file)
+    )
+
+
 def _unpinned(src: SourceFiles, req: Requirement) -> Finding:
     return evidence.finding(
         src, tool=SPEC_TOOL, rule="unpinned-requirement", severity="low", file=req.file,
-        line=req.line, message=f"requirement {req.spec!r} has no == pin or upper bound",
+        line=req.line, message=f"runtime requirement {req.spec!r} has no == pin or upper bound "
+        "and no lock file pins it: each install may get a different version",
     )  # fmt: skip
 
 
@@ -84,65 +103,62 @@ def _deptry_findings(
     try:
         version = toolkit.require_module("deptry", "deptry")
         issues = toolkit.cached_whole_tree(
-            ctx.cache, "deptry", version, ctx.sources, deptry_inputs(ctx.sources, declared.files),
-            lambda: run_deptry(ctx, reqs),
+            ctx.cache, "deptry", f"{version}+map.{MAP_DIGEST}", ctx.sources,
+            deptry_inputs(ctx.sources, declared.files), lambda: run_deptry(ctx, reqs),
         )  # fmt: skip
     except ToolError as exc:
         result.skipped["deptry"] = f"skipped: {exc}"
         return []
     result.tools["deptry"] = version
-    by_name = {r.name: r for r in reversed(reqs)}
-    return [
-        _deptry_finding(ctx, issue, by_name.get(normalise_name(issue["module"])))
-        for issue in issues
-    ]
-
-
-def _deptry_finding(ctx: RunContext, issue: dict[str, Any], req: Requirement | None) -> Finding:
-    code = issue["error"]["code"]
-    severity, meaning = _DEPTRY.get(code, ("low", "dependency issue"))
-    file, line = _deptry_location(ctx, issue["location"], req)
-    return evidence.finding(
-        ctx.sources, tool="deptry", rule=code, severity=severity, file=file, line=line,
-        message=f"{issue['error']['message']} ({code}: {meaning})",
-    )  # fmt: skip
-
-
-def _deptry_location(
-    ctx: RunContext, location: dict[str, Any], req: Requirement | None
-) -> tuple[str, int]:
-    """deptry's location, or the declaration's line when deptry gives none (unused deps)."""
-    file = toolkit.relative(ctx.root, str(location.get("file") or ""))
-    if req is not None and (location.get("line") is None or file not in ctx.sources.files):
-        return req.file, req.line
-    return file, int(location.get("line") or 0)
+    findings, kept = deptry_findings(ctx, issues, declared, project_uses(ctx.sources))
+    result.details["used_without_import"] = dict(sorted(kept.items())[:MOST_LISTED])
+    return findings
 
 
 def _audit_findings(
     ctx: RunContext, reqs: list[Requirement], result: PerspectiveResult
 ) -> list[Finding]:
-    pinned = {f"{r.name}=={r.exact}": r for r in reversed(reqs) if r.exact}
+    pinned: dict[str, Requirement] = {}  # each pin at its first runtime declaration, if any
+    for r in sorted(reqs, key=lambda r: r.dev):
+        if r.exact:
+            pinned.setdefault(f"{r.name}=={r.exact}", r)
+    unchecked = _not_pinned(reqs, pinned)
+    result.details["not_audited"] = unchecked
     if not ctx.options.network or not pinned:
         why = "no network" if not ctx.options.network else "no requirement is pinned with =="
+        if pinned:
+            unchecked["no network"] = sorted(pinned)[:MOST_LISTED]
         result.skipped["pip-audit"] = f"skipped: {why}"
         return []
     try:
         version = toolkit.require_module("pip_audit", "pip-audit")
-        vulns = audit_pins(ctx, version, sorted(pinned))
+        vulns, unaudited = audit_pins(ctx, version, sorted(pinned))
     except ToolMissing as exc:
         result.skipped["pip-audit"] = f"skipped: {exc}"
         return []
     except ToolError as exc:  # a timeout, a connection error, or no answer for any package
         last = (str(exc).strip().splitlines() or ["no output"])[-1][-160:]
         result.skipped["pip-audit"] = f"skipped: vulnerability service unreachable ({last})"
+        unchecked["vulnerability service unreachable"] = sorted(pinned)[:MOST_LISTED]
         return []
+    for pin, why in sorted(unaudited.items())[:MOST_LISTED]:
+        unchecked.setdefault(why, []).append(pin)  # e.g. "not on PyPI"
     result.tools["pip-audit"] = version
     return [_vulnerability_finding(ctx.sources, v, pinned[v["pin"]]) for v in vulns]
 
 
+def _not_pinned(reqs: list[Requirement], pinned: dict[str, Requirement]) -> dict[str, list[str]]:
+    """The packages pip-audit cannot check because no declaration pins an exact version."""
+    exact = {r.name for r in pinned.values()}
+    names = sorted({r.name for r in reqs if r.name not in exact})
+    return {"unpinned (no exact version to check)": names[:MOST_LISTED]} if names else {}
+
+
 def _vulnerability_finding(src: SourceFiles, vuln: dict[str, Any], req: Requirement) -> Finding:
+    """High for what the application installs; low for a development-only pin (docs, tests)."""
     return evidence.finding(
-        src, tool="pip-audit", rule=vuln["id"], severity="high", file=req.file, line=req.line,
+        src, tool="pip-audit", rule=vuln["id"], severity="low" if req.dev else "high",
+        file=req.file, line=req.line,
         message=f"{vuln['pin']} has known vulnerability {vuln['id']} "
         f"({', '.join(vuln['aliases']) or 'no aliases'}); fixed in "
         f"{', '.join(vuln['fix_versions']) or 'no released version'}",
