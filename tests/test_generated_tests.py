@@ -12,7 +12,11 @@ from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.inventory import build_inventory
 from autocoder.workers.test_planning.perspectives.failure_modes import FailureModeAnalysis
 from autocoder.workers.test_planning.specs import BLOCKED
-from autocoder.workers.test_planning.verify import collect_generated_tests, run_generated_tests
+from autocoder.workers.test_planning.verify import (
+    BROKEN,
+    collect_generated_tests,
+    run_generated_tests,
+)
 
 from perspectivekit import context, run_specs, write_target
 
@@ -105,9 +109,10 @@ def test_a_name_missing_from_a_module_that_imports_is_still_an_error(tmp_path: P
         broken.id: f"ImportError: cannot import name 'gone' from 'calc' ({root / 'calc.py'})"
     }
     ran = run_generated_tests(root, [broken], 120)[0]
-    assert (ran.status, ran.status_detail) == (
-        "error", "ImportError: cannot import name 'gone' from 'calc' (" + str(root / "calc.py") + ")"
-    )  # fmt: skip
+    assert (ran.status, ran.status_detail) == (  # a test that does not import is broken
+        "error",
+        f"{BROKEN} ImportError: cannot import name 'gone' from 'calc' ({root / 'calc.py'})",
+    )
 
 
 def test_django_style_settings_are_set_up_before_the_tests_import_the_target(
@@ -147,16 +152,36 @@ def test_instances_are_made_with_the_init_a_class_inherits(tmp_path: Path) -> No
     ]
 
 
-def test_a_raise_pinned_by_source_reads_the_function_under_its_decorator(tmp_path: Path) -> None:
+def test_a_raise_no_derivable_argument_reaches_gets_no_source_reading_test(
+    tmp_path: Path,
+) -> None:
     root = write_target(tmp_path, {"checks.py": (
         "import functools\n\n\ndef logged(func):\n    @functools.wraps(func)\n"
         "    def wrapper(*args, **kwargs):\n        return func(*args, **kwargs)\n\n"
         "    return wrapper\n\n\n@logged\ndef count(items: list) -> int:\n"
         "    if items.count(0) > 1:\n        raise ValueError('zeros')\n    return len(items)\n"
     )})  # fmt: skip
+    specs, info = run_specs(FailureModeAnalysis(), root, tmp_path)
+    # 'raise ValueError' in inspect.getsource(count) would pass on broken code too
+    assert specs == [] and info["raises_not_reached"] == 1
+
+
+def test_a_raise_of_a_lower_case_factory_is_no_exception_to_expect(tmp_path: Path) -> None:
+    root = write_target(tmp_path, {"conv.py": (
+        "import typing as t\n\n\ndef convert(n: int) -> int:\n    if n < 0:\n"
+        "        raise t.cast(Exception, ValueError(n))\n    if n > 9:\n"
+        "        raise OverflowError(n)\n    return n\n"
+    )})  # fmt: skip
+    specs = _specs(root, tmp_path)
+    assert [s.expected for s in specs] == ["raises OverflowError"]  # never pytest.raises(t.cast)
+    assert not any("t.cast" in s.test_code for s in specs)
+
+
+def test_subjects_named_like_tests_are_tested_not_collected(tmp_path: Path) -> None:
+    root = write_target(tmp_path, {"naming.py": CHECK.replace("def check", "def test_name")})
     specs = _specs(root, tmp_path, run_target_tests=True)
-    assert [(s.subject, s.status) for s in specs] == [("checks:count", "passed")]
-    assert "inspect.getsource(inspect.unwrap(count))" in specs[0].test_code
+    assert [(s.subject, s.status) for s in specs] == [("naming:test_name", "passed")]
+    assert "test_name.__test__ = False" in specs[0].test_code
 
 
 def test_methods_of_classes_meant_only_to_be_subclassed_get_no_instance_tests(

@@ -74,20 +74,110 @@ def test_architecture_flags_sibling_packages_that_import_each_other(tmp_path: Pa
     [layer] = by_rule(result, "layer-cycle")
     assert layer.file in {"src/app/core/model.py", "src/app/ui/widgets.py"}
     assert layer.line == (1 if layer.file.endswith("model.py") else 3)
-    assert "app.core and app.ui depend on each other" in layer.message
+    assert "app.core, app.ui depend on each other" in layer.message
+    assert layer.severity == "medium"  # sibling packages right under the top package
+
+
+LAYERED = {
+    "pyproject.toml": '[tool.importlinter]\nroot_package = "app"\n\n'
+    '[[tool.importlinter.contracts]]\nname = "ui above core"\ntype = "layers"\n'
+    'layers = ["app.ui", "app.core"]\n',
+    "app/__init__.py": "",
+    "app/core/__init__.py": "",
+    "app/core/rules.py": "LIMIT = 3\n",
+    "app/ui/__init__.py": "",
+    "app/ui/widgets.py": "from app.core import rules\n",
+}
+
+
+def test_architecture_rates_an_import_against_the_declared_layers_high(tmp_path: Path) -> None:
+    root = write(tmp_path / "declared", {
+        **LAYERED, "app/core/model.py": "\n\ndef render():\n    from app.ui import widgets\n",
+    })  # fmt: skip
+    result = review(root, tmp_path / "cache.sqlite3")
+    [broken] = by_rule(result, "layer-violation")
+    assert (broken.file, broken.line, broken.severity) == ("app/core/model.py", 4, "high")
+    assert "app.core imports the higher layer app.ui" in broken.message
+    assert "'ui above core' in pyproject.toml" in broken.message
+
+
+def test_architecture_keeps_imports_down_the_declared_layers_quiet(tmp_path: Path) -> None:
+    result = review(write(tmp_path / "declared", LAYERED), tmp_path / "cache.sqlite3")
+    assert by_rule(result, "layer-violation") == []
+    assert result.findings == []
+
+
+def test_architecture_leaves_cycles_closed_by_deferred_imports_out(tmp_path: Path) -> None:
+    root = write(tmp_path / "lazy", {
+        "lib/__init__.py": "",
+        "lib/a.py": "from lib import b\n",
+        "lib/b.py": "def late():\n    from lib import a\n    return a\n",
+        "lib/c.py": "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from lib import d\n",
+        "lib/d.py": "from lib import c\n",
+    })  # fmt: skip
+    result = review(root, tmp_path / "cache.sqlite3")
+    assert by_rule(result, "import-cycle") == []
+    assert result.metrics["cycles"] == 0
+    assert result.metrics["deferred_only_cycles"] == 2
+    assert "2 more closed only by deferred imports" in result.summary
+
+
+def _module(names: int, lines: int) -> str:
+    defs = "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(names))
+    return defs + "# filler\n" * max(0, lines - 4 * names)
+
+
+def test_architecture_reports_a_god_module_once(tmp_path: Path) -> None:
+    root = write(tmp_path / "god", {
+        "big/__init__.py": "",
+        "big/everything.py": _module(names=77, lines=1238),
+        "big/one_class.py": "class Engine:\n" + "    x = 1\n" * 2500,  # long, one name
+        "big/catalogue.py": _module(names=90, lines=400),  # many names, short
+        "big/tests/__init__.py": "",
+        "big/tests/test_all.py": _module(names=80, lines=1500),  # tests grow by design
+    })  # fmt: skip
+    result = review(root, tmp_path / "cache.sqlite3")
+    [god] = by_rule(result, "god-module")
+    assert (god.file, god.line, god.severity) == ("big/everything.py", 1, "low")
+    assert "big.everything has 1238 lines and 77 public names" in god.message
+    assert result.metrics["largest_modules"][0] == {
+        "module": "big.one_class", "lines": 2501, "public_names": 1,
+    }  # fmt: skip
+
+
+def test_architecture_leaves_a_package_that_re_exports_its_modules_alone(tmp_path: Path) -> None:
+    parts = {f"hub/p{i}.py": f"VALUE = {i}\n" for i in range(21)}
+    imports = "".join(f"from hub.p{i} import VALUE as V{i}\n" for i in range(21))
+    root = write(tmp_path / "fan", {"hub/__init__.py": imports, **parts})
+    result = review(root, tmp_path / "cache.sqlite3")
+    assert by_rule(result, "high-fan-out") == []
+    assert result.metrics["highest_fan_out"][0] == {"module": "hub", "imports": 21}
+
+
+def test_architecture_flags_a_hub_that_many_import_and_that_imports_many(tmp_path: Path) -> None:
+    leaves = {f"net/leaf{i}.py": f"X = {i}\n" for i in range(10)}
+    hub = "".join(f"from net import leaf{i}\n" for i in range(10))
+    users = {f"net/user{i}.py": "from net import hub\n" for i in range(20)}
+    files = {"net/__init__.py": "", "net/hub.py": hub, **leaves, **users}
+    [found] = by_rule(review(write(tmp_path / "n", files), tmp_path / "c.sqlite3"), "hub-module")
+    assert (found.file, found.severity) == ("net/hub.py", "low")
+    assert "imported by 20 modules and imports 10" in found.message
+    del files["net/user19.py"]
+    quiet = review(write(tmp_path / "m", files), tmp_path / "d.sqlite3")
+    assert by_rule(quiet, "hub-module") == []
 
 
 def test_architecture_flags_module_with_high_fan_out(tmp_path: Path) -> None:
-    parts = {f"hub/parts/p{i}.py": f"VALUE = {i}\n" for i in range(16)}
-    imports = "".join(f"from hub.parts import p{i}\n" for i in range(16))
+    parts = {f"hub/parts/p{i}.py": f"VALUE = {i}\n" for i in range(21)}
+    imports = "".join(f"from hub.parts import p{i}\n" for i in range(21))
     root = write(tmp_path / "fan", {
         "hub/__init__.py": "", "hub/parts/__init__.py": "", "hub/main.py": imports, **parts,
     })  # fmt: skip
     result = review(root, tmp_path / "cache.sqlite3")
     [fan] = by_rule(result, "high-fan-out")
     assert (fan.file, fan.line, fan.severity) == ("hub/main.py", 1, "low")
-    assert "imports 16 modules" in fan.message
-    assert result.metrics["highest_fan_out"][0] == {"module": "hub.main", "imports": 16}
+    assert "imports 21 modules" in fan.message
+    assert result.metrics["highest_fan_out"][0] == {"module": "hub.main", "imports": 21}
 
 
 def test_architecture_fingerprints_survive_lines_inserted_above(
@@ -148,3 +238,38 @@ def test_architecture_skips_targets_without_packages(tmp_path: Path) -> None:
     scripts = write(tmp_path / "scripts", {"tool.py": "print('hi')\n"})
     with pytest.raises(PerspectiveSkipped, match="no Python package"):
         review(scripts, tmp_path / "cache.sqlite3")
+
+
+def test_architecture_reports_siblings_tangled_through_one_package_once(tmp_path: Path) -> None:
+    root = write(tmp_path / "tangle", {
+        "app/__init__.py": "",
+        "app/text/__init__.py": "from app.i18n import gettext\n",
+        "app/dates/__init__.py": "from app.i18n import gettext\n",
+        "app/i18n/__init__.py": "def gettext(s):\n    return s\n",
+        "app/i18n/tags.py": "from app import dates, text\n",
+        "app/solo/__init__.py": "",
+    })  # fmt: skip
+    result = review(root, tmp_path / "cache.sqlite3")
+    [layer] = by_rule(result, "layer-cycle")
+    assert "app.dates, app.i18n, app.text depend on each other" in layer.message
+    assert "app.solo" not in layer.message
+
+
+def test_architecture_reads_layers_with_containers_from_an_importlinter_file(
+    tmp_path: Path,
+) -> None:
+    config = (
+        "[importlinter]\nroot_package = app\n\n[importlinter:contract:layers]\nname = tiers\n"
+        "type = layers\ncontainers =\n    app\nlayers =\n    ui\n    core\n"
+    )
+    files = {
+        **LAYERED,
+        ".importlinter": config,
+        "app/core/model.py": "from app.ui import widgets\n",
+    }
+    del files["pyproject.toml"]
+    result = review(write(tmp_path / "ini", files), tmp_path / "c.sqlite3")
+    [broken] = by_rule(result, "layer-violation")
+    assert (broken.file, broken.line) == ("app/core/model.py", 1)
+    assert "against the contract 'tiers' in .importlinter" in broken.message
+    assert by_rule(result, "layer-cycle") == []  # app.core <-> app.ui: the same fact

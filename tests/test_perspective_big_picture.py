@@ -18,9 +18,9 @@ from autocoder.store.reader import rows_of_iteration
 from autocoder.workers.test_planning.info import TEST_PLANNING
 from autocoder.workers.test_planning.insights import TestPlanningInsights
 from autocoder.workers.test_planning.perspectives.big_picture import BigPictureReview
-from autocoder.workers.test_planning.perspectives.coverage_strategy import TestCoverageStrategy
+from autocoder.workers.test_planning.perspectives.edge_cases import EdgeCaseDiscovery
+from autocoder.workers.test_planning.perspectives.failure_modes import FailureModeAnalysis
 from autocoder.workers.test_planning.perspectives.performance_impact import PerformanceImpact
-from autocoder.workers.test_planning.perspectives.what_are_we_testing import WhatAreWeTesting
 from autocoder.workers.test_planning.results import record_analysis, spec_rows
 from autocoder.workers.test_planning.verify import collect_generated_tests
 
@@ -63,26 +63,22 @@ def test_no_dataset_yet_means_nothing_to_review(shop_dir: Path, tmp_path: Path) 
 async def test_review_ranks_risks_and_picks_five_tests_to_write_first(
     shop_dir: Path, tmp_path: Path
 ) -> None:
-    worker = _worker(shop_dir, tmp_path / "data", WhatAreWeTesting(), PerformanceImpact(),
-                     TestCoverageStrategy(), BigPictureReview())  # fmt: skip
+    worker = _worker(shop_dir, tmp_path / "data", FailureModeAnalysis(), PerformanceImpact(),
+                     EdgeCaseDiscovery(), BigPictureReview())  # fmt: skip
     record = await _round(worker)
     details = record.analysis["details"]
     assert details["reviewed"] == {
+        "Edge Case Discovery": 3,
+        "Failure Mode Analysis": 1,
         "Performance Impact": 2,
-        "Test Coverage Strategy": 3,
-        "What Are We Testing?": 1,
     }
     risk = details["top_risks"][0]
     assert (risk["subject"], risk["priority"], risk["evidence"]) == (
         "shop.orders:classify",
         1,
-        "shop/orders.py:17",
+        "shop/orders.py:18",
     )
-    assert risk["perspectives"] == [
-        "Performance Impact",
-        "Test Coverage Strategy",
-        "What Are We Testing?",
-    ]
+    assert risk["perspectives"] == ["Failure Mode Analysis"]
     assert details["write_first"][0].startswith("shop.orders:classify (")
     assert (
         details["write_first"][1]
@@ -99,7 +95,7 @@ async def test_review_ranks_risks_and_picks_five_tests_to_write_first(
     assert (
         "Write first: shop.orders:classify, shop.orders:merge_orders" in record.analysis["summary"]
     )
-    assert (await worker.run_iteration()).perspective_name == "What Are We Testing?"  # goes on
+    assert (await worker.run_iteration()).perspective_name == "Failure Mode Analysis"  # goes on
 
 
 async def test_trend_counts_retired_specs_and_drops_vanished_subjects(
@@ -107,20 +103,20 @@ async def test_trend_counts_retired_specs_and_drops_vanished_subjects(
 ) -> None:
     data = tmp_path / "data"
     first = await _round(
-        _worker(shop_dir, data, WhatAreWeTesting(), TestCoverageStrategy(), BigPictureReview())
+        _worker(shop_dir, data, FailureModeAnalysis(), EdgeCaseDiscovery(), BigPictureReview())
     )
-    assert first.analysis["metrics"]["specs_reviewed"] == 27  # 14 signatures + 13 starters
-    (shop_dir / "shop" / "reports.py").unlink()  # monthly_report disappears
+    assert first.analysis["metrics"]["specs_reviewed"] == 11  # 9 failure modes + 2 edge cases
+    (shop_dir / "shop" / "pricing.py").write_text("")  # compute_price disappears
     review = await _worker(shop_dir, data, BigPictureReview()).run_iteration()
     assert review.status == "ok", review.error
-    assert review.analysis["metrics"]["specs_reviewed"] == 25
+    assert review.analysis["metrics"]["specs_reviewed"] == 8
     trend = review.analysis["details"]["trend"]
     assert trend == {
-        "first_review": False, "new_specs": 0, "retired_specs": 2, "failing_before": 0,
-        "by_perspective": {"Test Coverage Strategy": {"before": 13, "now": 12},
-                           "What Are We Testing?": {"before": 14, "now": 13}},
+        "first_review": False, "new_specs": 0, "retired_specs": 3, "failing_before": 0,
+        "by_perspective": {"Edge Case Discovery": {"before": 2, "now": 0},
+                           "Failure Mode Analysis": {"before": 9, "now": 8}},
     }  # fmt: skip
-    assert "Since the previous review: 0 new and 2 retired specs" in review.analysis["summary"]
+    assert "Since the previous review: 0 new and 3 retired specs" in review.analysis["summary"]
 
 
 async def test_a_failing_test_is_a_top_risk_and_written_first(
@@ -135,17 +131,14 @@ async def test_a_failing_test_is_a_top_risk_and_written_first(
     merge = next(r for r in rows if r["subject"] == "shop.orders:merge_orders")
     assert merge["rationale"].startswith("Write first #1: from Performance Impact")
     assert "its test fails today (possible bug)" in merge["rationale"]
-    assert {r["subject"]: r["status"] for r in rows} == {
-        "shop.orders:merge_orders": "failed",
-        "shop.orders:classify": "passed",
-    }
+    assert {r["subject"]: r["status"] for r in rows} == {"shop.orders:merge_orders": "failed"}
     insights = record.cumulative_insights
     assert (insights["specs_passing"], insights["specs_failing"], insights["specs_blocked"]) == (
-        2,
+        0,
         2,
         0,
-    )  # the failing test and its copy in the review; the same for the passing one
+    )  # the failing test and its copy in the review
     specs = [TestSpec.model_validate({k: r[k] for k in TestSpec.model_fields}) for r in rows]
     collection = collect_generated_tests(shop_dir, specs)
-    assert collection.items == 2, collection.output
+    assert collection.items == 1, collection.output
     assert (collection.blocked, collection.errors) == ({}, {}), collection.output

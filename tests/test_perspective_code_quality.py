@@ -13,7 +13,11 @@ from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.sources import SourceFiles
 from autocoder.errors import PerspectiveSkipped
 from autocoder.schema import Finding
-from autocoder.workers.analysis.perspectives.code_quality import CodeQualityAnalysis
+from autocoder.workers.analysis.perspectives._ruff import ruff_severity
+from autocoder.workers.analysis.perspectives.code_quality import (
+    CodeQualityAnalysis,
+    complexity_severity,
+)
 
 
 def analyse(root: Path, cache: Path) -> PerspectiveResult:
@@ -33,7 +37,7 @@ def test_code_quality_flags_complex_classify_function(shop_dir: Path, tmp_path: 
     complexity = [f for f in result.findings if f.rule == "cyclomatic-complexity"]
     assert [(f.file, f.line) for f in complexity] == [("shop/orders.py", 17)]
     assert complexity[0].tool == "radon"
-    assert complexity[0].severity == "medium"  # 11..20 is medium, above 20 high
+    assert complexity[0].severity == "low"  # 11..20 is low, above 20 medium: never high
     assert "classify has cyclomatic complexity" in complexity[0].message
     worst = result.metrics["most_complex_functions"][0]
     assert worst["function"] == "classify"
@@ -128,3 +132,21 @@ def test_code_quality_skips_a_target_without_python(tmp_path: Path) -> None:
     (root / "README.md").write_text("# nothing to lint\n")
     with pytest.raises(PerspectiveSkipped, match="no Python files"):
         analyse(root, tmp_path / "cache.sqlite3")
+
+
+def test_complexity_is_a_cost_of_change_never_high() -> None:
+    assert [complexity_severity(cc) for cc in (11, 20, 21, 60)] == [
+        "low",
+        "low",
+        "medium",
+        "medium",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("F821", "high"), ("syntax-error", "high"), ("F706", "high"), ("PLE0704", "medium"),
+     ("F811", "medium"), ("F401", "medium"), ("N802", "info")],
+)  # fmt: skip
+def test_ruff_rates_only_code_that_always_fails_high(code: str, expected: str) -> None:
+    assert ruff_severity(code) == expected

@@ -24,21 +24,19 @@ def _edges(specs: list[TestSpec], subject: str) -> dict[str, TestSpec]:
     }
 
 
-def test_qty_over_100_gives_100_and_101_and_qty_at_most_0_gives_0_1_and_minus_1(
+def test_qty_at_most_0_gives_0_1_and_minus_1_and_values_that_only_return_give_no_test(
     shop_dir: Path, tmp_path: Path
 ) -> None:
     specs, _ = _run(shop_dir, tmp_path)
     price = _edges(specs, "shop.pricing:compute_price")
-    bulk, positive = price["qty in [100, 101]"], price["qty in [0, 1, -1]"]
-    assert (bulk.line, bulk.file, bulk.expected) == (10, "shop/pricing.py", "100, 101: return")
-    assert "for qty in (100, 101,):\n        result = compute_price(qty, 1.0)" in bulk.test_code
-    assert "`qty > 100` at shop/pricing.py:10" in bulk.rationale
-    assert (positive.line, positive.expected) == (7, "0, -1: raise ValueError; 1: return")
+    positive = price["qty in [0, 1, -1]"]
+    assert (positive.line, positive.file, positive.expected) == (
+        7, "shop/pricing.py", "0, -1: raise ValueError; 1: return"
+    )  # fmt: skip
     assert "for qty in (0, -1,):\n        with pytest.raises(ValueError):" in positive.test_code
-    assert set(price) == {
-        "qty in [100, 101]", "qty in [0, 1, -1]", "coupon in ['HALF', 'half', '']", "coupon in [None]",
-        "coupon in ['', 'ünïcødé ✓ 日本']", "unit in [-1.5]", "property",
-    }  # fmt: skip
+    assert "`qty <= 0` at shop/pricing.py:7" in positive.rationale
+    # qty > 100, the coupons and unit=-1.5 only return: a call that returns asserts nothing
+    assert set(price) == {"qty in [0, 1, -1]", "property"}
     assert price["property"].kind == "property"
     assert 'pytest.importorskip("hypothesis")' in price["property"].test_code
     assert (
@@ -63,39 +61,37 @@ def test_values_that_reach_a_raise_expect_it(ledger_dir: Path, tmp_path: Path) -
     assert (
         collections.expected == '[]: raise IndexError; [f"item-{i}" for i in range(10000)]: return'
     )
-    transfer = _edges(specs, "ledger.core:transfer")["amount in [-1]"]
-    assert "except (ValueError, InsufficientFunds,):" in transfer.test_code  # raised by withdraw
+    # the instance is built before pytest.raises: a constructor refusing the sampled arguments
+    # is a broken test, never the expected raise
+    assert (
+        "            subject_instance = Account('sample')\n        except Exception as error:\n"
+    ) in withdraw["amount in [0, 1, -1]"].test_code
+    assert (
+        "        with pytest.raises(ValueError):\n            subject_instance.withdraw(amount)"
+    ) in withdraw["amount in [0, 1, -1]"].test_code
+    # transfer returns None whatever the amount: no value to pin, so no test
+    assert "ledger.core:transfer" not in {s.subject for s in specs}
 
 
 def test_functions_reaching_the_outside_are_left_to_integration_points(
     shop_dir: Path, tmp_path: Path
 ) -> None:
     specs, info = _run(shop_dir, tmp_path)
-    subjects = {s.subject for s in specs}
-    assert subjects == {
-        "shop.pricing:compute_price",
-        "shop.storage:evaluate",
-        "shop.storage:read_config",
-    }
+    assert {s.subject for s in specs} == {"shop.pricing:compute_price"}
     assert info["reaching_outside"] == 7  # order_total reaches open() through load_order
     assert info["summary"].startswith(
-        "9 edge cases in 3 functions: 3 from literal comparisons, 1 Hypothesis"
+        "2 edge cases in 1 functions: 1 from literal comparisons, 1 Hypothesis"
     )
 
 
-def test_generated_tests_collect_and_fail_only_where_the_code_misbehaves(
+def test_generated_tests_collect_and_pass_on_the_unmodified_code(
     shop_dir: Path, tmp_path: Path
 ) -> None:
     specs, _ = _run(shop_dir, tmp_path, run_target_tests=True)
     collection = collect_generated_tests(shop_dir, specs)
-    assert collection.items == len(specs) == 9, collection.output
+    assert collection.items == len(specs) == 2, collection.output
     assert (collection.blocked, collection.errors) == ({}, {}), collection.output
-    failed = {s.subject for s in specs if s.status == "failed"}
-    assert failed == {
-        "shop.storage:read_config",
-        "shop.storage:evaluate",
-    }  # yaml.load without Loader, eval("")
-    assert {s.status for s in specs if s.subject == "shop.pricing:compute_price"} == {"passed"}
+    assert {s.status for s in specs} == {"passed"}
 
 
 def test_a_none_returned_against_the_annotation_is_kept_as_failed(
@@ -107,15 +103,10 @@ def test_a_none_returned_against_the_annotation_is_kept_as_failed(
         for s in specs
         if s.subject.startswith(("ledger.core", "ledger.boundaries"))
     }
-    assert (
-        status[
-            (
-                "ledger.boundaries.entries:find_entry",
-                'entries in [[], [f"item-{i}" for i in range(10000)]]',
-            )
-        ]
-        == "failed"
-    )
+    # find_entry returns None for entries holding no match, against its annotation: the
+    # Hypothesis property finds it (a failed verdict on the code, not a broken test)
+    hypothesis = "Hypothesis strategies from the type hints"
+    assert status[("ledger.boundaries.entries:find_entry", hypothesis)] == "failed"
     assert status[("ledger.core:Account.withdraw", "amount in [0, 1, -1]")] == "passed"
     assert (
         status[("ledger.boundaries.entries:parse_amount", 'text in ["x" * 12, "x" * 13]')]
@@ -138,13 +129,13 @@ def test_callees_are_found_through_imports_and_annotations_never_by_bare_name(
             "class Cache:\n    def save(self, n: int) -> None:\n        raise Gone(n)\n"
         ),
         "app/use.py": (
-            "from app.store import Store\n\n\n"
-            "def keep(store: Store, n: int) -> None:\n    store.save(n)\n\n\n"
-            "def keep_any(thing, n: int) -> None:\n    thing.save(n)\n"
+            "from app.store import Store\n\nSTORE = Store()\n\n\n"
+            "def keep(n: int, store: Store = STORE) -> int:\n    store.save(n)\n    return n\n\n\n"
+            "def keep_any(n: int, thing=STORE) -> int:\n    thing.save(n)\n    return n\n"
         ),
     })  # fmt: skip
     specs, _ = _run(root, tmp_path)
-    keep = _edges(specs, "app.use:keep")["n in [-1]"]
+    keep = _edges(specs, "app.use:keep")["property"]
     assert "except (Full,):" in keep.test_code and "from app.store import Full" in keep.test_code
     assert "Gone" not in keep.test_code
     assert all("Gone" not in s.test_code for s in specs if s.subject == "app.use:keep_any")
@@ -155,7 +146,7 @@ def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path:
     pricing = shop_dir / "shop" / "pricing.py"
     pricing.write_text("# a comment\n\n" + pricing.read_text())
     after = {s.id: s.line for s in _run(shop_dir, tmp_path)[0]}
-    assert set(after) == set(before) and len(after) == 9
+    assert set(after) == set(before) and len(after) == 2
     assert sorted(after.values()) != sorted(before.values())
 
 

@@ -29,15 +29,14 @@ def test_withdraw_raises_are_reached_with_arguments_solved_from_the_conditions(
     withdraw = _of(specs, "ledger.core:Account.withdraw")
     assert set(withdraw) == {17, 19}
     assert (
-        'with pytest.raises(ValueError):\n        Account("sample").withdraw(0)'
+        "        subject_instance = Account('sample')\n    except Exception as error:\n"
+        '        raise TypeError(f"setup: could not build the instance: {error!r}") from error\n'
+        "    with pytest.raises(ValueError):\n        subject_instance.withdraw(0)"
         in withdraw[17].test_code
     )
     assert withdraw[17].expected == "raises ValueError" and "amount <= 0" in withdraw[17].rationale
     assert "from ledger.core import Account, InsufficientFunds" in withdraw[19].test_code
-    assert (
-        'with pytest.raises(InsufficientFunds):\n        Account("sample", 0).withdraw(1)'
-        in withdraw[19].test_code
-    )
+    assert "subject_instance = Account('sample', 0)\n" in withdraw[19].test_code
 
 
 def test_shop_failure_modes_cover_raises_files_parsers_network_and_indexing(
@@ -77,7 +76,7 @@ def test_none_returns_unchecked_values_and_unset_environment(
 ) -> None:
     specs, _ = _run(ledger_dir, tmp_path)
     assert (
-        'assert find_entry([], "sample") is None'
+        '    result = find_entry([], "sample")\nexcept Exception as error:'.replace("\n", "\n    ")
         in _of(specs, "ledger.boundaries.entries:find_entry")[19].test_code
     )
     assert "first_entry([])" in _of(specs, "ledger.boundaries.entries:first_entry")[13].test_code

@@ -51,7 +51,8 @@ def test_environment_files_network_and_subprocess_of_the_shop(
 
 def test_sqlite_in_memory_seeded_random_and_a_fixed_clock(ledger_dir: Path, tmp_path: Path) -> None:
     specs, _ = _run(ledger_dir, tmp_path)
-    assert 'count_entries(":memory:")' in specs["ledger.boundaries.journal:count_entries"].test_code
+    # count_entries(":memory:") could only be checked with isinstance(result, int): dropped
+    assert "ledger.boundaries.journal:count_entries" not in specs
     reference = specs["ledger.boundaries.journal:new_reference"].test_code
     assert (
         reference.count("random.seed(1234)") == 2
@@ -75,7 +76,7 @@ def test_generated_tests_collect_and_pass_around_the_real_functions(
     journal = [
         s.status for s in specs.values() if s.subject.startswith("ledger.boundaries.journal:")
     ]
-    assert journal == ["passed"] * 7
+    assert journal == ["passed"] * 5  # count_entries and load_rates: only isinstance, dropped
 
 
 def test_shop_statuses_on_the_unmodified_code(shop_dir: Path, tmp_path: Path) -> None:

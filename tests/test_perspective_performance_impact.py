@@ -104,10 +104,10 @@ def test_merge_orders_is_quadratic_and_its_benchmark_fails_today(
         assert evidence in merge.rationale
     assert "[{'id': i} for i in range(n)]" in merge.test_code and "perf_counter" in merge.test_code
     assert merge.status == "failed"  # 8x the orders costs ~64x the time: kept as a finding
-    classify = next(s for s in specs if s.subject == "shop.orders:classify")
-    assert "complexity 17" in classify.rationale and "perf_counter" not in classify.test_code
-    assert classify.status == "passed"
-    assert {s.subject for s in specs} == {"shop.orders:merge_orders", "shop.orders:classify"}
+    # classify (complexity 17, no input to scale): no test; one pinning its parameters passed
+    # on quadratic code too. It stays in the details for a hand-written benchmark.
+    assert {s.subject for s in specs} == {"shop.orders:merge_orders"}
+    assert "shop.orders:classify" in {d["subject"] for d in result.details["subjects"]}
     assert result.metrics["by_rule"] == {
         "list-membership": 1,
         "list-concat": 1,
@@ -125,24 +125,20 @@ def test_linear_code_passes_its_benchmark_and_quadratic_code_fails(tmp_path: Pat
         "stats.tally:unique",
         "stats.tally:bucket",
         "stats.tally:Pairs.total",
-        "stats.tally:fetch_all",
-    }
+    }  # fetch_all reaches the network: no benchmark, and no test pinning its parameters
     assert by_subject["stats.tally:unique"].status == "failed"  # `name not in seen` on a list
     assert by_subject["stats.tally:Pairs.total"].status == "failed"  # nested loop over items
     assert "Pairs(scale=1).total" not in by_subject["stats.tally:Pairs.total"].test_code
     assert "Pairs().total" in by_subject["stats.tally:Pairs.total"].test_code
     assert by_subject["stats.tally:bucket"].status == "passed"  # complex, but linear
     assert "complexity" in by_subject["stats.tally:bucket"].rationale
-    fetch = by_subject["stats.tally:fetch_all"]
-    assert "urllib.request.urlopen" in fetch.mocks and "perf_counter" not in fetch.test_code
-    assert fetch.status == "passed"
     assert result.metrics["benchmarks"] == 3 and result.metrics["hand_written"] == 1
 
 
 def test_generated_benchmarks_collect(shop_dir: Path, tmp_path: Path) -> None:
     specs, _ = _run(shop_dir, tmp_path)
     collection = collect_generated_tests(shop_dir, specs)
-    assert collection.items == len(specs) == 2, collection.output
+    assert collection.items == len(specs) == 1, collection.output
     assert (collection.blocked, collection.errors) == ({}, {}), collection.output
     assert {s.status for s in specs} == {"not_run"}
 

@@ -156,3 +156,30 @@ def test_security_audit_skips_an_empty_target(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(PerspectiveSkipped, match="no Python files"):
         audit(tmp_path / "empty", ResultCache(tmp_path / "cache.sqlite3"))
+
+
+def test_bandits_low_confidence_lowers_a_timeout_warning_but_not_an_injection(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "db.py").write_text(
+        "import requests\n\n\ndef find(conn, name):\n"
+        "    conn.execute(\"SELECT * FROM users WHERE name = '%s'\" % name)\n"
+        "    return requests.get(name)\n"
+    )
+    result = audit(root, ResultCache(tmp_path / "cache.sqlite3"))
+    rated = {f.rule: f.severity for f in result.findings}
+    assert rated["B608"] == "medium"  # bandit's medium, kept despite its low confidence
+    assert rated["B113"] == "low"  # bandit's medium, lowered by its low confidence
+
+
+def test_a_hardcoded_password_message_says_its_shape_not_its_value(tmp_path: Path) -> None:
+    value = "Xq7" + "-correct-horse"
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "conf.py").write_text(f'password = "{value}"\nTOKEN_TYPE = "bearer"\n')
+    result = audit(root, ResultCache(tmp_path / "cache.sqlite3"))
+    shapes = {f.line: f.message for f in result.findings if f.rule == "B105"}
+    assert "looks like a real credential" in shapes[1] and value not in shapes[1]
+    assert "placeholder or a plain word" in shapes[2]

@@ -154,3 +154,21 @@ def test_a_patch_is_verified_on_a_scratch_copy_and_the_checkout_stays_as_it_was(
     status = subprocess.run(["git", "status", "--porcelain"], cwd=root, env=env, check=True,
                             capture_output=True, text=True).stdout  # fmt: skip
     assert status == ""
+
+
+def test_each_failure_names_the_file_and_exception_where_it_was_raised(tmp_path: Path) -> None:
+    root = write_files(tmp_path / "target", {
+        "calc.py": "def boom():\n    raise KeyError('k')\n",
+        "tests/test_where.py": (
+            "from calc import boom\n\n\ndef test_in_the_code():\n    boom()\n\n\n"
+            "def test_in_the_test():\n    boom(1)\n\n\n"
+            "def test_a_verdict():\n    assert 1 == 2\n"
+        ),
+    })  # fmt: skip
+    run = run_tests([root / "tests"], source_root=root, timeout_s=120)
+    where = {o.name: (Path(o.where).name, o.raised) for o in run.outcomes}
+    assert where == {
+        "test_in_the_code": ("calc.py", "KeyError"),
+        "test_in_the_test": ("test_where.py", "TypeError"),
+        "test_a_verdict": ("test_where.py", "AssertionError"),
+    }

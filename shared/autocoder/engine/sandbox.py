@@ -94,9 +94,11 @@ def run_python(
     import_paths: Sequence[Path | str] | None = None,
     env: Mapping[str, str] | None = None,
     pass_env: Iterable[str] = (),
+    python: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``python -I -m module args``; with ``import_paths`` (the opt-in test runners only)
-    ``python -P -s -m`` with exactly those folders on ``PYTHONPATH``."""
+    ``python -P -s -m`` with exactly those folders on ``PYTHONPATH``. ``python`` is the
+    interpreter (the test runners' throwaway environment), else the worker's own."""
     extras = dict(env or {})
     if import_paths is None:  # and a Python the tool starts (pip-audit's pip) adds no cwd either
         flags = ["-I"]
@@ -105,7 +107,7 @@ def run_python(
         flags = ["-P", "-s"]
         extras["PYTHONPATH"] = os.pathsep.join(str(p) for p in import_paths if str(p))
     return run_isolated(
-        [sys.executable, *flags, "-m", module, *args], cwd=cwd, timeout_s=timeout_s,
+        [str(python or sys.executable), *flags, "-m", module, *args], cwd=cwd, timeout_s=timeout_s,
         memory_mb=memory_mb, env=extras, pass_env=pass_env, what=module,
     )  # fmt: skip
 

@@ -13,8 +13,9 @@ from autocoder.schema import SEVERITIES
 class AnalysisInsights:
     """Unique findings (by fingerprint) per perspective and severity, and iteration counts.
 
-    Sets and maps only grow by union, and counters are guarded by ``counted_through``, so applying
-    the same iteration twice (after a crash) changes nothing.
+    The map of findings only grows, each keeping the severity it was last rated (the severity
+    policy may rate a finding anew, e.g. after an upgrade), and counters are guarded by
+    ``counted_through``, so applying the same iteration twice (after a crash) changes nothing.
     """
 
     def __init__(self, state: dict[str, Any]) -> None:
@@ -29,8 +30,8 @@ class AnalysisInsights:
         result: PerspectiveResult | None,
     ) -> None:
         self.counts.count(iteration, perspective, status)
-        for f in result.findings if result else []:
-            self.findings.setdefault(f.fingerprint, [perspective.name, f.severity])
+        for f in result.findings if result else []:  # the latest rating of a finding counts
+            self.findings[f.fingerprint] = [perspective.name, f.severity]
 
     def summary(self) -> dict[str, Any]:
         by_perspective = Counter(p for p, _ in self.findings.values())

@@ -7,15 +7,17 @@ from typing import Any
 from pydantic import BaseModel
 
 from autocoder.engine.perspective import PerspectiveResult
-from autocoder.schema import FINDINGS, FindingRow, Record, severity_rank
+from autocoder.schema import FINDINGS, FindingRow, Record
+from autocoder.workers.analysis import severity
 from autocoder.workers.analysis.evidence import count_by
 
 TOP_FINDINGS_IN_RECORD = 15  # the most severe findings a record keeps (all are in the config)
 
 
 def record_analysis(result: PerspectiveResult) -> dict[str, Any]:
-    """The record's ``analysis``: summary, metrics, totals and the most severe findings only."""
-    worst = sorted(result.findings, key=lambda f: (severity_rank(f.severity), f.file, f.line))
+    """The record's ``analysis``: summary, metrics, totals and the most severe findings only
+    (worst first; within a severity, injections before credentials before the rest)."""
+    worst = sorted(result.findings, key=severity.rank_key)
     return {
         "summary": result.summary,
         "findings_total": len(result.findings),

@@ -1,12 +1,15 @@
 """Running generated tests against the unmodified target, in a subprocess, outside its tree.
 
 Only with ``AUTOCODER_RUN_TARGET_TESTS=1``: it executes the target's code. A generated test that
-fails is kept with status ``failed`` ("this fails today: possible bug"), never dropped; one whose
+fails in the code under test is kept with status ``failed`` ("this fails today: possible bug");
+one that broke on itself (it did not collect, a fixture failed, its own lines raised a TypeError
+or NameError while building inputs) is a broken test (:func:`without_broken` drops it); one whose
 subject this environment cannot import is ``blocked``. Each says why in ``status_detail``. The
 subjects' source folders go on ``PYTHONPATH``; a conftest sets Django up when
 ``DJANGO_SETTINGS_MODULE`` is set. pytest runs through :mod:`autocoder.engine.testrun`, in the
-sandbox: of the worker's environment it sees only ``DJANGO_SETTINGS_MODULE`` (and PYTHONPATH),
-never a token, and its HOME is a temporary folder. What is left here is test planning's own: the
+sandbox and the target's throwaway environment (:mod:`autocoder.engine.testenv`): of the
+worker's environment it sees only ``DJANGO_SETTINGS_MODULE`` (and PYTHONPATH), never a token;
+its HOME and working folder are temporary ones. What is left here is test planning's own: the
 generated files, where their subjects import from, and what a test's outcome makes of its spec.
 """
 
@@ -67,6 +70,7 @@ def _run(
     timeout_s: float,
     memory_mb: int,
     collect_only: bool = False,
+    cache_dir: Path | None = None,
 ) -> TestRun:
     """The generated tests in ``folder`` through :func:`autocoder.engine.testrun.run_tests`:
     the subjects' source roots (and the worker's own PYTHONPATH) importable, ``folder`` the
@@ -77,7 +81,7 @@ def _run(
         return testrun.run_tests(
             [folder], source_root=root, rootdir=folder, timeout_s=timeout_s, memory_mb=memory_mb,
             import_paths=[str(p) for p in paths if str(p)], collect_only=collect_only,
-            per_test_timeout_s=PER_TEST_TIMEOUT_S,
+            per_test_timeout_s=PER_TEST_TIMEOUT_S, cache_dir=cache_dir,
             extra_args=["-o", "addopts=", "--continue-on-collection-errors"],
         )  # fmt: skip
     except ToolTimeout:
@@ -85,10 +89,45 @@ def _run(
 
 
 def _status(test: TestOutcome) -> tuple[str, str]:
-    """(spec status, detail) of one test: a skip is ``not_run``, and a test whose subject this
-    environment cannot import (the BLOCKED marker of the generated code) is ``blocked``."""
-    status = "not_run" if test.status == "skipped" else test.status
-    return ("blocked" if BLOCKED in test.detail else status), test.detail
+    """(spec status, detail) of one test: a skip is ``not_run``, a test whose subject this
+    environment cannot import (the BLOCKED marker of the generated code) is ``blocked``, and a
+    test that broke on its own code (:func:`broke_on_itself`) is an ``error`` whose detail starts
+    with :data:`BROKEN`. Only a test that reached the subject can be ``failed``."""
+    if BLOCKED in test.detail:
+        return "blocked", test.detail
+    if broke_on_itself(test):
+        return "error", f"{BROKEN} {test.detail}"
+    return ("not_run" if test.status == "skipped" else test.status), test.detail
+
+
+BROKEN = "broken test:"  # how a status detail says the test, not the subject, is at fault
+VERDICTS = ("AssertionError", "Failed")  # the test's own verdict on the subject
+MACHINERY = ("/_pytest/", "/pytest/", "/pluggy/", "/unittest/mock.py", "/hypothesis/")
+
+
+def broke_on_itself(test: TestOutcome) -> bool:
+    """Whether a test failed for a reason in the test: it did not collect, a fixture failed in
+    setup or teardown, or it raised from its own lines or from pytest's machinery (arguments
+    that do not bind, an undefined name, ``pytest.raises`` of no exception) rather than from
+    the code under test. A failed assertion or ``DID NOT RAISE`` is a verdict, not a break."""
+    if test.status == "error":
+        return True
+    if test.status != "failed" or test.raised in VERDICTS:
+        return False
+    where = "/" + test.where.replace("\\", "/")
+    own = Path(test.where).name in (f"test_{_spec_id_of(test)}.py", "conftest.py")
+    return own or any(part in where for part in MACHINERY)
+
+
+def is_broken(spec: TestSpec) -> bool:
+    """Whether the run found the spec's test broken: drop it, never report a possible bug."""
+    return spec.status == "error" and spec.status_detail.startswith(BROKEN)
+
+
+def without_broken(specs: list[TestSpec]) -> tuple[list[TestSpec], dict[str, str]]:
+    """The specs whose tests are not broken, and spec id -> why for those that are."""
+    broken = {s.id: f"{s.subject}: {s.status_detail}" for s in specs if is_broken(s)}
+    return [s for s in specs if s.id not in broken], broken
 
 
 def _spec_id_of(test: TestOutcome) -> str:
@@ -105,14 +144,16 @@ def run_generated_tests(
     specs: list[TestSpec],
     timeout_s: float,
     memory_mb: int = sandbox.DEFAULT_MEMORY_MB,
+    cache_dir: Path | None = None,
 ) -> list[TestSpec]:
-    """The specs with ``status`` set from running their tests (a spec's worst test wins)."""
+    """The specs with ``status`` set from running their tests (a spec's worst test wins), in
+    the target's throwaway test environment (kept under ``cache_dir``, else a temporary one)."""
     if not specs:
         return specs
     order = {"passed": 0, "not_run": 1, "blocked": 2, "failed": 3, "error": 4}
     with tempfile.TemporaryDirectory(prefix="autocoder-generated-") as tmp:
         _write_tests(Path(tmp), specs)
-        run = _run(root, Path(tmp), specs, timeout_s, memory_mb)
+        run = _run(root, Path(tmp), specs, timeout_s, memory_mb, cache_dir=cache_dir)
     status: dict[str, tuple[str, str]] = {}
     for test in run.outcomes:
         spec_id, outcome = _spec_id_of(test), _status(test)
@@ -150,7 +191,7 @@ def collect_generated_tests(
         _write_tests(Path(tmp), specs)
         run = _run(root, Path(tmp), specs, timeout_s, memory_mb, collect_only=True)
     for test in run.outcomes:
-        status, detail = _status(test)
+        status = _status(test)[0]
         found = blocked if status == "blocked" else errors if status == "error" else {}
-        found[_spec_id_of(test)] = detail
+        found[_spec_id_of(test)] = test.detail
     return Collection(run.collected, blocked, errors, run.output)

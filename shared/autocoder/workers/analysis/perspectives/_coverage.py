@@ -2,7 +2,8 @@
 
 That executes the target's code, so it runs only when ``run_target_tests`` is on. The suite runs
 through :mod:`autocoder.engine.testrun` (the target's own configuration, stopping at the first
-failure); what is analysis's own is the report: covered lines per file, the least covered.
+failure) in the target's throwaway environment, kept next to the analysis cache, from a
+temporary working folder; what is analysis's own is the report: covered lines per file.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def _measure(ctx: RunContext) -> dict[str, Any]:
         run = testrun.run_tests(
             [], source_root=ctx.root, timeout_s=timeout, memory_mb=ctx.options.tool_memory_mb,
             coverage_data=Path(data), per_test_timeout_s=None, extra_args=["-x"],
+            cache_dir=test_env_cache(ctx),
         )  # fmt: skip
         if run.exit_code == testrun.NO_TESTS_COLLECTED:
             return {"error": "pytest collected no tests in the target"}
@@ -68,6 +70,12 @@ def _measure(ctx: RunContext) -> dict[str, Any]:
     tail = [line.strip() for line in run.stdout.splitlines() if line.strip()]
     return {"exit_code": run.exit_code, "outcome": tail[-1][:200] if tail else "",
             "files": _covered_per_file(ctx, report)}  # fmt: skip
+
+
+def test_env_cache(ctx: RunContext) -> Path | None:
+    """Where the target's throwaway test environment is kept: next to the analysis cache (none
+    for an in-memory cache: a temporary environment per run)."""
+    return ctx.cache.path.parent if ctx.cache.path is not None else None
 
 
 def _covered_per_file(ctx: RunContext, report: dict[str, Any]) -> dict[str, list[int]]:

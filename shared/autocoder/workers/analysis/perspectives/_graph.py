@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from autocoder.engine.sources import SourceFiles
+from autocoder.workers.analysis.perspectives._layers import layer_breaks
+from autocoder.workers.analysis.perspectives._shape import module_shape
 
-GRAPH_FORMAT = "2"  # bump when the cached graph changes shape
+GRAPH_FORMAT = "3"  # bump when the cached graph changes shape
 _GRIMP_SETTINGS = threading.Lock()  # grimp's package finder is a process-wide setting
 
 
@@ -49,12 +51,27 @@ def module_files(sources: SourceFiles, packages: dict[str, str]) -> dict[str, st
     return dict(sorted(out.items()))
 
 
-def build_graph(root: Path, packages: dict[str, str], modules: dict[str, str]) -> dict[str, Any]:
-    """The graph as JSON: direct imports with their first line, cycles, and the unparsed files."""
+def build_graph(
+    root: Path, packages: dict[str, str], modules: dict[str, str], contracts: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The graph as JSON: direct imports with their first line and whether one of them runs at
+    import time, the breaks of the declared layers, the cycles that run at import time (and how
+    many more only deferred imports close), each module's lines and public names, and the
+    files that do not parse."""
     graph, unparsed = _grimp_graph_of_mirror(root, packages, modules)
+    shapes = {m: module_shape((root / f).read_text(errors="replace")) for m, f in modules.items()}
+    imports = _direct_imports(graph, {m: set(s["deferred"]) for m, s in shapes.items()})
+    breaks = layer_breaks(graph, contracts)
+    all_cycles = len(import_cycles(graph))
+    for importer, imported, _line, eager in imports:
+        if not eager:
+            graph.remove_import(importer=importer, imported=imported)
     cycles = import_cycles(graph)
-    return {"imports": _direct_imports(graph), "cycles": cycles,
-            "layer_cycles": layer_cycles(graph, cycles), "unparsed": unparsed}  # fmt: skip
+    sizes = {m: [len((root / f).read_text(errors="replace").splitlines()), shapes[m]["public"]]
+             for m, f in modules.items()}  # fmt: skip
+    return {"imports": imports, "cycles": cycles, "layer_cycles": layer_cycles(graph, cycles),
+            "deferred_cycles": all_cycles - len(cycles), "layer_breaks": breaks,
+            "sizes": sizes, "unparsed": unparsed}  # fmt: skip
 
 
 def mirror_packages(
@@ -116,14 +133,18 @@ def _grimp_graph(mirror: str, tops: list[str]) -> Any:
             settings.configure(PACKAGE_FINDER=previous)
 
 
-def _direct_imports(graph: Any) -> list[list[Any]]:
-    """[importer, imported, first line of the import] for every direct import, sorted."""
-    return [
-        [importer, imported, min((d.get("line_number") or 0 for d in details), default=0)]
-        for importer in sorted(graph.modules)
-        for imported in sorted(graph.find_modules_directly_imported_by(importer))
-        for details in [graph.get_import_details(importer=importer, imported=imported)]
-    ]
+def _direct_imports(graph: Any, deferred: dict[str, set[int]]) -> list[list[Any]]:
+    """[importer, imported, first line, whether one import runs at import time] for every
+    direct import, sorted."""
+    out = []
+    for importer in sorted(graph.modules):
+        for imported in sorted(graph.find_modules_directly_imported_by(importer)):
+            details = graph.get_import_details(importer=importer, imported=imported)
+            lines = [d.get("line_number") or 0 for d in details]
+            late = deferred.get(importer, set())
+            out.append([importer, imported, min(lines, default=0),
+                        not lines or any(n not in late for n in lines)])  # fmt: skip
+    return out
 
 
 def import_cycles(graph: Any) -> list[dict[str, Any]]:
@@ -146,29 +167,52 @@ def import_cycles(graph: Any) -> list[dict[str, Any]]:
 
 
 def layer_cycles(graph: Any, cycles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Sibling subpackages that depend on each other, where no module cycle already says so."""
+    """Sibling subpackages that depend on each other, where no module cycle already says so;
+    groups of one package that share a member are one fact, so one entry."""
     out: list[dict[str, Any]] = []
     for package in sorted(graph.modules):
-        children = sorted(graph.find_children(package))
-        if len(children) < 2 or not any(graph.find_children(c) for c in children):
+        out += _merge_overlapping(_sibling_groups(graph, package, cycles))
+    return out
+
+
+def _merge_overlapping(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Groups with a member in common as one group: all members, the two shortest chains."""
+    merged: list[dict[str, Any]] = []
+    for group in groups:
+        overlapping = [m for m in merged if set(m["members"]) & set(group["members"])]
+        for m in overlapping:
+            merged.remove(m)
+        members = set(group["members"]).union(*(m["members"] for m in overlapping))
+        chains = [c for g in [group, *overlapping] for c in g["chains"]]
+        merged.append({"package": group["package"], "members": sorted(members),
+                       "chains": sorted(chains, key=lambda c: (len(c), c))[:2]})  # fmt: skip
+    return sorted(merged, key=lambda g: g["members"])
+
+
+def _sibling_groups(graph: Any, package: str, cycles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each child of ``package`` with the siblings it depends on that depend on it back."""
+    out: list[dict[str, Any]] = []
+    children = sorted(graph.find_children(package))
+    if len(children) < 2 or not any(graph.find_children(c) for c in children):
+        return out
+    prefix = package + "."
+    reach = {
+        c: {prefix + u[len(prefix) :].split(".")[0]
+            for u in graph.find_upstream_modules(c, as_package=True) if u.startswith(prefix)}
+        for c in children
+    }  # fmt: skip
+    seen: set[str] = set()
+    for c in children:
+        group = sorted({c} | {d for d in reach[c] if c in reach[d]})
+        if c in seen or len(group) < 2 or _explained_by_cycle(group, cycles):
             continue
-        prefix = package + "."
-        reach = {
-            c: {prefix + u[len(prefix) :].split(".")[0]
-                for u in graph.find_upstream_modules(c, as_package=True) if u.startswith(prefix)}
-            for c in children
-        }  # fmt: skip
-        seen: set[str] = set()
-        for c in children:
-            group = sorted({c} | {d for d in reach[c] if c in reach[d]})
-            if c in seen or len(group) < 2 or _explained_by_cycle(group, cycles):
-                continue
-            seen.update(group)
-            pairs = [(group[0], group[1]), (group[1], group[0])]
-            chains = [graph.find_shortest_chain(x, y, as_packages=True) for x, y in pairs]
-            if all(chains):
-                found = sorted((list(chain) for chain in chains), key=len)
-                out.append({"package": package, "members": group, "chains": found})
+        seen.update(group)
+        pairs = [(group[0], group[1]), (group[1], group[0])]
+        chains = [graph.find_shortest_chain(x, y, as_packages=True) for x, y in pairs]
+        if all(chains):
+            found = sorted((list(chain) for chain in chains), key=len)
+            out.append({"package": package, "members": group, "chains": found})
+
     return out
 
 

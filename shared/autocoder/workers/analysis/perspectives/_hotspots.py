@@ -1,5 +1,10 @@
 """The performance scanner: an AST walk for blocking calls in async code, nested loops over
-independent collections and list idioms that turn a loop quadratic."""
+independent collections and list idioms that turn a loop quadratic.
+
+A nested loop counts a level only when it walks a data-sized collection that does not come from
+an outer level's item (``for cell in row`` is linear in the cells); two levels are reported only
+when they compare their items (a join a dict does in one pass), three or more always.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ from typing import Any
 
 from autocoder.engine.names import dotted_name, import_aliases
 from autocoder.schema import Severity
+from autocoder.workers.analysis.perspectives._loops import loop_nesting
 
 SCANNER = "autocoder-ast"
-SCANNER_VERSION = "1"  # bump when the scanner's rules or its cached result change
+SCANNER_VERSION = "2"  # bump when the scanner's rules or its cached result change
 _HTTP_FIX = "an async HTTP client (httpx.AsyncClient, aiohttp)"
 BLOCKING: dict[str, str] = {  # call -> what to use instead inside ``async def``
     "time.sleep": "await asyncio.sleep(...)", "open": "aiofiles or asyncio.to_thread",
@@ -26,30 +32,38 @@ BLOCKING: dict[str, str] = {  # call -> what to use instead inside ``async def``
 MESSAGES = {
     "blocking-call-in-async": "{call}() blocks the event loop in async {fn}; use {fix}",
     "nested-loop": "{depth} nested loops over independent collections in {fn}: the work "
-    "multiplies per level; index the inner collection in a dict or set",
+    "multiplies per level; check the sizes, or precompute what the inner levels yield",
+    "nested-loop-join": "{depth} nested loops in {fn} compare each outer item with each inner "
+    "one (a quadratic join); index the inner collection in a dict or set by the compared value",
     "list-concat-in-loop": "`{name} = {name} + [...]` in a loop in {fn} copies the whole "
     "sequence every time (quadratic); use {name}.append(...) or .extend(...)",
-    "list-membership-in-loop": "`in {name}` in a loop in {fn} scans a list that the loop keeps "
-    "growing (quadratic); keep a set next to it",
+    "list-membership-in-loop": "`in {name}` in a loop in {fn} scans {what} on every pass "
+    "(quadratic); keep a set next to it",
     "list-linear-op-in-loop": "{name}.{op}(...) in a loop in {fn} scans or shifts the whole list "
     "every time (quadratic); use a set, a dict or collections.deque",
 }
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
-_PASS_THROUGH = {"enumerate", "sorted", "reversed", "list", "tuple", "iter", "zip"}
+_LIST_METHODS = {"split", "rsplit", "splitlines", "readlines", "findall"}  # return new lists
 
 
 def _is_list(value: ast.AST | None, annotation: bool = False) -> bool:
-    """``[..]``, ``[.. for ..]``, ``list(..)``; with ``annotation``: ``list`` or ``list[int]``."""
+    """A list whose length comes from the data: ``[]`` (it grows later), ``[.. for ..]``,
+    ``list(..)``, ``sorted(..)``, ``s.split()`` and kin; with ``annotation``: ``list[..]``. A
+    literal with items has a fixed length, so scanning it is no worse than a few comparisons."""
     if annotation:
         base = value.value if isinstance(value, ast.Subscript) else value
         return isinstance(base, ast.Name) and base.id in {"list", "List"}
-    return isinstance(value, ast.List | ast.ListComp) or (
-        isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "list"
+    if isinstance(value, ast.List):
+        return not value.elts
+    if isinstance(value, ast.ListComp):
+        return True
+    func = value.func if isinstance(value, ast.Call) else None
+    return (isinstance(func, ast.Name) and func.id in {"list", "sorted"}) or (
+        isinstance(func, ast.Attribute) and func.attr in _LIST_METHODS
     )
 
 
 def _list_names(scope: ast.AST) -> set[str]:
-    """Names a scope binds to a list (assigned one, or annotated as one)."""
+    """Names a scope binds to a data-sized list (assigned one, or annotated as one)."""
     names: set[str] = set()
     for node in ast.walk(scope):
         if isinstance(node, ast.Assign) and _is_list(node.value):
@@ -90,46 +104,6 @@ def _self_concat(node: ast.Assign) -> str | None:
     return targets[0].id if itself and literal else None
 
 
-def _inner_fors(nodes: list[ast.stmt]) -> list[ast.For | ast.AsyncFor]:
-    """The for-loops directly nested in ``nodes`` (not in nested functions or deeper loops)."""
-    found: list[ast.For | ast.AsyncFor] = []
-    stack: list[ast.AST] = list(nodes)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.For | ast.AsyncFor):
-            found.append(node)
-        elif not isinstance(node, _SCOPES):
-            stack.extend(ast.iter_child_nodes(node))
-    return found
-
-
-def _iterated_name(node: ast.expr) -> str | None:
-    """The name an iterable hangs off: ``row`` for ``row``, ``row.cells``, ``enumerate(row)``."""
-    while True:
-        if isinstance(node, ast.Name):
-            return node.id
-        if isinstance(node, ast.Attribute | ast.Subscript):
-            node = node.value
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            node = node.func.value
-        elif (
-            isinstance(node, ast.Call)
-            and node.args
-            and isinstance(node.func, ast.Name)
-            and node.func.id in _PASS_THROUGH
-        ):
-            node = node.args[0]
-        else:
-            return None
-
-
-def _for_depth(loop: ast.For | ast.AsyncFor, bound: set[str]) -> int:
-    """Depth of nested for-loops; a loop over what an outer one yields (``for x in row``) adds 0."""
-    names = bound | {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
-    inner = [_for_depth(f, names) for f in _inner_fors(loop.body + loop.orelse)]
-    return (0 if _iterated_name(loop.iter) in bound else 1) + max(inner, default=0)
-
-
 class _Scanner(ast.NodeVisitor):
     """Walks one module, knowing the enclosing function, whether it is async, and the loops."""
 
@@ -168,8 +142,12 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_For(self, node: ast.For | ast.AsyncFor | ast.While) -> None:
         outermost = not any(isinstance(loop, ast.For | ast.AsyncFor) for loop in self.loops)
-        if outermost and not isinstance(node, ast.While) and (depth := _for_depth(node, set())) > 1:
-            self.hit("nested-loop", node, "medium" if depth > 2 else "low", depth=depth)
+        if outermost and not isinstance(node, ast.While):
+            depth, join = loop_nesting(node)
+            if join and depth > 1:
+                self.hit("nested-loop-join", node, "medium", depth=depth)
+            elif depth > 2:
+                self.hit("nested-loop", node, "low", depth=depth)
         self.loops.append(node)
         self.generic_visit(node)
         self.loops.pop()
@@ -214,9 +192,12 @@ class _Scanner(ast.NodeVisitor):
         for op, right in zip(node.ops, node.comparators, strict=True):
             if (
                 self.loops and isinstance(op, ast.In | ast.NotIn) and isinstance(right, ast.Name)
-                and right.id in self.lists and right.id in _grown_names(self.loops[0])
+                and right.id in self.lists
             ):  # fmt: skip
-                self.hit("list-membership-in-loop", node, "medium", name=right.id)
+                grown = right.id in _grown_names(self.loops[0])
+                what = "a list that the loop keeps growing" if grown else "a data-sized list"
+                severity: Severity = "medium" if grown else "low"
+                self.hit("list-membership-in-loop", node, severity, name=right.id, what=what)
         self.generic_visit(node)
 
 

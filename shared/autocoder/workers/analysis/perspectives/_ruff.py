@@ -11,10 +11,12 @@ from autocoder.engine.perspective import RunContext
 from autocoder.errors import ToolError
 from autocoder.schema import Severity
 
-# First matching prefix wins: errors that break at run time first, style last.
+# First matching prefix wins. High is for code that fails whenever it runs (a syntax error, an
+# undefined name, `return` outside a function); pylint's errors (PLE) and redefinitions (F811)
+# are often deliberate (a bare `raise` in a helper called from `except`), so medium; style last.
 _SEVERITY_BY_PREFIX: tuple[tuple[str, Severity], ...] = (
     ("syntax-error", "high"), ("F821", "high"), ("F822", "high"), ("F823", "high"),
-    ("F811", "high"), ("F63", "high"), ("F7", "high"), ("E9", "high"), ("PLE", "high"),
+    ("F63", "high"), ("F7", "high"), ("E9", "high"), ("PLE", "medium"), ("F811", "medium"),
     ("F", "medium"), ("B", "medium"), ("PLW", "medium"), ("E7", "medium"),
     ("RUF", "low"), ("SIM", "low"), ("RET", "low"), ("PIE", "low"), ("PLR", "low"),
     ("PLC", "low"), ("ARG", "low"), ("ASYNC2", "high"), ("ASYNC", "medium"), ("PERF", "low"),

@@ -1,10 +1,17 @@
 """Architecture Review: grimp's import graph of the target's packages, cycles, coupling, layers.
 
 The graph itself is built in :mod:`._graph`; this module turns it into findings and metrics.
+Severity follows the damage: breaking the layers the project declares is high; a cycle that
+runs at import time, or sibling top-level packages that depend on each other, medium; a god
+module, a module of high fan-out and a hub low (thresholds in :mod:`._structure`). Cycles
+closed only by imports inside functions or under ``TYPE_CHECKING`` are how projects break cycles
+on purpose: counted in the metrics, never a finding.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -20,8 +27,14 @@ from autocoder.workers.analysis.perspectives._graph import (
     find_packages,
     module_files,
 )
+from autocoder.workers.analysis.perspectives._layers import layer_contracts
+from autocoder.workers.analysis.perspectives._structure import (
+    FAN_OUT_LIMIT,
+    fan_out_findings,
+    god_module_findings,
+    hub_findings,
+)
 
-FAN_OUT_LIMIT = 15  # a module importing more internal modules than this gets a finding
 TOP = evidence.TOP
 
 ImportLines = dict[tuple[str, str], int]  # (importer, imported) -> line of the first import
@@ -43,9 +56,11 @@ class ArchitectureReview:
             )
         version = toolkit.require_module("grimp", "grimp")
         modules = module_files(ctx.sources, packages)
+        contracts = layer_contracts(ctx.sources)
+        declared = hashlib.sha256(json.dumps(contracts).encode()).hexdigest()[:12]
         graph = toolkit.cached_whole_tree(
-            ctx.cache, "grimp/architecture", f"{version}:{GRAPH_FORMAT}", ctx.sources,
-            sorted(modules.values()), lambda: build_graph(ctx.root, packages, modules),
+            ctx.cache, "grimp/architecture", f"{version}:{GRAPH_FORMAT}:{declared}", ctx.sources,
+            sorted(modules.values()), lambda: build_graph(ctx.root, packages, modules, contracts),
         )  # fmt: skip
         findings = evidence.stable_fingerprints(graph_findings(ctx, modules, graph))
         metrics = graph_metrics(ctx, packages, modules, graph, findings=findings)
@@ -57,12 +72,16 @@ class ArchitectureReview:
 def graph_findings(
     ctx: RunContext, modules: dict[str, str], graph: dict[str, Any]
 ) -> list[Finding]:
-    """Import cycles, then mutually dependent sibling packages, then modules of high fan-out."""
-    where = _ChainStart(modules, {(a, b): n for a, b, n in graph["imports"]})
+    """Declared layers broken, import-time cycles, mutually dependent sibling packages, god
+    modules, modules of high fan-out and hubs: one finding each."""
+    where = _ChainStart(modules, {(a, b): n for a, b, n, _eager in graph["imports"]})
     return (
-        _cycle_findings(ctx, graph, where)
+        _layer_break_findings(ctx, graph, where)
+        + _cycle_findings(ctx, graph, where)
         + _layer_findings(ctx, graph, where)
-        + _fan_out_findings(ctx, where)
+        + god_module_findings(ctx.sources, modules, graph["sizes"])
+        + fan_out_findings(ctx.sources, modules, graph["imports"])
+        + hub_findings(ctx.sources, modules, graph["imports"])
     )
 
 
@@ -79,9 +98,20 @@ class _ChainStart:
         return {"tool": "grimp", "rule": rule, "severity": severity,
                 "file": self.modules[chain[0]], "line": line}  # fmt: skip
 
-    def first_import(self, module: str) -> str:
-        """The module that ``module`` imports first in its source."""
-        return min((n, b) for (a, b), n in self.import_lines.items() if a == module)[1]
+
+def _layer_break_findings(
+    ctx: RunContext, graph: dict[str, Any], where: _ChainStart
+) -> list[Finding]:
+    return [
+        evidence.finding(
+            ctx.sources, **where.fields(b["chain"], "layer-violation", "high"),
+            anchor=f"layers {b['lower']} {b['higher']}",
+            message=f"{b['lower']} imports the higher layer {b['higher']} "
+            f"({' -> '.join(b['chain'])}), against the contract {b['contract']!r} in "
+            f"{b['source']}; invert the dependency or move the shared code down",
+        )
+        for b in graph["layer_breaks"]
+    ]  # fmt: skip
 
 
 def _cycle_findings(ctx: RunContext, graph: dict[str, Any], where: _ChainStart) -> list[Finding]:
@@ -90,7 +120,7 @@ def _cycle_findings(ctx: RunContext, graph: dict[str, Any], where: _ChainStart) 
             ctx.sources, **where.fields(c["cycle"], "import-cycle", "medium"),
             anchor="cycle " + " ".join(sorted(c["cycle"][1:])),
             message=f"import cycle: {' -> '.join(c['cycle'])} ({c['group']} modules import each "
-            "other); move what they share into a module of its own",
+            "other when they are imported); move what they share into a module of its own",
         )
         for c in graph["cycles"]
     ]  # fmt: skip
@@ -99,26 +129,26 @@ def _cycle_findings(ctx: RunContext, graph: dict[str, Any], where: _ChainStart) 
 def _layer_findings(ctx: RunContext, graph: dict[str, Any], where: _ChainStart) -> list[Finding]:
     return [
         evidence.finding(
-            ctx.sources, **where.fields(layer["chains"][0], "layer-cycle", "low"),
+            ctx.sources, **where.fields(layer["chains"][0], "layer-cycle",
+                                        "low" if "." in layer["package"] else "medium"),
             anchor="layers " + " ".join(layer["members"]),
-            message=f"{' and '.join(layer['members'])} depend on each other "
+            message=f"{', '.join(layer['members'])} depend on each other "
             f"({'; '.join(' -> '.join(c) for c in layer['chains'])}): a lower layer imports a "
             "higher one; invert the shorter chain",
         )
         for layer in graph["layer_cycles"]
+        if not _declared_break_says_so(layer["members"], graph["layer_breaks"])
     ]  # fmt: skip
 
 
-def _fan_out_findings(ctx: RunContext, where: _ChainStart) -> list[Finding]:
-    fan_out = Counter(a for a, _b in where.import_lines)
-    return [
-        evidence.finding(
-            ctx.sources, **where.fields([m, where.first_import(m)], "high-fan-out", "low"),
-            anchor=m, message=f"{m} imports {n} modules of the project (limit {FAN_OUT_LIMIT}): "
-            "it knows too much; split it by responsibility",
-        )
-        for m, n in sorted(fan_out.items()) if n > FAN_OUT_LIMIT
-    ]  # fmt: skip
+def _declared_break_says_so(members: list[str], breaks: list[dict[str, Any]]) -> bool:
+    """True when a broken layer contract already runs between two members: one fact, one
+    finding (the declared one, rated higher)."""
+
+    def member(module: str) -> str | None:
+        return next((m for m in members if module == m or module.startswith(m + ".")), None)
+
+    return any(None is not member(b["lower"]) != member(b["higher"]) is not None for b in breaks)
 
 
 def package_size(ctx: RunContext, modules: dict[str, str], package: str) -> dict[str, Any]:
@@ -136,8 +166,8 @@ def graph_metrics(
     *,
     findings: list[Finding],
 ) -> dict[str, Any]:
-    fan_in = Counter(b for _a, b, _n in graph["imports"])
-    fan_out = Counter(a for a, _b, _n in graph["imports"])
+    fan_in = Counter(b for _a, b, _n, _eager in graph["imports"])
+    fan_out = Counter(a for a, _b, _n, _eager in graph["imports"])
     names = [m for m, f in modules.items() if f.endswith("__init__.py")]
     sizes = sorted((package_size(ctx, modules, p) for p in names), key=lambda s: -s["lines"])
     return {
@@ -148,6 +178,12 @@ def graph_metrics(
         "cycles": len(graph["cycles"]),
         "import_cycles": [" -> ".join(c["cycle"]) for c in graph["cycles"]][:15],
         "modules_in_cycles": sum(c["group"] for c in graph["cycles"]),
+        "deferred_only_cycles": graph["deferred_cycles"],
+        "layer_contracts": len({b["contract"] for b in graph["layer_breaks"]}),
+        "largest_modules": [
+            {"module": m, "lines": n, "public_names": p}
+            for m, (n, p) in sorted(graph["sizes"].items(), key=lambda i: -i[1][0])[:TOP]
+        ],
         "cycles_per_kloc": evidence.per_kloc(len(graph["cycles"]), evidence.kloc(ctx.sources)),
         "highest_fan_in": [{"module": m, "importers": n} for m, n in fan_in.most_common(TOP)],
         "highest_fan_out": [{"module": m, "imports": n} for m, n in fan_out.most_common(TOP)],
@@ -162,10 +198,13 @@ def summarise(metrics: dict[str, Any]) -> str:
     parts = [
         f"grimp mapped {m['modules']} modules in {len(m['packages'])} top-level packages "
         f"({', '.join(m['packages'][:5])}) with {m['internal_imports']} internal imports.",
-        f"{m['cycles']} import cycles ({m['cycles_per_kloc']} per KLOC)"
-        + (f": {'; '.join(cycles[:3])}." if cycles else "."),
+        f"{m['cycles']} import cycles at import time ({m['cycles_per_kloc']} per KLOC)"
+        + (f": {'; '.join(cycles[:3])}" if cycles else "")
+        + f"; {m['deferred_only_cycles']} more closed only by deferred imports.",
         f"Largest package: {big['package']} ({big['modules']} modules, {big['lines']} lines).",
+        f"{m['by_rule'].get('layer-violation', 0)} imports break the declared layers; "
         f"{m['by_rule'].get('layer-cycle', 0)} groups of sibling packages depend on each other; "
+        f"{m['by_rule'].get('god-module', 0)} god modules; "
         f"{m['by_rule'].get('high-fan-out', 0)} modules import more than {FAN_OUT_LIMIT} others.",
     ]
     if m["highest_fan_in"]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from autocoder.engine import toolkit
@@ -17,16 +18,28 @@ from autocoder.engine.sources import SourceFiles
 from autocoder.errors import PerspectiveSkipped, ToolError
 from autocoder.schema import SEVERITIES, Finding, Severity, severity_rank
 from autocoder.workers.analysis import evidence
+from autocoder.workers.analysis.perspectives._secret_filter import is_not_a_secret
+from autocoder.workers.analysis.perspectives._web_rules import TOOL as WEB_TOOL
+from autocoder.workers.analysis.perspectives._web_rules import web_findings
+from autocoder.workers.analysis.severity import CREDENTIAL_MARK
 
 MAX_SECRET_SCAN_BYTES = 2_000_000
 TOP = evidence.TOP
-# (bandit severity, bandit confidence) -> ours; a weak confidence lowers the severity one step
+# (bandit severity, bandit confidence) -> ours; a weak confidence lowers the severity one step,
+# except for injection classes, where bandit's doubt is about its pattern, not about the risk
 _BANDIT: dict[str, tuple[Severity, Severity, Severity]] = {
     "HIGH": ("high", "high", "medium"),
     "MEDIUM": ("medium", "medium", "low"),
     "LOW": ("low", "low", "info"),
 }
 _CONFIDENCE = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
+_INJECTION_CWES = {78, 89, 94}  # OS command, SQL, code
+BANDIT_FORMAT = "2"  # bump when the cached bandit issue changes shape
+_PLACEHOLDER = re.compile(
+    r"^[\W_]*$|^(x+|\*+|\.+)$|<|>|\{|\}|\$|change|example|dummy|fake|"
+    r"sample|placeholder|your|redacted|test|default",
+    re.IGNORECASE,
+)
 _QUOTES_SECRET = {"B105", "B106", "B107"}  # hardcoded password checks quote the value
 # detect-secrets types by how sure a match is; any other type is a format-specific token: high
 _SECRET_SEVERITY: dict[str, Severity] = {
@@ -50,7 +63,7 @@ class SecurityAudit:
         if not src.files:
             raise PerspectiveSkipped(f"no Python files in {ctx.root}, and no files to scan")
         result = PerspectiveResult(summary="")
-        findings = _bandit_findings(ctx, result) + _secret_findings(ctx, result)
+        findings = [f for source in FINDING_SOURCES for f in source(ctx, result)]
         result.findings = evidence.stable_fingerprints(findings)
         result.metrics.update(_metrics(src, result.findings))
         result.summary = _summary(result)
@@ -65,7 +78,8 @@ def _bandit_findings(ctx: RunContext, result: PerspectiveResult) -> list[Finding
     try:
         version = toolkit.require_module("bandit", "bandit")
         per_file = toolkit.cached_per_file(
-            ctx.cache, "bandit", version, src, src.python, lambda files: _run_bandit(ctx, files),
+            ctx.cache, "bandit", f"{version}:{BANDIT_FORMAT}", src, src.python,
+            lambda files: _run_bandit(ctx, files),
             default=_clean_bandit_report(),
         )  # fmt: skip
     except ToolError as exc:
@@ -113,15 +127,27 @@ def _run_bandit(ctx: RunContext, files: list[str]) -> dict[str, Any]:
 def _bandit_issue(issue: dict[str, Any]) -> dict[str, Any]:
     rule, text = issue["test_id"], issue["issue_text"]
     if rule in _QUOTES_SECRET:
-        text = re.sub(r":\s*'.*'\s*$", "", text) + " (value withheld)"
+        text = _withhold_password(text)
     cwe = (issue.get("issue_cwe") or {}).get("id")
     confidence = issue.get("issue_confidence", "LOW")
-    severity = _BANDIT.get(issue["issue_severity"], _BANDIT["LOW"])[_CONFIDENCE.get(confidence, 2)]
+    doubt = 0 if cwe in _INJECTION_CWES else _CONFIDENCE.get(confidence, 2)
+    severity = _BANDIT.get(issue["issue_severity"], _BANDIT["LOW"])[doubt]
     return {
         "rule": rule, "line": issue["line_number"], "severity": severity,
         "message": f"{text} [{issue['test_name']}, {f'CWE-{cwe}' if cwe else 'no CWE'}, "
         f"bandit severity {issue['issue_severity'].lower()}, confidence {confidence.lower()}]",
     }  # fmt: skip
+
+
+def _withhold_password(text: str) -> str:
+    """bandit's message without the quoted value, saying only whether it looks like a real one:
+    at least 8 characters, not a placeholder (``test key``, ``<token>``), not plain words."""
+    quoted = re.search(r":\s*'(.*)'\s*$", text)
+    value = quoted.group(1) if quoted else ""
+    words = value.replace(" ", "").replace("-", "").replace("_", "")
+    real = len(value) >= 8 and not _PLACEHOLDER.search(value) and not words.isalpha()
+    shape = CREDENTIAL_MARK if real else "looks like a placeholder or a plain word"
+    return f"{text[: quoted.start()] if quoted else text} (value withheld; {shape})"
 
 
 def _secret_findings(ctx: RunContext, result: PerspectiveResult) -> list[Finding]:
@@ -138,13 +164,24 @@ def _secret_findings(ctx: RunContext, result: PerspectiveResult) -> list[Finding
         result.skipped["detect-secrets"] = f"skipped: {exc}"
         return []
     result.tools["detect-secrets"] = version
-    findings = []
+    findings, cleared = [], 0
     for file, hits in per_file.items():
         by_line: dict[int, set[str]] = {}
         for hit in hits:
             by_line.setdefault(int(hit["line"]), set()).add(str(hit["type"]))
-        findings += [_secret_finding(src, file, line, types) for line, types in by_line.items()]
+        for line, types in by_line.items():
+            if is_not_a_secret(file, src.line_text(file, line)):  # an SRI hash, a git rev...
+                cleared += 1
+                continue
+            findings.append(_secret_finding(src, file, line, types))
+    result.metrics["secret_lines_not_secrets"] = cleared
     return findings
+
+
+def _web_findings(ctx: RunContext, result: PerspectiveResult) -> list[Finding]:
+    """Framework-aware checks of our own: request data reaching a sink, protections switched off."""
+    result.tools[WEB_TOOL] = "builtin"
+    return web_findings(ctx.sources)
 
 
 def _scannable(src: SourceFiles, file: str) -> bool:
@@ -187,9 +224,15 @@ def _secret_finding(src: SourceFiles, file: str, line: int, types: set[str]) -> 
     )  # fmt: skip
 
 
+FindingSource = Callable[[RunContext, PerspectiveResult], list[Finding]]
+# Every rule source of the audit, in order; each notes its tool's version or why it skipped.
+FINDING_SOURCES: tuple[FindingSource, ...] = (_bandit_findings, _secret_findings, _web_findings)
+
+
 def _metrics(src: SourceFiles, findings: list[Finding]) -> dict[str, Any]:
     bandit = [f for f in findings if f.tool == "bandit"]
-    cwes = [m.group(0) for f in bandit if (m := re.search(r"CWE-\d+", f.message))]
+    cwe_tools = [f for f in findings if f.tool in {"bandit", WEB_TOOL}]
+    cwes = [m.group(0) for f in cwe_tools if (m := re.search(r"CWE-\d+", f.message))]
     return {
         "by_severity": {s: n for s in SEVERITIES if (n := sum(f.severity == s for f in findings))},
         "by_tool": evidence.count_by(findings, "tool"),
@@ -207,6 +250,9 @@ def _summary(result: PerspectiveResult) -> str:
     if bandit := [f for f in findings if f.tool == "bandit"]:
         top = ", ".join(f"{r} x{n}" for r, n in evidence.count_by(bandit, "rule", most=5).items())
         text += f" bandit: {len(bandit)} issues ({m['bandit_issues_per_kloc']}/KLOC), top {top}."
+    if web := [f for f in findings if f.tool == WEB_TOOL]:
+        rules = evidence.counts_phrase(evidence.count_by(web, "rule", most=5))
+        text += f" {WEB_TOOL}: {len(web)} framework findings ({rules})."
     secrets = [f for f in findings if f.tool == "detect-secrets"]
     kinds = evidence.counts_phrase(evidence.count_by(secrets, "rule"))
     text += f" detect-secrets: {len(secrets)} lines with possible secrets ({kinds}) in "

@@ -1,5 +1,7 @@
 """Test Coverage Analysis: the modules and public names tests reach, plus optional line coverage.
 
+Which untested code is worth a finding, and how serious it is, is :mod:`._untested`'s.
+
 The static test-to-code map is :mod:`._testmap`'s; line coverage (:mod:`._coverage`) runs the
 target's test suite under coverage.py, only when ``run_target_tests`` is on, because that executes
 the target's code.
@@ -21,10 +23,18 @@ from autocoder.workers.analysis.perspectives._testmap import (
     CodeModule,
     Reached,
     code_modules,
+    importers,
     scan_module,
 )
+from autocoder.workers.analysis.perspectives._untested import (
+    TOOL,
+    Exposure,
+    exposures,
+    no_tests_finding,
+    unreferenced_findings,
+    untested_findings,
+)
 
-TOOL = "test-map"
 TOP = evidence.TOP
 
 
@@ -44,57 +54,38 @@ class TestCoverageAnalysis:
         )  # fmt: skip
         tests = [f for f in src.python if is_test_file(f)]
         modules, reached = code_modules(src, scans), Reached.of(src, scans, tests)
-        untested = [m for m in modules if not reached.imports_module(m.name)]
-        findings = _untested_findings(src, untested) + _unreferenced_findings(
-            src, modules, untested, reached
-        )
+        ranked = exposures(modules, importers(src, scans, modules))
+        untested = [e for e in ranked if not reached.reaches(e.module)]
         metrics = _static_metrics(src, modules, untested, reached)
         result = PerspectiveResult(summary="", metrics=metrics, tools={"python-ast": SCAN_VERSION})
         metrics["test_files"] = len(tests)
         metrics["unparsed_files"] = evidence.files_with_errors(scans, TOP)
         add_line_coverage(ctx, result)
-        result.findings = evidence.stable_fingerprints(findings)
+        result.findings = evidence.stable_fingerprints(_findings(src, ranked, untested, reached))
         metrics["by_severity"] = evidence.count_by(result.findings, "severity")
         metrics["by_rule"] = evidence.count_by(result.findings, "rule")
         result.summary = _summary(result)
         return result
 
 
-def _untested_findings(src: SourceFiles, untested: list[CodeModule]) -> list[Finding]:
-    """A module no test imports: medium when it has public names, else low."""
-    return [
-        evidence.finding(
-            src, tool=TOOL, rule="untested-module", severity="medium" if m.defs else "low",
-            file=m.file, line=1, anchor=m.name,
-            message=f"module {m.name} ({m.lines} lines, {len(m.defs)} public names) is imported "
-                    "by no test",
-        )
-        for m in untested
-    ]  # fmt: skip
-
-
-def _unreferenced_findings(
-    src: SourceFiles, modules: list[CodeModule], untested: list[CodeModule], reached: Reached
+def _findings(
+    src: SourceFiles, ranked: list[Exposure], untested: list[Exposure], reached: Reached
 ) -> list[Finding]:
-    """A public name no test references: info when its module is untested (already reported)."""
-    untested_names = {m.name for m in untested}
-    return [
-        evidence.finding(
-            src, tool=TOOL, rule="unreferenced-public", file=m.file, line=line,
-            severity="info" if m.name in untested_names else "low", anchor=f"{m.name}.{name}",
-            message=f"public {kind} {m.name}.{name} is referenced by no test",
-        )
-        for m in modules for name, line, kind in m.defs
-        if not reached.references(m.name, name)
-    ]  # fmt: skip
+    """One "no tests" finding when no test reaches anything, else one per untested module and
+    one per tested module with public names no test names."""
+    if ranked and len(untested) == len(ranked):
+        return [no_tests_finding(src, ranked)]
+    tested = [e for e in ranked if e not in untested]
+    names = {e.module.name for e in tested}
+    return untested_findings(src, untested, names) + unreferenced_findings(src, tested, reached)
 
 
 def _static_metrics(
-    src: SourceFiles, modules: list[CodeModule], untested: list[CodeModule], reached: Reached
+    src: SourceFiles, modules: list[CodeModule], untested: list[Exposure], reached: Reached
 ) -> dict[str, Any]:
     public = [(m, d) for m in modules for d in m.defs]
     referenced = sum(1 for m, d in public if reached.references(m.name, d[0]))
-    largest = sorted(untested, key=lambda m: (-m.lines, m.file))[:TOP]
+    largest = sorted((e.module for e in untested), key=lambda m: (-m.lines, m.file))[:TOP]
     return {
         "modules_total": len(modules),
         "modules_tested": len(modules) - len(untested),
@@ -105,6 +96,11 @@ def _static_metrics(
         "untested_modules_per_kloc": evidence.per_kloc(len(untested), evidence.kloc(src)),
         "largest_untested_modules": [{"module": m.name, "file": m.file, "lines": m.lines}
                                      for m in largest],
+        "most_exposed_untested": [
+            {"module": e.module.name, "file": e.module.file, "lines": e.module.lines,
+             "public_names": len(e.module.defs), "fan_in": e.fan_in, "public": e.public}
+            for e in untested[:TOP]
+        ],
     }  # fmt: skip
 
 
@@ -120,9 +116,9 @@ def _summary(result: PerspectiveResult) -> str:
         f"{m['public_referenced']} of {m['public_total']} public functions and classes are "
         f"referenced directly by a test ({m['public_referenced_ratio']:.0%})."
     )
-    if m["largest_untested_modules"]:
-        worst = ", ".join(e["module"] for e in m["largest_untested_modules"][:3])
-        text += f" Largest untested modules: {worst}."
+    if m["most_exposed_untested"]:
+        worst = ", ".join(e["module"] for e in m["most_exposed_untested"][:3])
+        text += f" Most exposed untested modules: {worst}."
     if m["unparsed_files"]:
         text += f" {len(m['unparsed_files'])} file(s) did not parse and were left out."
     if cov := m.get("line_coverage"):

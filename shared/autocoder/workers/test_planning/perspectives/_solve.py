@@ -166,12 +166,15 @@ def solve(
 
 
 def exception_ref(subject: Subject, inventory: Inventory, exc: str) -> tuple[str, set[str]] | None:
-    """How a test names an exception ``subject``'s module raises, or None (not a class, or not
-    a dotted name: ``raise errors[0]``)."""
+    """How a test names an exception ``subject``'s module raises, or None: not a class, not a
+    dotted name (``raise errors[0]``), or a lower-case name, which is a factory rather than a
+    class (``raise t.cast(...)``, ``raise make_error()``: ``pytest.raises`` needs the class)."""
     if exc in vars(builtins):
         return (exc, set()) if isinstance(vars(builtins)[exc], type) else None
     found = inventory.by_id.get(f"{subject.module}:{exc}")
     if (found is not None and found.kind != "class") or not is_dotted(exc):
+        return None
+    if not exc.rpartition(".")[2][:1].isupper():
         return None
     if "." in exc:
         return f"subject_module.{exc}", {module_import(subject)}

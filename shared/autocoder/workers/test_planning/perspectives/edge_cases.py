@@ -81,8 +81,11 @@ class _Edges:
         values: list[Value],
         line: int,
         why: str,
-    ) -> TestSpec:
-        code, groups = edge_test(subject, self.inventory, self.facts, param, slug(what, 50), values)
+    ) -> TestSpec | None:
+        made = edge_test(subject, self.inventory, self.facts, param, slug(what, 50), values)
+        if made is None:
+            return None
+        code, groups = made
         expected = "; ".join(
             f"{', '.join(v)}: {f'raise {e}' if e else 'return'}" for e, v in groups.items()
         )
@@ -114,9 +117,9 @@ class _Edges:
             line=line,
         )
 
-    def comparisons(self, subject: Subject, params: dict[str, Param]) -> list[TestSpec]:
+    def comparisons(self, subject: Subject, params: dict[str, Param]) -> list[TestSpec | None]:
         found = [c for c in self.facts[subject.id].comparisons if c.param in params]
-        out = []
+        out: list[TestSpec | None] = []
         for c in {(c.param, c.op, c.value, c.length): c for c in found}.values():
             text = f"{f'len({c.param})' if c.length else c.param} {c.op} {c.value}"
             values = comparison_values(c, params[c.param])
@@ -153,7 +156,7 @@ class _Edges:
                     code,
                 )
             )
-        return out
+        return [s for s in out if s is not None]  # None: every value returns, nothing to pin
 
 
 def _subjects(inventory: Inventory, facts: dict[str, Facts], outside: set[str]) -> list[Subject]:

@@ -36,9 +36,10 @@ from autocoder.workers.test_planning.perspectives._facts import (
     caught,
 )
 from autocoder.workers.test_planning.perspectives._fakes import IN_TMP, fake_block
+from autocoder.workers.test_planning.perspectives._setup import setup_lines
 from autocoder.workers.test_planning.perspectives._solve import exception_ref, solve
 from autocoder.workers.test_planning.results import finish
-from autocoder.workers.test_planning.specs import import_line, make_spec, render, slug, test_name
+from autocoder.workers.test_planning.specs import make_spec, render, slug, test_name
 
 # Resolved call prefix -> "category | exception to inject | the import it needs".
 INJECT = {
@@ -67,13 +68,23 @@ def injection(b: Boundary) -> tuple[str, str, str] | None:
     return tuple(found.split(" | ")) if found else None  # type: ignore[return-value]
 
 
+# The None path: inputs solved to reach ``return None``; if the call raises instead, the inputs
+# missed the path (the code refusing them is right), so the test is broken, never a bug.
+NONE_PATH = """try:
+    result = {call}
+except Exception as error:
+    raise TypeError(f"setup: the inputs did not reach the None path: {{error!r}}") from error
+assert result is None"""
+
+
 def _test(name: str, exc: str | None, call: str, imports: set[str], setup: list[str]) -> str:
     """A test that runs ``setup`` in its own folder, then expects ``exc`` (None: returns None)."""
-    body = "".join(f"    {line}\n" for line in [IN_TMP, *setup])
+    instance, call = setup_lines(call)  # a constructor refusing made-up inputs: a broken test
+    body = "".join(f"    {line}\n" for line in [IN_TMP, *setup, *instance])
     check = (
         f"    with pytest.raises({exc}):\n        {call}\n"
         if exc
-        else f"    assert {call} is None\n"
+        else "".join(f"    {line}\n" for line in NONE_PATH.format(call=call).splitlines())
     )
     code = f"def {name}(monkeypatch, tmp_path):\n{body}{check}"
     return render(ordered_imports({*imports, "import pytest"} if exc else imports), code)
@@ -85,6 +96,7 @@ class _Planner:
     def __init__(self, inventory: Inventory, facts: dict[str, Facts]) -> None:
         self.inventory, self.facts = inventory, facts
         self.kinds: Counter[str] = Counter()
+        self.unreached = 0  # raises no derivable arguments reach: no test
 
     def _spec(self, subject: Subject, what: str, key: str, line: int, why: str, inputs: str,
               expected: str, code: str, mocks: str = "") -> TestSpec:  # fmt: skip
@@ -114,19 +126,16 @@ class _Planner:
             return None
         when = " and ".join(c if t else f"not ({c})" for c, t in site.conds) or "always"
         name = test_name(subject, f"raises_{site.detail}_when_{slug(_words(when), 40)}")
-        solved, mocks = self._call(subject, site, {}), ""
-        if solved is None:  # pins the raise until a test can build the state it needs
-            source = f"inspect.getsource(inspect.unwrap({subject.qualname}))"
-            code = f"def {name}():\n    assert {f'raise {site.detail}'!r} in {source}\n"
-            code = render(["import inspect", import_line(subject)], code)
-            inputs, mocks = f"arguments that make {when} true (not derivable)", f"build {when}"
-        else:
-            inputs = solved[0]
-            setup, guard = self._guard(subject, self.facts[subject.id].boundaries)
-            code = _test(name, exception[0], inputs, exception[1] | solved[1] | guard, setup)
+        solved = self._call(subject, site, {})
+        if solved is None:  # no arguments reach it: a test reading the source would prove nothing
+            self.unreached += 1
+            return None
+        inputs = solved[0]
+        setup, guard = self._guard(subject, self.facts[subject.id].boundaries)
+        code = _test(name, exception[0], inputs, exception[1] | solved[1] | guard, setup)
         why, key = f"{subject.id} raises {site.detail} when {when}.", f"raise:{site.detail}:{when}"
         expected = f"raises {site.detail}"
-        return self._spec(subject, "raise", key, site.line, why, inputs, expected, code, mocks)
+        return self._spec(subject, "raise", key, site.line, why, inputs, expected, code)
 
     def value_site(self, subject: Subject, site: Site) -> TestSpec | None:
         """An unchecked ``param[key]``, ``int(param)`` or a ``None`` return, when reachable."""
@@ -230,5 +239,6 @@ class FailureModeAnalysis:
             "failure_modes": len(unique),
             "functions_that_can_fail": len(subjects),
             "by_failure": dict(planner.kinds.most_common()),
+            "raises_not_reached": planner.unreached,
         }
         return finish(ctx, list(unique.values()), summary, metrics)

@@ -1,9 +1,10 @@
-"""What Are We Testing?: the target's public surface, ranked by risk, with contract tests.
+"""What Are We Testing?: the target's public surface, ranked by risk, in the order to test it.
 
-Every public function, method and class becomes a subject; its spec is a contract test that pins
-the signature (names, defaults, kinds), so an accidental change to the public API fails loudly.
-HTTP routes (``@app.get(...)``-style decorators) and CLI entry points (``[project.scripts]``)
-are listed as the exposed surface.
+Every public function, method and class is a subject, ranked by :func:`.specs.risk_score`; HTTP
+routes (``@app.get(...)``-style decorators) and CLI entry points (``[project.scripts]``) are
+listed as the exposed surface. It writes no tests: a test that only pins a signature passes on
+broken code, and the other perspectives write the behavioural ones (API compatibility over time
+is Backwards Compatibility's).
 """
 
 from __future__ import annotations
@@ -13,17 +14,10 @@ from typing import ClassVar
 
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.errors import PerspectiveSkipped
-from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
 from autocoder.workers.test_planning.perspectives._entry import entry_points
 from autocoder.workers.test_planning.results import finish
-from autocoder.workers.test_planning.specs import (
-    import_line,
-    make_spec,
-    render,
-    risk_score,
-    test_name,
-)
+from autocoder.workers.test_planning.specs import risk_score
 
 ROUTE = re.compile(r"\.(get|post|put|patch|delete|route|websocket|api_route)\(")
 
@@ -35,69 +29,6 @@ def routes(inventory: Inventory) -> list[str]:
         for d in s.decorators
         if ROUTE.search(d) and s.kind != "class"
     ]
-
-
-def _signature_test(subject: Subject) -> str:
-    if subject.kind == "class":
-        body = (
-            f"def {test_name(subject, 'is_a_class')}():\n"
-            f"    assert inspect.isclass({subject.owner})\n"
-        )
-    else:
-        bound = "classmethod" in subject.decorators  # Class.method is bound: no ``cls``
-        expected = [(p.name, _kind(p.kind)) for p in subject.params[int(bound) :]]
-        body = (  # no local variable in the test: one could shadow the subject's name
-            f"def {test_name(subject, 'signature_is_stable')}():\n"
-            f"    assert [(p.name, p.kind.name) for p in inspect.signature("
-            f"{_function(subject)}).parameters.values()] == {expected!r}\n"
-        )
-    return render(["import inspect", import_line(subject)], body)
-
-
-def _function(subject: Subject) -> str:
-    """The function behind the subject: a property's getter, setter or deleter (``fget``...), a
-    cached property's ``func`` (functools' and Django's), else the subject itself."""
-    for decorator in subject.decorators:
-        accessor = {"setter": "fset", "deleter": "fdel"}.get(decorator.rpartition(".")[2], "fget")
-        if decorator == "property" or decorator.endswith((".setter", ".getter", ".deleter")):
-            return f"{subject.qualname}.{accessor}"
-    if any(d.split(".")[-1] == "cached_property" for d in subject.decorators):
-        return f"{subject.qualname}.func"
-    return subject.qualname
-
-
-def _names(subject: Subject) -> str:
-    return ", ".join(p.name for p in subject.params)
-
-
-def _kind(kind: str) -> str:
-    return {
-        "positional": "POSITIONAL_OR_KEYWORD",
-        "keyword": "KEYWORD_ONLY",
-        "var_positional": "VAR_POSITIONAL",
-        "var_keyword": "VAR_KEYWORD",
-    }[kind]
-
-
-def _spec(subject: Subject, inventory: Inventory) -> TestSpec:
-    score = risk_score(subject, inventory)
-    why = [
-        f"complexity {subject.complexity}",
-        f"imported by {inventory.fan_in(subject.module)} files",
-    ]
-    why.append("covered by tests" if inventory.tested(subject) else "no test names it")
-    return make_spec(
-        perspective=WhatAreWeTesting.name,
-        perspective_id=WhatAreWeTesting.id,
-        subject=subject,
-        kind="unit",
-        key="signature",
-        rationale=f"Public {subject.kind} (risk {score}: {', '.join(why)}).",
-        inputs="none: inspects the signature",
-        expected=f"{subject.qualname} keeps its parameters: {_names(subject) or 'none'}",
-        test_code=_signature_test(subject),
-        inventory=inventory,
-    )
 
 
 class WhatAreWeTesting:
@@ -116,14 +47,24 @@ class WhatAreWeTesting:
             f"{len(public)} public subjects in {len(inventory.modules)} modules, "
             f"{len(untested)} named by no test; riskiest: "
             + ", ".join(f"{s.id} (risk {risk_score(s, inventory)})" for s in ranked[:3])
-            + f". {len(found_routes)} HTTP routes, {len(scripts)} CLI entry points."
+            + f". {len(found_routes)} HTTP routes, {len(scripts)} CLI entry points. No tests of "
+            "its own: the other perspectives write tests of behaviour for these subjects."
         )
         metrics = {
             "public_subjects": len(public),
             "untested_subjects": len(untested),
             "modules": len(inventory.modules),
             "unparsable_files": sorted(inventory.unparsable)[:15],
-            "riskiest": [{"subject": s.id, "risk": risk_score(s, inventory)} for s in ranked[:15]],
+            "riskiest": [_ranked(s, inventory) for s in ranked[:15]],
         }
         details = {"routes": found_routes[:30], "cli_entry_points": scripts}
-        return finish(ctx, [_spec(s, inventory) for s in ranked], summary, metrics, details)
+        return finish(ctx, [], summary, metrics, details)
+
+
+def _ranked(subject: Subject, inventory: Inventory) -> dict[str, object]:
+    """One subject of the ranking, with the evidence for its place."""
+    return {
+        "subject": subject.id, "risk": risk_score(subject, inventory), "file": subject.file,
+        "line": subject.line, "complexity": subject.complexity,
+        "imported_by": inventory.fan_in(subject.module), "tested": inventory.tested(subject),
+    }  # fmt: skip
