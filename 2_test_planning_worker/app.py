@@ -1,6 +1,6 @@
 """Hugging Face Space entry point of the test planning worker: settings in, app out.
 
-Runs the same way locally: ``python 1_analysis_worker/app.py`` (with autocoder installed).
+Runs the same way locally: ``python 2_test_planning_worker/app.py`` (with autocoder installed).
 """
 
 import sys

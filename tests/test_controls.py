@@ -39,7 +39,9 @@ WRONG = "adm-" + "z7" * 10
 TOKENS = {"anonymous": "", "wrong": WRONG, "right": ADMIN}
 SPACE = "alice/autocoder-analysis"
 CONTROLS = {"start", "stop"}
-READ_ONLY = {"status", "latest", "refresh", "refresh_on_load", "spec_choices", "spec_code"}
+# the *_buttons listeners only read the state to enable the Start or Stop button after a click
+READ_ONLY = {"status", "latest", "refresh", "refresh_on_load", "spec_choices", "spec_code",
+             "spec_choices_on_load", "start_buttons", "stop_buttons"}  # fmt: skip
 
 
 @dataclass

@@ -28,7 +28,7 @@ from autocoder.apps import launch
 from autocoder.apps.dashboard import charts, views
 from autocoder.apps.dashboard.app import SharedSnapshot, build_app, render
 from autocoder.apps.dashboard.data import DashboardData
-from autocoder.apps.dashboard.model import MetricCounts, Snapshot, WorkerView
+from autocoder.apps.dashboard.model import MetricCounts, SkippedRun, Snapshot, WorkerView
 from autocoder.apps.dashboard.sources import worker_sources
 from autocoder.cli import main
 from autocoder.errors import ConfigError
@@ -143,14 +143,13 @@ def _findings(client: Client, worker: str, perspective: str, severity: str) -> l
 def test_the_filters_narrow_the_findings_table(served: str) -> None:
     client = Client(served, verbose=False)
     every = _findings(client, "All", "All", "All")
-    assert {row[1] for row in every} == {"analysis", "test-planning"}
+    assert {row[1] for row in every} == {"analysis"}  # test specs are in their own table
     high = _findings(client, "All", "All", "high")
     assert 0 < len(high) < len(every) and {row[3] for row in high} == {"high"}
-    planning = _findings(client, "test-planning", "All", "All")
-    assert 0 < len(planning) < len(every) and {row[1] for row in planning} == {"test-planning"}
+    assert _findings(client, "test-planning", "All", "All") == []
     security = _findings(client, "analysis", "Security Audit", "All")
     assert security and {row[2] for row in security} == {"Security Audit"}
-    assert all(":" in row[4] and len(row[7]) == 10 for row in security)  # file:line, commit
+    assert all(":" in row[4] and len(row[7]) == views.COMMIT_SHOWN for row in security)
     assert _findings(client, "analysis", "Security Audit", "no-such-severity") == []
 
 
@@ -191,7 +190,7 @@ def test_space_app_py_serves_the_dashboard(worker_data: Path, tmp_path: Path) ->
 
 def test_cli_serve_accepts_dashboard(monkeypatch: pytest.MonkeyPatch) -> None:
     served: list[tuple[list[str], Settings]] = []
-    monkeypatch.setattr(launch, "serve_all", lambda names, settings, _ring: served.append(
+    monkeypatch.setattr(launch, "serve_all", lambda names, settings, _ring, **_options: served.append(
         (names, settings)))  # fmt: skip
     assert main(["serve", "dashboard", "--data-dir", "d", "--port", "7999"]) == 0
     [(names, settings)] = served
@@ -307,12 +306,23 @@ async def test_a_first_read_that_fails_shows_down_with_the_reason() -> None:
 async def test_a_tick_sends_the_charts_and_choices_only_when_they_changed() -> None:
     shown = await SharedSnapshot(Provider(snapshot())).get()
     first = render(shown, ("All", "All", "All"), {}, NOW)
-    assert len(first) == 14 and first[6:9] == shown.figures
+    assert len(first) == 17 and first[6:9] == shown.figures
     assert first[9].choices == [("All", "All"), ("analysis", "analysis"),
                                 ("test-planning", "test-planning")]  # fmt: skip
     again = render(shown, ("analysis", "gone", "All"), first[-1], NOW)
     assert again[6:12] == (gr.skip(),) * 6
     assert [row[1] for row in again[12]] == ["analysis"]  # "gone" no longer filters
+    assert again[13] == "rows 1-1 of 1 · page 1 of 1" and again[14:16] == ([], "no rows")
+
+
+async def test_a_tick_sends_the_page_of_findings_the_tab_is_on() -> None:
+    rows = [{**snapshot().latest_findings[0], "line": n} for n in range(45)]
+    shown = await SharedSnapshot(Provider(snapshot(latest_findings=rows))).get()
+    second = render(shown, ("All", "All", "All"), {}, NOW, pages=(2, 1))
+    assert [row[4] for row in second[12]] == [f"a.py:{n}" for n in range(20, 40)]
+    assert second[13] == "rows 21-40 of 45 · page 2 of 3"
+    beyond = render(shown, ("All", "All", "All"), {}, NOW, pages=(9, 1))
+    assert beyond[13] == "rows 41-45 of 45 · page 3 of 3"  # a page past the end is the last
 
 
 def test_refresh_period_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -331,12 +341,45 @@ def test_views_render_the_banner_overview_and_worker_rows() -> None:
     banner = views.banner_html(snap)
     assert "ac-degraded" in banner and "Analysis &lt;b&gt; is stale" in banner
     overview = views.overview_markdown(snap, NOW)
-    assert "1 of 2 workers online" in overview and "5 min ago · 2026-11-21 13:15:00 UTC" in overview
-    assert "Data as of 2 s ago" in overview and "- shard 7 is corrupt" in overview
+    assert "1 of 2 workers online" in overview and "5 min ago · 13:15 UTC" in overview
+    assert "Data as of 2 s ago · 13:19 UTC" in overview and "- shard 7 is corrupt" in overview
     stale, missing = views.worker_rows(snap, NOW)
-    assert stale[1].endswith("stale") and stale[5] == "25%" and stale[6] == "—"
+    assert stale[1].endswith("stale") and stale[5] == "25%" and stale[6:8] == ["—", "—"]
     assert missing[1].endswith("not deployed") and missing[3].startswith("5 min ago")
     assert views.when(None, NOW) == "never"
+
+
+def test_the_last_error_is_on_the_worker_row_cut_short_with_the_whole_text_on_hover() -> None:
+    long = "TargetError: " + "target '/nope' does not exist; " * 6
+    failing = view("analysis", "online", last_error=long, last_error_at="2026-11-21T13:15:00+00:00")
+    cell = views.worker_rows(snapshot(workers=[failing]), NOW)[0][6]
+    assert cell.startswith('<span class="ac-clip" title="TargetError: target &#x27;/nope&#x27;')
+    assert "(5 min ago · 13:15 UTC)</span>" not in cell and cell.endswith("…</span>")
+    assert "5 min ago · 13:15 UTC)" in cell.split('title="')[1]  # the whole text, with the time
+    short = view("analysis", "online", last_error="boom", last_error_at="2026-11-21T13:15:00+00:00")
+    assert views.worker_rows(snapshot(workers=[short]), NOW)[0][6] == "boom (5 min ago · 13:15 UTC)"
+
+
+def test_the_overview_says_which_perspectives_were_skipped_and_why() -> None:
+    run = SkippedRun("Analysis Worker", "Architecture Review",
+                     "no Python package at the top or under src/ (no __init__.py)",
+                     "2026-11-21T13:15:00+00:00")  # fmt: skip
+    overview = views.overview_markdown(snapshot(skipped=[run]), NOW)
+    assert "**Skipped perspectives**" in overview
+    assert (
+        "- Architecture Review (Analysis Worker), 5 min ago · 13:15 UTC: no Python package "
+        "at the top or under src/ (no \\_\\_init\\_\\_.py)"
+    ) in overview  # not bold "init"
+    assert "Skipped perspectives" not in views.overview_markdown(snapshot(), NOW)
+
+
+def test_the_banner_shows_each_worker_in_trouble_on_its_own_line() -> None:
+    detail = (
+        "Analysis: the last 3 iterations failed: boom; again\nTest planning: 1 unreadable shard x"
+    )
+    banner = views.banner_html(snapshot(banner_detail=detail))
+    assert "<div>Analysis: the last 3 iterations failed: boom; again</div>" in banner
+    assert "<div>Test planning: 1 unreadable shard x</div>" in banner
 
 
 def test_views_filter_the_findings() -> None:
@@ -366,4 +409,7 @@ def test_charts_have_an_empty_state_and_plot_the_series() -> None:
     per_hour, by_commit, specs = (chart(full) for chart in charts.CHARTS)
     assert list(per_hour.data[0].y) == [6] and per_hour.data[0].name == "analysis"
     assert [trace.name for trace in by_commit.data] == ["high", "low"]  # by severity
-    assert [trace.name for trace in specs.data] == ["total", "active"]
+    active, total = specs.data  # "total" drawn last, on top, dashed: never hidden by "active"
+    assert (active.name, total.name) == ("active", "total")
+    assert total.line.dash == "dash" and total.line.color != active.line.color
+    assert total.marker.symbol != active.marker.symbol

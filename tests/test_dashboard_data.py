@@ -15,7 +15,7 @@ from autocoder.apps.dashboard.data import DashboardData
 from autocoder.apps.dashboard.model import FINDING_COLUMNS, WorkerSource
 from autocoder.cli import main
 from autocoder.errors import HubUnavailable, StoreError
-from autocoder.schema import FINDINGS, RECORDS, SPECS, utc_timestamp
+from autocoder.schema import FINDINGS, RECORDS, SPECS, severity_rank, utc_timestamp
 from autocoder.settings import Settings
 from autocoder.store.layout import jsonl, shard_path
 from autocoder.store.tail import DatasetTail, HubTailSource, LocalTailSource
@@ -289,10 +289,12 @@ def test_dashboard_over_real_analysis_and_test_planning_output(
     assert per_worker == {"analysis": 6, "test-planning": 15}
 
     rows = snap.latest_findings
-    assert 0 < len(rows) <= 500 and all(list(r) == FINDING_COLUMNS for r in rows)
-    assert {r["worker"] for r in rows} == {"analysis", "test-planning"}
-    assert [r["timestamp"] for r in rows] == sorted((r["timestamp"] for r in rows), reverse=True)
-    spec_rows = [r for r in rows if r["worker"] == "test-planning"]
+    assert 0 < len(rows) <= 500 and all(list(r) == [*FINDING_COLUMNS, "config"] for r in rows)
+    assert {r["worker"] for r in rows} == {"analysis"}  # test specs have their own table
+    ranks = [severity_rank(r["severity"]) for r in rows]
+    assert ranks == sorted(ranks)  # the most severe first, whichever pass found them
+    spec_rows = snap.latest_specs
+    assert spec_rows and {r["worker"] for r in spec_rows} == {"test-planning"}
     assert {r["severity"] for r in spec_rows} <= {"high", "medium", "low", "info"}
     assert all(r["rule"] in {"unit", "integration", "property", "end-to-end", "performance",
                              "security"} for r in spec_rows)  # fmt: skip
@@ -409,7 +411,9 @@ def test_specs_rows_map_priority_to_severity(tmp_path: Path) -> None:
     ]  # fmt: skip
     write(root, {**files_of([rec]), shard_path(SPECS, 1): jsonl(specs)})
     snap = DashboardData(sources_at(tmp_path), clock=Clock(T0 + timedelta(minutes=2))).refresh()
-    assert [(r["severity"], r["rule"], r["message"]) for r in snap.latest_findings] == [
+    assert snap.latest_findings == []
+    assert [r["priority"] for r in snap.latest_specs] == [1, 2, 3, 4, 5]
+    assert [(r["severity"], r["rule"], r["message"]) for r in snap.latest_specs] == [
         ("high", "property", "why 1"), ("medium", "property", "why 2"),
         ("low", "property", "why 3"), ("info", "property", "why 4"), ("info", "property", "why 5"),
     ]  # fmt: skip
@@ -417,3 +421,97 @@ def test_specs_rows_map_priority_to_severity(tmp_path: Path) -> None:
         {"timestamp": rec["timestamp"], "test_specs_total": 3, "test_specs_active": 2}
     ]
     assert snap.counts("test_planning") == {"test_specs_total": 3, "test_specs_active": 2}
+
+
+# -- health that tells the truth -------------------------------------------------------------------
+MISSING = "target '/nope' does not exist"
+
+
+def failed(i: int, error: str = MISSING, **options: Any) -> dict[str, Any]:
+    rec = record(i, status="error", **options)
+    return {**rec, "error": error, "analysis": {}}
+
+
+def two_workers(tmp_path: Path, analysis: list[dict[str, Any]]) -> None:
+    """Analysis writes ``analysis``; test planning as many good iterations, at the same times."""
+    write(tmp_path / "autocoder-analysis-results", files_of(analysis))
+    planning = [record(r["iteration"], worker="test-planning", perspective="Edge Case Discovery")
+                for r in analysis]  # fmt: skip
+    write(tmp_path / "autocoder-test-planning-results", files_of(planning))
+
+
+def test_a_worker_whose_every_iteration_fails_degrades_the_banner_with_its_error(
+    tmp_path: Path,
+) -> None:
+    two_workers(tmp_path, [failed(i) for i in range(1, 5)])
+    snap = DashboardData(sources_at(tmp_path), clock=Clock(T0 + timedelta(minutes=5))).refresh()
+    assert (snap.banner, snap.online, snap.expected) == ("Degraded", 2, 2)
+    assert snap.banner_detail == f"Analysis: the last 4 iterations failed: {MISSING}"
+    analysis = snap.workers[0]
+    assert analysis.error_rate_24h == 1.0 and analysis.last_error == MISSING
+    assert analysis.last_error_at == failed(4)["timestamp"]
+    assert snap.summary()["workers"][0]["failing"] == snap.banner_detail.split(": ", 1)[1]
+
+
+def test_one_failed_iteration_among_good_ones_keeps_the_banner_green(tmp_path: Path) -> None:
+    two_workers(tmp_path, [record(1), record(2), failed(3), record(4)])
+    snap = DashboardData(sources_at(tmp_path), clock=Clock(T0 + timedelta(minutes=5))).refresh()
+    assert (snap.banner, snap.banner_detail) == ("All Systems Operational", "")
+    assert snap.workers[0].failing is None and snap.workers[0].last_error == MISSING
+
+
+def test_every_worker_failing_is_down(tmp_path: Path) -> None:
+    write(tmp_path / "autocoder-analysis-results", files_of([failed(i) for i in range(1, 4)]))
+    snap = DashboardData(sources_at(tmp_path), clock=Clock(T0 + timedelta(minutes=4))).refresh()
+    assert (snap.banner, snap.online, snap.expected) == ("Down", 1, 1)
+
+
+def test_a_corrupt_shard_degrades_the_banner_and_names_the_shard(tmp_path: Path) -> None:
+    two_workers(tmp_path, [record(1), record(3)])
+    write(tmp_path / "autocoder-analysis-results", {shard_path(RECORDS, 2): b"not json\n"})
+    snap = DashboardData(sources_at(tmp_path), clock=Clock(T0 + timedelta(minutes=4))).refresh()
+    assert snap.banner == "Degraded"
+    assert snap.banner_detail == f"Analysis: 1 unreadable shard {shard_path(RECORDS, 2)}"
+
+
+def test_the_last_error_shown_is_redacted(tmp_path: Path) -> None:
+    token = "ghp_" + "x9" * 18
+    two_workers(tmp_path, [failed(1, error=f"git clone failed: https://{token}@github.com/o/r")])
+    snap = DashboardData(sources_at(tmp_path), clock=Clock(T0 + timedelta(minutes=2))).refresh()
+    shown = snap.workers[0].last_error
+    assert shown and shown.startswith("git clone failed: https://") and token not in shown
+
+
+def test_a_skipped_perspective_is_listed_with_its_reason_until_it_runs_again(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "autocoder-analysis-results"
+    reason = "no Python package at the top or under src/"
+    skipped = {**record(2, perspective="Architecture Review", status="skipped"), "error": reason,
+               "analysis": {"reason": reason}}  # fmt: skip
+    write(root, files_of([record(1), skipped]))
+    clock = Clock(T0 + timedelta(minutes=3))
+    data = DashboardData(sources_at(tmp_path), clock=clock, min_refresh_s=0)
+    snap = data.refresh()
+    assert [(r.worker, r.perspective, r.reason) for r in snap.skipped] == [
+        ("Analysis", "Architecture Review", reason)
+    ]
+    assert snap.summary()["skipped_perspectives"][0]["timestamp"] == skipped["timestamp"]
+    assert snap.banner == "All Systems Operational"  # a skip is not a failure
+    write(root, files_of([record(3, perspective="Architecture Review")]))
+    clock.now += timedelta(minutes=1)
+    assert data.refresh().skipped == []  # its latest run is no longer the skipped one
+
+
+def test_a_repaired_shard_no_longer_degrades_the_banner(tmp_path: Path) -> None:
+    two_workers(tmp_path, [record(1), record(3)])
+    root = tmp_path / "autocoder-analysis-results"
+    write(root, {shard_path(RECORDS, 2): b"not json\n"})
+    clock = Clock(T0 + timedelta(minutes=4))
+    data = DashboardData(sources_at(tmp_path), clock=clock, min_refresh_s=0)
+    assert data.refresh().banner == "Degraded"
+    quarantine = root / "quarantine" / shard_path(RECORDS, 2)  # what `autocoder repair` does
+    quarantine.parent.mkdir(parents=True)
+    (root / shard_path(RECORDS, 2)).rename(quarantine)
+    snap = data.refresh()
+    assert (snap.banner, snap.problems) == ("All Systems Operational", [])

@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from autocoder.apps.dashboard.health import Ping, ago, banner, error_rate, worker_status
+from autocoder.apps.dashboard.health import (
+    Ping,
+    ago,
+    banner,
+    error_rate,
+    failing,
+    short_title,
+    unreadable_shards,
+    worker_status,
+)
 from autocoder.apps.dashboard.model import WorkerStatus, WorkerView
 from autocoder.apps.dashboard.pings import auth_headers, ping_all
 from autocoder.apps.dashboard.sources import parse_worker_urls, space_url, worker_sources
@@ -94,8 +103,10 @@ def test_error_rate_counts_only_the_last_24_hours() -> None:
     assert error_rate([], now) is None
 
 
-def view(name: str, status: WorkerStatus, reason: str = "why") -> WorkerView:
-    return WorkerView(name, name.title(), "", status, reason, 1, None, None, None, None, 60.0)
+def view(name: str, status: WorkerStatus, reason: str = "why", **health: str) -> WorkerView:
+    return WorkerView(
+        name, name.title(), "", status, reason, 1, None, None, None, None, 60.0, **health
+    )
 
 
 def test_banner_operational_when_every_deployed_worker_is_online() -> None:
@@ -120,10 +131,73 @@ def test_banner_degraded_names_the_worker_and_why() -> None:
 
 def test_banner_down_when_no_worker_is_online() -> None:
     views = [view("analysis", "offline", "a"), view("test-planning", "stale", "b")]
-    assert banner(views) == ("Down", "Analysis is offline: a; Test-Planning is stale: b", 0, 2)
+    assert banner(views) == ("Down", "Analysis is offline: a\nTest-Planning is stale: b", 0, 2)
     assert banner([view("implementation", "not deployed")])[:2] == (
         "Down", "no worker is deployed: no dataset found",
     )  # fmt: skip
+
+
+MISSING = "target '/nope' does not exist"
+
+
+def test_the_last_three_iterations_failing_is_failing() -> None:
+    ok, error = ("ok", None), ("error", MISSING)
+    assert failing([ok] * 7 + [error] * 3) == f"the last 3 iterations failed: {MISSING}"
+    assert failing([error] * 3) == f"the last 3 iterations failed: {MISSING}"
+    assert failing([ok] * 8 + [error] * 2) is None  # two in a row, two of ten: not yet
+    assert failing([error, error, ("skipped", "no package")]) is None
+    assert failing([]) is None
+
+
+def test_more_than_half_of_the_last_ten_failing_is_failing() -> None:
+    ok = ("ok", None)
+    mixed = [("error", f"e{i}") if i % 5 != 4 else ok for i in range(10)]  # 8 errors, never 3 ok
+    assert failing(mixed) == "8 of the last 10 iterations failed: e8"
+    half = [("error", "e"), ok] * 5  # 5 of 10: not more than half
+    assert failing(half) is None
+    older = [("error", "old")] * 20 + [ok] * 6  # only the last ten count: 4 errors, then 6 ok
+    assert failing(older) is None
+
+
+def test_unreadable_shards_are_named() -> None:
+    assert unreadable_shards([]) is None
+    assert unreadable_shards(["data/records/0000/000000003.jsonl"]) == (
+        "1 unreadable shard data/records/0000/000000003.jsonl"
+    )
+    five = [f"s{i}.jsonl" for i in range(5)]
+    assert unreadable_shards(five) == "5 unreadable shards s0.jsonl, s1.jsonl, s2.jsonl and 2 more"
+
+
+def test_a_worker_on_time_whose_iterations_fail_degrades_the_banner_and_says_why() -> None:
+    broken = view("analysis", "online", failing=f"the last 3 iterations failed: {MISSING}")
+    views = [broken, view("test-planning", "online"), view("implementation", "not deployed")]
+    assert banner(views) == (
+        "Degraded", f"Analysis: the last 3 iterations failed: {MISSING}", 2, 2,
+    )  # fmt: skip
+
+
+def test_unreadable_shards_degrade_the_banner_even_with_every_iteration_ok() -> None:
+    shard = "1 unreadable shard data/records/0000/000000003.jsonl"
+    views = [view("analysis", "online"), view("test-planning", "online", damaged=shard)]
+    assert banner(views) == ("Degraded", f"Test-Planning: {shard}", 2, 2)
+
+
+def test_every_deployed_worker_failing_or_offline_is_down() -> None:
+    views = [view("analysis", "online", failing="the last 3 iterations failed: a"),
+             view("test-planning", "offline", "b", failing="the last 4 iterations failed: c")]  # fmt: skip
+    state, detail, online, expected = banner(views)
+    assert (state, online, expected) == ("Down", 1, 2)
+    assert detail.splitlines() == [
+        "Analysis: the last 3 iterations failed: a",
+        "Test-Planning is offline: b; the last 4 iterations failed: c",
+    ]
+    damaged_only = [view("analysis", "online", damaged="1 unreadable shard x")]
+    assert banner(damaged_only)[0] == "Degraded"  # it still writes good records
+
+
+def test_the_banner_names_a_worker_by_its_short_title() -> None:
+    assert short_title("Test Planning Worker") == "Test planning"
+    assert short_title("Analysis Worker") == "Analysis"
 
 
 # -- pings ---------------------------------------------------------------------------------------

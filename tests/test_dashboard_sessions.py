@@ -24,6 +24,7 @@ import pytest
 from fastapi import FastAPI
 from gradio.routes import App
 
+from autocoder.apps.dashboard import views
 from autocoder.apps.dashboard.app import build_app
 from autocoder.apps.dashboard.model import MetricCounts, Snapshot, WorkerView
 from autocoder.cli import main
@@ -36,6 +37,7 @@ SESSIONS_ENV = "AUTOCODER_DASHBOARD_SESSIONS"
 
 SPACE_APP = Path(__file__).parent.parent / "4_monitoring_dashboard" / "app.py"
 FILTERS = ["All", "All", "All"]
+INPUTS = [*FILTERS, 1, 1]  # the filters, then the page numbers of the findings and specs tables
 MB = 1024 * 1024
 
 
@@ -74,9 +76,9 @@ async def call_event(
 async def visit(client: httpx.AsyncClient, url: str, events: dict[str, int], ticks: int = 1) -> str:
     """One new visitor: the page's load event, then ``ticks`` of its timer; its session hash."""
     session = uuid.uuid4().hex[:11]
-    await call_event(client, url, events["refresh_on_load"], session, [*FILTERS, None])
+    await call_event(client, url, events["refresh_on_load"], session, [*INPUTS, None])
     for _ in range(ticks):
-        await call_event(client, url, events["refresh"], session, [*FILTERS, None])
+        await call_event(client, url, events["refresh"], session, [*INPUTS, None])
     return session
 
 
@@ -206,7 +208,7 @@ async def test_sessions_share_one_copy_of_the_findings_table() -> None:
             first, second = [await visit(client, url, events) for _ in range(2)]
         gradio = gradio_app(app)
         table = _table_value(gradio, first, _table_id(gradio))
-        assert len(table["data"]) == 300
+        assert len(table["data"]) == views.PAGE_ROWS  # one page of the 300 findings
         assert _table_value(gradio, second, _table_id(gradio)) is table  # one object, two tabs
 
 
@@ -218,7 +220,7 @@ async def test_the_oldest_sessions_are_dropped_and_come_back_whole() -> None:
             sessions = [await visit(client, url, events) for _ in range(5)]
             held = list(gradio_app(app).state_holder.session_data)
             assert held == sessions[2:]
-            tick = await call_event(client, url, events["refresh"], sessions[0], [*FILTERS, None])
+            tick = await call_event(client, url, events["refresh"], sessions[0], [*INPUTS, None])
     plots = tick[6:9]
     assert all(p and p.get("type") == "plotly" for p in plots)  # the charts again, not skipped
 

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from autocoder.engine import worker as worker_module
-from autocoder.engine.perspective import RunOptions
+from autocoder.engine.perspective import PerspectiveResult, RunOptions
+from autocoder.engine.spec import WorkerSpec
 from autocoder.errors import StoreError
+from autocoder.schema import Finding, TestSpec
+from autocoder.workers.analysis.spec import analysis_spec
+from autocoder.workers.test_planning import spec as test_planning
 
 from enginekit import Crashes, LongLines, Sleeps, make_worker
 
@@ -100,7 +105,8 @@ async def test_stop_pauses_the_loop_and_start_resumes_it(shop_dir: Path, tmp_pat
     while worker.iteration < 2:
         await asyncio.sleep(0.02)
     worker.stop()
-    await asyncio.sleep(0.3)
+    while worker.current is not None:  # the running iteration, if any, finishes
+        await asyncio.sleep(0.02)
     paused_at = worker.iteration
     await asyncio.sleep(0.3)
     assert worker.iteration == paused_at
@@ -166,3 +172,55 @@ async def test_store_error_clears_once_a_write_works_again(shop_dir: Path, tmp_p
     await asyncio.wait_for(task, 30)
     assert worker.last_store_error is None
     assert worker.store.latest() is not None
+
+
+async def test_skipped_and_error_records_have_the_analysis_keys_of_an_ok_one(
+    shop_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "README.md").write_text("# only docs\n")
+    ok = await make_worker(shop_dir, tmp_path / "ok").run_iteration()
+    skipped = await make_worker(tmp_path / "docs", tmp_path / "skipped").run_iteration()
+    error = await make_worker(shop_dir, tmp_path / "error", Crashes()).run_iteration()
+    assert (ok.status, skipped.status, error.status) == ("ok", "skipped", "error")
+    assert list(skipped.analysis) == list(ok.analysis) == list(error.analysis)
+    for key, value in ok.analysis.items():  # the same types: load_dataset reads shards alike
+        assert type(skipped.analysis[key]) is type(value), key
+    assert ok.analysis["reason"] == "" and ok.analysis["summary"]
+    assert skipped.analysis["reason"] == skipped.error and skipped.error
+    assert error.analysis["reason"] == "ZeroDivisionError: division by zero in a perspective"
+    assert error.analysis["summary"] == "" and error.analysis["top_findings"] == []
+    assert error.analysis["findings_total"] == 0
+
+
+def _full_result() -> PerspectiveResult:
+    """A result with something in every field a record shows: a finding, a spec, details."""
+    found = Finding(tool="ruff", rule="F401", severity="low", file="pkg/a.py", line=1,
+                    message="F401: `os` imported but unused", fingerprint="f1")  # fmt: skip
+    spec = TestSpec(
+        id="s1", perspective="Edge Case Discovery", subject="pkg.a:parse", file="pkg/a.py",
+        line=3, kind="unit", rationale="empty input", inputs="''", expected="ValueError",
+        mocks="", priority=1, test_code="def test_parse():\n    assert True\n",
+    )  # fmt: skip
+    return PerspectiveResult(
+        summary="1 finding", findings=[found], items=[spec], metrics={"files": 1},
+        skipped={"radon": "not installed"}, tools={"ruff": "0.17.6"}, details={"cycles": []},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "build", [analysis_spec, test_planning.test_planning_spec], ids=["analysis", "tests"]
+)
+def test_every_worker_writes_one_analysis_shape_for_every_status(
+    build: Callable[[], WorkerSpec],
+) -> None:
+    spec = build()
+    full = spec.analysis_of(_full_result())
+    for reason in ("no Python package at the top or under src/", "ToolError: ruff exited with 2"):
+        empty = spec.analysis_of(None, reason)
+        assert list(empty) == list(full)
+        assert {k: type(v) for k, v in empty.items()} == {k: type(v) for k, v in full.items()}
+        assert empty["reason"] == reason and empty["summary"] == ""
+    assert full["reason"] == "" and full["summary"] == "1 finding"
+    assert full["details"] == {"cycles": []}
+    assert spec.analysis_of(PerspectiveResult(summary="nothing"))["details"] == {}

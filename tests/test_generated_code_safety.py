@@ -37,8 +37,8 @@ from autocoder.workers.test_planning.perspectives.backwards_compatibility import
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.spec import test_planning_spec as planning_spec
 from autocoder.workers.test_planning.specs import make_spec
-from autocoder.workers.test_planning.testtree import write_tests
-from autocoder.workers.test_planning.verify import CONFTEST
+from autocoder.workers.test_planning.testtree import readme_text, write_run_files, write_tests
+from autocoder.workers.test_planning.verify import CONFTEST, subject_roots
 
 from perspectivekit import context, write_target
 
@@ -188,6 +188,26 @@ def written(
     data, files = _run_and_write(root, tmp_path)
     capsys.readouterr()
     return root, data, files
+
+
+def test_a_target_folder_name_cannot_add_settings_to_the_written_pytest_ini(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    hostile = "x\naddopts = -p evil_plugin\n[pytest]\nx"
+    specs = [
+        {"repo": str(repo), "subject": "pkg.mod:f", "file": f"{hostile}/pkg/mod.py"},
+        {"repo": str(repo), "subject": "good.mod:g", "file": "src/good/mod.py"},
+    ]
+    out = tmp_path / "out"
+    out.mkdir()
+    for spec in specs:
+        spec.update(test_code="def test_x():\n    pass\n", status="passed")
+    write_run_files(out, specs)
+    ini = (out / "pytest.ini").read_text()
+    assert "addopts" not in ini and "evil_plugin" not in ini
+    assert ini.count("[pytest]") == 1 and "src" in ini  # the plain folder is still on the path
 
 
 def test_a_newline_in_a_folder_name_runs_nothing_when_the_written_tests_are_collected(
@@ -366,3 +386,48 @@ def test_non_ascii_and_soft_keyword_names_are_names() -> None:
     assert [identifier(n) for n in ("λ", "match", "case", "type", "_")] == [
         "λ", "match", "case", "type", "_"
     ]  # fmt: skip
+
+
+RUNNABLE = {
+    "src/tidy/__init__.py": "",
+    "src/tidy/core.py": "def clamp(n: int) -> int:\n    if n < 0:\n        raise ValueError('negative')"
+    "\n    return n\n",
+    "scripts/report.py": "def total(xs: list[int]) -> int:\n    if not xs:\n"
+    "        raise ValueError('empty')\n    return sum(xs)\n",
+}  # a src layout, and a top-level folder without __init__.py: importable only from the root
+
+
+def test_the_written_tree_says_how_to_run_it_and_imports_every_subject_from_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: no README, and 156 tests of this repository skipped on "No module named 'bench'"
+    # because only the checkout's packages, not a top-level folder's parent, were importable.
+    monkeypatch.setenv("AUTOCODER_NETWORK", "0")
+    root = write_target(tmp_path, RUNNABLE)
+    _, files = _run_and_write(root, tmp_path)
+    out = tmp_path / "written"
+    subjects = {f.read_text().split("# Subject: ")[1].split(":")[0] for f in files
+                if f.name != "conftest.py"}  # fmt: skip
+    assert {"tidy.core", "scripts.report"} <= subjects
+    assert (out / "pytest.ini").read_text().splitlines()[-1] == (
+        f"pythonpath = {Path('..') / root.name} {Path('..') / root.name / 'src'}"
+    )
+    readme = (out / "README.md").read_text()
+    assert f"PYTHONPATH={root}:{root / 'src'} python -m pytest -p no:cacheprovider {out}" in readme
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", str(out)],
+        cwd=elsewhere, capture_output=True, text=True, timeout=300,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(elsewhere)},
+    )  # fmt: skip
+    assert "No module named" not in ran.stdout and ran.returncode == 0, ran.stdout[-3000:]
+
+
+def test_a_tree_of_a_remote_target_says_to_run_it_from_a_checkout() -> None:
+    spec = {"repo": "https://github.com/o/r", "subject": "pkg.mod:f", "file": "shared/pkg/mod.py",
+            "test_code": "def test_f():\n    pass\n", "status": "not_run"}  # fmt: skip
+    readme = readme_text(Path("out"), "https://github.com/o/r", subject_roots([("pkg.mod:f",
+                     "shared/pkg/mod.py")]), None, [spec])  # fmt: skip
+    assert "From the root of a checkout of https://github.com/o/r" in readme
+    assert "PYTHONPATH=.:shared python -m pytest -p no:cacheprovider out" in readme

@@ -273,3 +273,21 @@ def test_architecture_reads_layers_with_containers_from_an_importlinter_file(
     assert (broken.file, broken.line) == ("app/core/model.py", 1)
     assert "against the contract 'tiers' in .importlinter" in broken.message
     assert by_rule(result, "layer-cycle") == []  # app.core <-> app.ui: the same fact
+
+
+def test_architecture_reviews_a_package_under_a_source_folder_as_in_this_repo(
+    tmp_path: Path,
+) -> None:
+    root = write(tmp_path / "repo", {
+        "pyproject.toml": '[project]\nname = "lib"\n',
+        "shared/lib/__init__.py": "",
+        "shared/lib/low.py": "from lib import high\n",
+        "shared/lib/high.py": "from lib import low\n",
+        "tests/fixtures/demo/demo/__init__.py": "",
+        "tests/test_low.py": "import lib.low\n",
+    })  # fmt: skip
+    result = review(root, tmp_path / "cache.sqlite3")
+    assert result.metrics["packages"] == ["lib"]
+    assert result.metrics["modules"] == 3
+    [cycle] = by_rule(result, "import-cycle")
+    assert {cycle.file} <= {"shared/lib/low.py", "shared/lib/high.py"}

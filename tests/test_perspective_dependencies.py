@@ -407,3 +407,43 @@ def test_a_module_loaded_by_name_is_used_but_a_mere_string_is_not(tmp_path: Path
     assert result.details["used_without_import"] == {"bcrypt": "named as a string in hashers.py"}
     plain = {**files, "hashers.py": 'SCHEME = "bcrypt"\n'}
     assert rules_for(run_on(tmp_path / "plain", plain), "bcrypt") == ["DEP002"]
+
+
+SETUP_PY = """from setuptools import find_packages, setup
+
+BASE = ["requests>=2,<3"]
+
+setup(
+    name="legacy-tool",
+    packages=find_packages(),
+    install_requires=BASE + ["click>=8"],
+    extras_require={"yaml": ["PyYAML>=6"], "test": ["pytest"]},
+)
+"""
+
+
+def test_setup_py_install_requires_are_declarations_read_without_running_it(
+    tmp_path: Path,
+) -> None:
+    marker = tmp_path / "setup-py-ran"
+    setup_py = SETUP_PY.replace("from setuptools", f"open({str(marker)!r}, 'w')\nfrom setuptools")
+    files = {"setup.py": setup_py, "legacy/__init__.py": "import requests\nimport yaml\n"}
+    result = run_on(tmp_path, files)
+    assert not marker.exists()
+    assert [(f.rule, f.file, f.line) for f in result.findings] == [("DEP002", "setup.py", 9)]
+    assert "'click'" in result.findings[0].message  # declared in setup.py, never imported
+    declared = declarations(SourceFiles.discover(tmp_path / "target"))
+    assert {(r.name, r.dev) for r in declared.requirements} == {
+        ("requests", False), ("click", False), ("pyyaml", False), ("pytest", True)
+    }  # fmt: skip
+    assert declared.is_library()  # a setup.py with install_requires declares ranges, not pins
+
+
+def test_a_setup_py_that_computes_its_requirements_is_not_guessed(tmp_path: Path) -> None:
+    computed = "setup(install_requires=open('reqs').read().split())\n"
+    files = {
+        "setup.py": "from setuptools import setup\n\n" + computed,
+        "app.py": "import requests\n",
+    }
+    result = run_on(tmp_path, files)
+    assert sorted(f.rule for f in result.findings) == ["DEP001", "no-dependency-declaration"]

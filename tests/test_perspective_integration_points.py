@@ -105,20 +105,58 @@ def test_generated_tests_collect_and_pass_on_the_unmodified_code(
     assert info["by_status"] == {"passed": 6}
 
 
-def test_a_boundary_the_sample_call_does_not_reach_is_kept_as_failed(tmp_path: Path) -> None:
+def _conf(tmp_path: Path, code: str) -> Path:
     root = tmp_path / "t"
     (root / "pkg").mkdir(parents=True)
     (root / "pkg" / "__init__.py").write_text("")
-    (root / "pkg" / "conf.py").write_text(
+    (root / "pkg" / "conf.py").write_text(code)
+    return root
+
+
+def test_a_boundary_behind_a_branch_is_called_with_arguments_that_reach_it(
+    tmp_path: Path,
+) -> None:
+    # Before: the sample call home() never reached os.environ and the test failed on DID NOT
+    # RAISE, a defect of the test. The branch's condition is now solved: home(True).
+    root = _conf(
+        tmp_path,
         "import os\n\n\ndef home(flag: bool = False) -> str:\n    if flag:\n"
         "        return os.environ['HOME']\n    return '/'\n\n\n"
-        "def user() -> str:\n    return os.getenv('USER', 'nobody')\n"
+        "def user() -> str:\n    return os.getenv('USER', 'nobody')\n",
     )
     specs, _ = _run(root, tmp_path, run_target_tests=True)
     assert {s.subject: s.status for s in specs} == {
-        "pkg.conf:home": "failed",
+        "pkg.conf:home": "passed",
         "pkg.conf:user": "passed",
     }
+    home = next(s for s in specs if s.subject == "pkg.conf:home")
+    assert "home(True)" in home.test_code
+
+
+def test_a_boundary_no_arguments_reach_gets_no_test(tmp_path: Path) -> None:
+    root = _conf(
+        tmp_path,
+        "import os\n\nLIMIT = 3\n\n\ndef each(names: list[str]) -> list[str]:\n"
+        "    return [os.environ[n] for n in names]\n\n\n"
+        "def late() -> str:\n    if LIMIT > 2:\n        return ''\n    return os.getenv('X', '')\n"
+        "\n\ndef looped(names: list[str]) -> None:\n    for n in names:\n        os.getenv(n)\n",
+    )
+    specs, info = _run(root, tmp_path)
+    assert specs == []
+    assert info["not_reached_on_every_call"] == 3
+
+
+def test_only_the_first_call_through_a_shared_fake_is_checked(tmp_path: Path) -> None:
+    # The fake raises on its first call: a test that expects environ['B'] after environ['A']
+    # failed on "assert 'B' in call('A')" (seen on click's shell completion).
+    root = _conf(
+        tmp_path,
+        "import os\n\n\ndef pair() -> tuple[str, str]:\n"
+        "    first = os.environ['A']\n    return first, os.environ['B']\n",
+    )
+    specs, _ = _run(root, tmp_path, run_target_tests=True)
+    assert [(s.line, s.status) for s in specs] == [(5, "passed")]
+    assert "'A' in str(" in specs[0].test_code
 
 
 def test_spec_ids_are_stable_when_unrelated_lines_move(shop_dir: Path, tmp_path: Path) -> None:
@@ -149,3 +187,14 @@ def test_a_target_without_python_is_skipped(tmp_path: Path) -> None:
     (tmp_path / "t" / "README.md").write_text("# nothing\n")
     with pytest.raises(PerspectiveSkipped):
         _run(tmp_path / "t", tmp_path)
+
+
+def test_request_handlers_are_tested_through_the_framework_client_not_a_mock_request(
+    tmp_path: Path,
+) -> None:
+    vulnweb = Path(__file__).resolve().parent / "fixtures/vulnweb"
+    specs, info = _run(vulnweb, tmp_path)
+    home = [s for s in specs if s.subject == "vulnweb.aio:home"]
+    assert len(home) == 1 and "TestClient" in home[0].test_code
+    assert "MagicMock" not in home[0].test_code
+    assert info["by_boundary"].get("framework client", 0) >= 2  # home and back

@@ -182,4 +182,20 @@ def test_a_hardcoded_password_message_says_its_shape_not_its_value(tmp_path: Pat
     result = audit(root, ResultCache(tmp_path / "cache.sqlite3"))
     shapes = {f.line: f.message for f in result.findings if f.rule == "B105"}
     assert "looks like a real credential" in shapes[1] and value not in shapes[1]
-    assert "placeholder or a plain word" in shapes[2]
+    assert "placeholder, a field name or plain words" in shapes[2]
+
+
+def test_messages_field_names_and_sql_templates_are_not_real_credentials(tmp_path: Path) -> None:
+    real = "Xq7" + "-correct-horse"
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "conf.py").write_text(
+        'REASON_CSRF_TOKEN_MISSING = "CSRF token missing."\n'
+        "set_password = 'ALTER USER %(user)s IDENTIFIED BY \"%(password)s\"'\n"
+        'def check(form, password_field_name="password2"):\n    return form\n'
+        f'password = "{real}"\n'
+    )
+    result = audit(root, ResultCache(tmp_path / "cache.sqlite3"))
+    shapes = {f.line: f.message for f in result.findings if f.rule in {"B105", "B107"}}
+    assert sorted(shapes) == [1, 2, 3, 5]
+    assert [n for n, text in shapes.items() if "looks like a real credential" in text] == [5]

@@ -4,14 +4,25 @@ snapshot of their files."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from autocoder.engine.sources import SourceFiles
-from autocoder.engine.target import Target, auth_header, public_url
+from autocoder.engine.target import Checkout, Target, auth_header, public_url
 from autocoder.errors import TargetError
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@e.x",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@e.x",
+    "PATH": "/usr/bin:/bin",
+}
 
 
 def test_directory_target_reports_its_commit(shop_repo: Path, tmp_path: Path) -> None:
@@ -106,3 +117,52 @@ def test_an_unchanged_file_keeps_its_hash_and_a_changed_one_is_hashed_again(
     assert second.digest("a.py") == digests["a.py"]
     assert second.digest("b.py") != digests["b.py"]
     assert SourceFiles.discover(tmp_path).digest("a.py") != digests["a.py"]
+
+
+def test_two_workers_cloning_one_url_at_once_both_get_the_checkout(
+    shop_repo: Path, tmp_path: Path
+) -> None:
+    bare = tmp_path / "shop.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(shop_repo), str(bare)], check=True)
+    url = f"file://{bare}"
+    start = threading.Barrier(2)
+
+    def prepare_when_both_are_ready(_: int) -> Checkout:
+        target = Target(url, tmp_path / "clones", fetch_interval_s=0)  # one per worker
+        start.wait()
+        return target.prepare()
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(prepare_when_both_are_ready, range(2))
+    assert first.root == second.root and first.commit == second.commit is not None
+    assert (first.root / "shop" / "orders.py").exists()
+    assert not first.root.with_name(first.root.name + ".partial").exists()
+
+
+def test_a_clone_cut_short_is_cloned_again_not_refused(shop_repo: Path, tmp_path: Path) -> None:
+    target = Target(f"file://{shop_repo}", tmp_path / "clones")
+    clone = target.prepare().root
+    shutil.rmtree(clone / ".git")  # what a killed `git clone` leaves: files, no repository
+    assert (target.prepare().root / ".git").is_dir()
+
+
+def test_a_fetch_is_skipped_while_another_workers_fetch_is_recent(
+    shop_repo: Path, tmp_path: Path
+) -> None:
+    url = f"file://{shop_repo}"
+    first = Target(url, tmp_path / "clones", fetch_interval_s=3600).prepare()
+    (shop_repo / "later.py").write_text("VALUE = 2\n")
+    subprocess.run(["git", "add", "-A"], cwd=shop_repo, check=True)
+    subprocess.run(["git", "commit", "-qm", "later"], cwd=shop_repo, check=True, env=GIT_ENV)
+    recent = Target(url, tmp_path / "clones", fetch_interval_s=3600).prepare()
+    assert recent.commit == first.commit  # the clone is an hour fresh: no fetch
+    due = Target(url, tmp_path / "clones", fetch_interval_s=0).prepare()
+    assert due.commit != first.commit and (due.root / "later.py").exists()
+
+
+def test_a_missing_target_names_the_flag_when_it_was_the_flag(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nowhere")
+    with pytest.raises(TargetError, match=r"^--target '.*nowhere' does not exist"):
+        Target(missing, tmp_path / "clones", given_as="--target").prepare()
+    with pytest.raises(TargetError, match=r"^AUTOCODER_TARGET='.*nowhere' does not exist"):
+        Target(missing, tmp_path / "clones").prepare()

@@ -126,6 +126,36 @@ def test_a_method_reaching_rmtree_through_self_is_unsafe(tmp_path: Path) -> None
     )
 
 
+HUB = {"hubtool/__init__.py": "", "hubtool/reader.py": (
+    "from datasets import load_dataset\nfrom huggingface_hub import HfApi\n"
+    "from huggingface_hub.errors import RepositoryNotFoundError\n\n\n"
+    "class Reader:\n    def __init__(self, repo: str) -> None:\n        self.api = HfApi()\n"
+    "        self.repo = repo\n\n    def files(self) -> list[str]:\n"
+    "        return self.api.list_repo_files(self.repo)\n\n\n"
+    "def rows(repo: str) -> object:\n    return load_dataset(repo)\n\n\n"
+    "def missing(repo: str) -> Exception:\n    return RepositoryNotFoundError(repo)\n"
+)}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "reaches"),
+    [
+        ("hubtool.reader:Reader.files", "    r.Reader('a/b').files()\n",
+         "huggingface_hub.HfApi (uses the network)"),
+        ("hubtool.reader:rows", "    r.rows('a/b')\n", "datasets.load_dataset (uses the network)"),
+        ("hubtool.reader:missing", "    assert 'a/b' in str(r.missing('a/b'))\n", None),
+    ],
+)  # fmt: skip
+def test_hub_clients_count_as_the_network_and_a_hub_error_does_not(
+    tmp_path: Path, subject: str, body: str, reaches: str | None
+) -> None:
+    # Before, tests of this repository's Hub readers tried the network for ~23 s each.
+    ctx = context(write_target(tmp_path, HUB), tmp_path)
+    spec = _spec(subject, f"import hubtool.reader as r\n\n\ndef test_it():\n{body}")
+    how = unfaked_reach(spec, call_graph(ctx))
+    assert (how is None) if reaches is None else (how is not None and reaches in how), how
+
+
 def test_a_test_that_itself_runs_a_process_is_unsafe(tmp_path: Path) -> None:
     body = "import subprocess\n\n\ndef test_it():\n    subprocess.run(['true'])\n"
     how = _reach(tmp_path, "toolbox.uninstall:version_tuple", body)
@@ -270,6 +300,13 @@ CALC = "def add(a: int, b: int) -> int:\n    if a < 0:\n        raise TypeError(
         ("def test_it():\n    assert add(1, 1) == 3\n", "failed", False),  # a verdict
         ("def test_it():\n    add(-1, 1)\n", "failed", False),  # raised in the code under test
         ("def test_it():\n    with pytest.raises(ValueError):\n        add(1, 1)\n", "failed", False),
+        # a fault injected into a fake the call never reached: "DID NOT RAISE" proves nothing
+        ("def test_it():\n    from unittest import mock\n\n    fake = mock.MagicMock()\n"
+         "    fake.side_effect = OSError('injected')\n    with pytest.raises(OSError):\n"
+         "        add(1, 1)\n", "error", True),
+        # raised in the test's own lines after the call: a fake it never set up
+        ("def test_it():\n    fakes = {}\n    add(1, 1)\n    assert fakes['shutil'].called\n",
+         "error", True),
     ],
 )  # fmt: skip
 def test_a_test_that_breaks_on_its_own_code_is_a_broken_test_never_a_possible_bug(
@@ -283,3 +320,18 @@ def test_a_test_that_breaks_on_its_own_code_is_a_broken_test_never_a_possible_bu
     assert (ran.status, is_broken(ran)) == (status, broken), ran.status_detail
     kept, dropped = without_broken([ran])
     assert (kept, list(dropped)) == (([], [ran.id]) if broken else ([ran], []))
+
+
+def test_a_test_of_code_that_waits_for_a_terminal_is_broken_not_a_possible_bug(
+    tmp_path: Path,
+) -> None:
+    root = write_target(
+        tmp_path, {"ask.py": "def ask(question: str) -> str:\n    return input(question)\n"}
+    )
+    body = "def test_it():\n    assert ask('name? ') == 'x'\n"
+    spec = _spec("ask:ask", body, file="ask.py").model_copy(
+        update={"test_code": f"import pytest\n\nfrom ask import ask\n\n\n{body}"}
+    )
+    ran = run_generated_tests(root, [spec], 300)[0]
+    assert ran.status == "error" and is_broken(ran), ran.status_detail
+    assert "stdin" in ran.status_detail

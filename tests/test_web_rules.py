@@ -18,7 +18,8 @@ VULNWEB = Path(__file__).parent / "fixtures" / "vulnweb"
 MARK = re.compile(r"\b(planted|safe): (AC-WEB-[A-Z-]+)")
 RULES = {
     "AC-WEB-AUTOESCAPE", "AC-WEB-COMMAND", "AC-WEB-COOKIE", "AC-WEB-CSRF", "AC-WEB-DEBUG",
-    "AC-WEB-DESERIALIZE", "AC-WEB-HARDCODED-SECRET", "AC-WEB-MARK-SAFE", "AC-WEB-PATH-TRAVERSAL",
+    "AC-WEB-DESERIALIZE", "AC-WEB-HARDCODED-SECRET", "AC-WEB-MARK-SAFE", "AC-WEB-OPEN-REDIRECT",
+    "AC-WEB-PATH-TRAVERSAL",
     "AC-WEB-SAFE-FILTER", "AC-WEB-SQLI", "AC-WEB-SSRF", "AC-WEB-SSTI",
 }  # fmt: skip
 
@@ -212,3 +213,57 @@ def test_a_sink_imported_under_its_own_name_is_recognised(tmp_path: Path) -> Non
         ("AC-WEB-COMMAND", 7)
     ]
     assert rules_in(tmp_path, {"v.py": "from tasks import run\n" + code}) == []
+
+
+SETTINGS = 'MIDDLEWARE = [\n    "django.middleware.security.SecurityMiddleware",\n{}]\n'
+CSRF_LINE = '    "django.middleware.csrf.CsrfViewMiddleware",\n'
+
+
+def test_commented_out_csrf_middleware_is_reported_on_the_comment(tmp_path: Path) -> None:
+    root = write_target(tmp_path, {"settings.py": SETTINGS.format("    #" + CSRF_LINE[3:])})
+    [finding] = web_findings(SourceFiles.discover(root))
+    assert (finding.rule, finding.line) == ("AC-WEB-CSRF", 3)
+    assert finding.message.startswith("CSRF middleware disabled")
+
+
+def test_csrf_middleware_in_place_is_not_reported_even_beside_a_comment(tmp_path: Path) -> None:
+    lines = "    # " + CSRF_LINE[4:] + CSRF_LINE
+    assert rules_in(tmp_path, {"settings.py": SETTINGS.format(lines)}) == []
+    assert rules_in(tmp_path, {"settings.py": SETTINGS.format(CSRF_LINE)}) == []
+
+
+def test_missing_csrf_middleware_without_a_comment_is_reported_at_the_list(tmp_path: Path) -> None:
+    assert rules_in(tmp_path, {"settings.py": SETTINGS.format("")}) == [("AC-WEB-CSRF", 1)]
+
+
+REDIRECT_VIEW = """from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+
+
+def done(request):
+    target = request.GET.get("next", "/")
+{check}    return redirect(target)
+"""
+CHECK = "    if not url_has_allowed_host_and_scheme(target, {request.get_host()}):\n        target = '/'\n"
+
+
+def test_request_data_as_a_redirect_target_is_an_open_redirect(tmp_path: Path) -> None:
+    root = write_target(tmp_path, {"views.py": REDIRECT_VIEW.format(check="")})
+    [finding] = web_findings(SourceFiles.discover(root))
+    assert (finding.rule, finding.line, finding.severity) == ("AC-WEB-OPEN-REDIRECT", 7, "medium")
+    assert "CWE-601" in finding.message
+
+
+def test_a_redirect_checked_against_the_allowed_hosts_is_not_reported(tmp_path: Path) -> None:
+    assert rules_in(tmp_path, {"views.py": REDIRECT_VIEW.format(check=CHECK)}) == []
+
+
+def test_a_redirect_back_to_the_requests_own_path_is_not_an_open_redirect(tmp_path: Path) -> None:
+    code = (
+        "from django.http import HttpResponseRedirect\n\n\ndef back(request, token):\n"
+        "    url = request.path.replace(token, 'set')\n"
+        "    return HttpResponseRedirect(url + '?e=1')\n"
+    )
+    assert rules_in(tmp_path, {"views.py": code}) == []
+    mixed = code.replace("url + '?e=1'", "url + request.GET['next']")
+    assert rules_in(tmp_path, {"views.py": mixed}) == [("AC-WEB-OPEN-REDIRECT", 6)]

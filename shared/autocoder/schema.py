@@ -71,7 +71,12 @@ class TargetRef(_Model):
 
 
 class Record(_Model):
-    """One iteration of one worker: the row of the dataset's default config."""
+    """One iteration of one worker: the row of the dataset's default config.
+
+    ``analysis`` has the same keys in every record of a worker, whatever its ``status``: a
+    skipped or failed iteration has the empty values and its ``reason`` (``error`` too), an ok
+    one the results and ``reason`` "" (see ``WorkerSpec.analysis_of``).
+    """
 
     iteration: int = Field(ge=1)
     timestamp: str

@@ -7,9 +7,17 @@ they never show in a repr, a log line or an error message.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from autocoder.errors import ConfigError
@@ -74,6 +82,8 @@ class Settings(BaseSettings):
     space_author_name: str | None = Field(None, validation_alias="SPACE_AUTHOR_NAME")
     space_host: str | None = Field(None, validation_alias="SPACE_HOST")
     oauth_client_id: str | None = Field(None, validation_alias="OAUTH_CLIENT_ID")
+    # The settings given as command-line flags (load_settings), so a message names what was typed.
+    _flags: frozenset[str] = PrivateAttr(default=frozenset())
 
     @field_validator(
         "interval_s",
@@ -126,6 +136,22 @@ class Settings(BaseSettings):
             return self.hub_repo
         return f"{self.hf_username}/{dataset}" if self.hf_username else None
 
+    def given_as(self, name: str) -> str:
+        """How the user gave setting ``name``: ``--data-dir`` for a flag, else its environment
+        variable (the one that is set, for a setting with two: ``GRADIO_SERVER_PORT``)."""
+        if name in self._flags:
+            return flag_name(name)
+        names = env_names(name)
+        return next((env for env in names if env in os.environ), names[0])
+
+    def quoted(self, name: str) -> str:
+        """Setting ``name`` as the user gave it, for a message: ``--data-dir '/x'``."""
+        return as_given(self.given_as(name), getattr(self, name))
+
+    def was_given(self, name: str) -> bool:
+        """Whether ``name`` came from a flag or the environment, not from its default."""
+        return name in self._flags or any(env in os.environ for env in env_names(name))
+
     def secrets(self) -> list[str | None]:
         return [
             s.get_secret_value() if s else None
@@ -139,10 +165,39 @@ def env_name(loc: tuple[int | str, ...]) -> str:
     return name if name.isupper() and name in ALIASED else f"AUTOCODER_{name}"
 
 
+def as_given(given_as: str, value: object) -> str:
+    """A value as the user typed it: ``--target '/x'`` for a flag, ``AUTOCODER_TARGET='/x'``."""
+    shown = repr(str(value))
+    return f"{given_as} {shown}" if given_as.startswith("--") else f"{given_as}={shown}"
+
+
+def flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def env_names(name: str) -> list[str]:
+    """The environment variables of setting ``name``, the first the one to suggest."""
+    alias = Settings.model_fields[name].validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(choice) for choice in alias.choices]
+    return [alias] if isinstance(alias, str) else [env_name((name,))]
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with CLI flags (non-None) taking precedence."""
+    flags = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+        settings = Settings(**flags)  # type: ignore[arg-type]
     except ValidationError as e:
-        problems = "; ".join(f"{env_name(err['loc'])}: {err['msg']}" for err in e.errors())
+        problems = "; ".join(_named(err["loc"], flags) + f": {err['msg']}" for err in e.errors())
         raise ConfigError(f"invalid settings: {problems}") from None
+    settings._flags = frozenset(flags)
+    return settings
+
+
+def _named(loc: tuple[int | str, ...], flags: dict[str, object]) -> str:
+    """A validation error's setting as the user gave it: ``--port 'x'`` or ``AUTOCODER_PORT``."""
+    name = str(loc[0]) if loc else ""
+    if name in flags:
+        return f"{flag_name(name)} {flags[name]!r}"
+    return env_name(loc)

@@ -17,11 +17,12 @@ from autocoder.apps.service import WorkerService
 from autocoder.apps.worker_app import build_app
 from autocoder.engine.logbuffer import RingBuffer
 from autocoder.errors import AutocoderError, ConfigError, one_line
-from autocoder.settings import Settings
+from autocoder.settings import Settings, as_given
 from autocoder.workers.catalog import worker_spec
 
 DASHBOARD = "dashboard"
 ALL_INTERFACES = ("0.0.0.0", "::")  # noqa: S104
+FREE_PORT_TRIES = 20  # blocks of ports `autocoder up` tries when the default one is taken
 
 
 def _server(app: object, host: str, port: int) -> uvicorn.Server:
@@ -40,8 +41,9 @@ def _app(name: str, settings: Settings, ring: RingBuffer) -> tuple[object, str, 
     return build_app(service, ring), service.spec.title, f"target {service.target.display}"
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port``; ConfigError naming the setting when that fails."""
+def bind(host: str, port: int, label: str | None = None) -> socket.socket:
+    """A listening socket on ``host:port``; ConfigError naming the port as the user gave it
+    (``label``, default ``AUTOCODER_PORT=PORT``) when that fails."""
     try:
         family, kind, proto, _name, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -58,8 +60,8 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as e:
         sock.close()
         raise ConfigError(
-            f"AUTOCODER_PORT={port} on {host} cannot be used ({e.strerror or e}); "
-            "choose another with --port or AUTOCODER_PORT"
+            f"{label or f'AUTOCODER_PORT={port}'} on {host} cannot be used ({e.strerror or e}); "
+            "choose another with --port or AUTOCODER_PORT, or stop what listens there"
         ) from None
     sock.set_inheritable(True)
     return sock
@@ -91,18 +93,57 @@ def _sibling_urls(names: list[str], sockets: list[socket.socket]) -> str:
     return ",".join(pairs)
 
 
+def _port_label(given_as: str, first: int, port: int) -> str:
+    """``--port 7860``, ``AUTOCODER_PORT=7860``, or ``port 7861 (--port 7860 + 1)``."""
+    given = as_given(given_as, first).replace("'", "")
+    return given if port == first else f"port {port} ({given} + {port - first})"
+
+
+def _bind_all(host: str, ports: list[int], given_as: str) -> list[socket.socket]:
+    """One socket per port, or none: the ones bound are closed when one port fails."""
+    sockets: list[socket.socket] = []
+    try:
+        for port in ports:
+            sockets.append(bind(host, port, _port_label(given_as, ports[0], port)))
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _free_block(
+    host: str, first: int, count: int, tries: int = FREE_PORT_TRIES
+) -> list[socket.socket]:
+    """Sockets on ``count`` consecutive ports from ``first``, else from the next free block."""
+    for start in range(first, first + count * tries, count):
+        try:
+            sockets = _bind_all(host, list(range(start, start + count)), "AUTOCODER_PORT")
+        except ConfigError:
+            continue
+        if start != first:
+            print(f"port {first} is in use; serving on {start}-{start + count - 1}", flush=True)
+        return sockets
+    return _bind_all(host, list(range(first, first + count)), "AUTOCODER_PORT")
+
+
 def serve_all(names: list[str], settings: Settings, ring: RingBuffer) -> None:
     """Run the apps of ``names`` on consecutive ports from ``settings.port`` until interrupted.
 
     Everything that can fail at start (settings, the data folder, the ports) fails before any
-    app serves, with one :class:`AutocoderError`.
+    app serves and before any record is written, with one :class:`AutocoderError`.
+    ``autocoder up`` (the dashboard and its workers) with no port given moves to the next free
+    block of ports instead, and says so; a port that was asked for is never changed.
     """
     check_bind(settings)
-    ports = [settings.port + offset if settings.port else 0 for offset in range(len(names))]
-    sockets: list[socket.socket] = []
+    host, count = settings.bind_host, len(names)
+    find_free = DASHBOARD in names and count > 1 and not settings.was_given("port")
+    if find_free and settings.port:
+        sockets = _free_block(host, settings.port, count)
+    else:
+        ports = [settings.port + offset if settings.port else 0 for offset in range(count)]
+        sockets = _bind_all(host, ports, settings.given_as("port"))
     try:
-        for port in ports:
-            sockets.append(bind(settings.bind_host, port))
         if DASHBOARD in names and not settings.worker_urls:
             # `autocoder up`: the dashboard pings its sibling apps' GET /health.
             urls = _sibling_urls(names, sockets)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from autocoder import __version__
+from autocoder.apps import rule_docs
 from autocoder.errors import StoreError
 from autocoder.schema import FINDINGS, SEVERITIES, severity_rank
 from autocoder.store.dataset import Dataset
@@ -14,6 +16,12 @@ from autocoder.store.reader import latest_per_perspective, rows_of_iteration
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0", "info": "0.0"}
+AUTOCODER_COMPONENT = {
+    "name": "autocoder",
+    "version": __version__,
+    "semanticVersion": __version__,
+    "informationUri": rule_docs.AUTOCODER_URI,
+}  # the extension of every run: it ran the analyser and rated the findings (severity policy)
 
 
 def latest_findings(reader: Dataset) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -48,42 +56,71 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _rule(rule: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _rule(tool: str, rule: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A rule as code scanning shows it: the rule's own description as its title, the worst
+    severity seen as its level, and a security score only when it is a security rule."""
     worst = min((r["severity"] for r in rows), key=severity_rank)
-    return {
+    text, help_uri = rule_docs.describe(tool, rule)
+    descriptor: dict[str, Any] = {
         "id": rule,
-        "shortDescription": {"text": rows[0]["message"][:200]},
+        "shortDescription": {"text": text[:1000]},
         "defaultConfiguration": {"level": LEVELS[worst]},
-        "properties": {"security-severity": SECURITY_SEVERITY[worst]},
+    }
+    if help_uri:
+        descriptor["helpUri"] = help_uri
+    if rule_docs.is_security_rule(tool, rule):
+        descriptor["properties"] = {
+            "tags": ["security"],
+            "security-severity": SECURITY_SEVERITY[worst],
+        }
+    return descriptor
+
+
+def repository_uri(repo: str) -> str | None:
+    """The repository as a URI code scanning accepts: an http(s) git remote without any
+    credentials in it, or None (a local folder, an scp-style ``git@host:path``)."""
+    parts = urlsplit(repo)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return None
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _tool_versions(records: list[dict[str, Any]]) -> dict[str, str]:
+    """tool -> version, as the newest records of the perspectives say they ran them."""
+    versions: dict[str, str] = {}
+    for record in records:
+        versions.update((record.get("analysis") or {}).get("tools") or {})
+    return versions
+
+
+def _run(tool: str, rows: list[dict[str, Any]], version: str | None) -> dict[str, Any]:
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_rule.setdefault(row["rule"], []).append(row)
+    rules = [_rule(tool, rule, group) for rule, group in sorted(by_rule.items())]
+    return {
+        "tool": {
+            "driver": {**rule_docs.driver(tool, version), "rules": rules},
+            "extensions": [AUTOCODER_COMPONENT],
+        },
+        "automationDetails": {"id": f"autocoder/{tool}/"},
+        "results": [_result(row) for row in rows],
     }
 
 
 def sarif(reader: Dataset) -> dict[str, Any]:
-    """One SARIF run per tool over the latest findings of every analysis perspective."""
+    """One SARIF run per analyser over the latest findings of every analysis perspective: the
+    analyser is the run's driver, autocoder (which ran it and rated its findings) an extension."""
     findings, records = latest_findings(reader)
+    versions = _tool_versions(records)
     commit = next((r["target"]["commit"] for r in records if r["target"].get("commit")), None)
+    uri = repository_uri(records[0]["target"]["repo"])
     runs = []
     for tool in sorted({row["tool"] for row in findings}):
-        rows = [r for r in findings if r["tool"] == tool]
-        by_rule: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            by_rule.setdefault(row["rule"], []).append(row)
-        run: dict[str, Any] = {
-            "tool": {
-                "driver": {
-                    "name": tool,
-                    "informationUri": "https://github.com/autocoder/autocoder",
-                    "semanticVersion": __version__,
-                    "rules": [_rule(rule, group) for rule, group in sorted(by_rule.items())],
-                }
-            },
-            "automationDetails": {"id": f"autocoder/{tool}/"},
-            "results": [_result(row) for row in rows],
-        }
-        if commit:
-            run["versionControlProvenance"] = [
-                {"repositoryUri": records[0]["target"]["repo"], "revisionId": commit}
-            ]
+        run = _run(tool, [r for r in findings if r["tool"] == tool], versions.get(tool))
+        if commit and uri:
+            run["versionControlProvenance"] = [{"repositoryUri": uri, "revisionId": commit}]
         runs.append(run)
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs}
 

@@ -10,6 +10,7 @@ from typing import Any
 from tenacity import AsyncRetrying, RetryCallState, stop_never
 
 from autocoder.engine.cache import ResultCache
+from autocoder.engine.logbuffer import logged_as
 from autocoder.engine.perspective import RunOptions
 from autocoder.engine.spec import WorkerSpec
 from autocoder.engine.target import Target
@@ -20,6 +21,7 @@ from autocoder.store.dataset import Dataset
 from autocoder.store.hub import HubSync
 from autocoder.store.local import LocalStore
 from autocoder.store.locate import open_dataset
+from autocoder.store.reader import recent_records
 from autocoder.store.retry import RetryAfterOrBackoff, StopAfterWaiting, failure, retry_outages
 
 log = logging.getLogger("autocoder.service")
@@ -59,6 +61,7 @@ class WorkerService:
             else None,
             hf_token=token,
             memory_mb=settings.tool_memory_mb,
+            given_as=settings.given_as("target"),  # errors name --target when it was given
         )
         self.cache = ResultCache(settings.cache_path / "results.sqlite3")
         self.worker: Worker | None = None
@@ -137,13 +140,14 @@ class WorkerService:
         return open_dataset(self.settings, dataset, role="peer")
 
     async def run(self, iterations: int | None = None) -> None:
-        try:
-            worker = self.worker or await self.open()
-        except AutocoderError as e:  # e.g. the Hub refused the token: say so in status and /health
-            self.failure = redact(str(e), self.settings.secrets())
-            log.error("%s cannot start: %s", self.spec.name, self.failure)
-            raise
-        await worker.run(iterations)
+        with logged_as(self.spec.name):  # this worker's page shows these lines, not the others'
+            try:
+                worker = self.worker or await self.open()
+            except AutocoderError as e:  # e.g. the Hub refused the token: say so in /health
+                self.failure = redact(str(e), self.settings.secrets())
+                log.error("%s cannot start: %s", self.spec.name, self.failure)
+                raise
+            await worker.run(iterations)
 
     def start(self) -> asyncio.Task[None]:
         """Run the worker in a task that :meth:`shutdown` waits for; an app lifespan calls it."""
@@ -159,6 +163,10 @@ class WorkerService:
         """Stop in arq's and CommitScheduler's order and return the one summary line it logs:
         stop taking work, wait up to ``grace_s`` for the running iteration (then cancel it), push
         what is left to the Hub, and only then close the result cache the iteration uses."""
+        with logged_as(self.spec.name):
+            return await self._shutdown(grace_s)
+
+    async def _shutdown(self, grace_s: float) -> str:
         self._closing.set()
         if self.worker is not None:
             self.worker.close()
@@ -220,6 +228,10 @@ class WorkerService:
                 "iteration": 0,
             }
         return self.worker.status()
+
+    def recent_records(self, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` records of this worker, oldest first (StoreError if unreadable)."""
+        return recent_records(self.store.reader, limit)
 
     def store_error(self) -> str | None:
         """Why the last write to the store failed, or None when it worked (or none was tried)."""

@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from autocoder.cli.common import DataDir, Host, Target, choosing_worker, invocation
+from autocoder.cli.common import (
+    DataDir,
+    Host,
+    Target,
+    check_data_dir,
+    check_target,
+    choosing_worker,
+    invocation,
+)
 from autocoder.workers.catalog import worker_names
 
 # The dashboard's app name (autocoder.apps.launch.DASHBOARD): not imported from there, because
@@ -15,10 +23,14 @@ DASHBOARD = "dashboard"
 
 
 def _serve(ctx: typer.Context, names: list[str], **flags: object) -> None:
+    """Serve ``names``; a bad target or data folder fails first, before a port or a record."""
     from autocoder.apps.launch import serve_all
 
     run = invocation(ctx)
     settings = run.start(**flags)
+    check_data_dir(settings, writing=True)
+    if names != [DASHBOARD]:
+        check_target(settings)
     serve_all(names, settings, run.ring)
 
 
@@ -31,7 +43,8 @@ def up(
     ] = None,
     host: Host = None,
 ) -> None:
-    """The dashboard first, then every runnable worker of the catalog, on consecutive ports."""
+    """The dashboard first, then every runnable worker of the catalog, on consecutive ports;
+    with no port given, the first free block from 7860 (printed)."""
     names = [DASHBOARD, *worker_names()]
     _serve(ctx, names, target=target, data_dir=data_dir, port=port, host=host)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Annotated, Any, Literal, TypeVar, get_args
 import typer
 
 from autocoder.engine.logbuffer import RingBuffer, install_logging
+from autocoder.engine.target import is_url, local_root
+from autocoder.errors import ConfigError
 from autocoder.settings import Settings, load_settings
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -66,6 +69,37 @@ class Invocation:
         self.secrets = settings.secrets()
         self.ring = install_logging(self.secrets)
         return settings
+
+
+def check_target(settings: Settings) -> None:
+    """A local target that is missing or a file fails here, before anything is written, quoted
+    as the user gave it (``--target '/x' does not exist``). A git URL is tried by its clone."""
+    if not is_url(settings.target.strip()):
+        local_root(settings.target.strip() or ".", settings.given_as("target"))
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_data_dir(settings: Settings, *, writing: bool) -> None:
+    """The data folder is a folder (or can become one) and, for a writer, writable: else one
+    ConfigError quoting it as given, checked before anything is written."""
+    data_dir = settings.data_dir.expanduser()
+    existing = _nearest_existing(data_dir.absolute())
+    if existing.exists() and not existing.is_dir():
+        what = "is a file" if existing == data_dir.absolute() else f"is under a file, {existing}"
+        raise ConfigError(
+            f"{settings.quoted('data_dir')} {what}, not a folder; point --data-dir "
+            "(AUTOCODER_DATA_DIR) at a folder"
+        )
+    if writing and not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{settings.quoted('data_dir')} is not writable ({existing} is read-only); point "
+            "--data-dir (AUTOCODER_DATA_DIR) at a writable folder"
+        )
 
 
 def invocation(ctx: typer.Context) -> Invocation:

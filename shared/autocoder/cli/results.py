@@ -4,17 +4,19 @@ a local folder or a Hub repo."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from autocoder.apps.reports import gate, sarif
-from autocoder.cli.common import Repo, SourceDataDir, choosing_worker, invocation
+from autocoder.cli.common import Repo, SourceDataDir, check_data_dir, choosing_worker, invocation
 from autocoder.errors import AutocoderError
 from autocoder.schema import FINDINGS, SPECS, DatasetConfig
 from autocoder.settings import Settings
-from autocoder.store.dataset import Dataset
+from autocoder.store.dataset import Dataset, LocalDataset
+from autocoder.store.integrity import bad_shards
 from autocoder.store.locate import open_dataset
 from autocoder.store.reader import latest_record
 from autocoder.workers.catalog import producer_of, worker_info, worker_names
@@ -33,7 +35,18 @@ def read_dataset(
             param_hint="'--repo'",
         )
     settings = invocation(ctx).start(data_dir=data_dir, **flags)
-    return settings, open_dataset(settings, dataset, repo=repo)
+    reader = open_dataset(settings, dataset, repo=repo)
+    if isinstance(reader, LocalDataset):
+        check_data_dir(settings, writing=False)
+        warn_unreadable(reader)
+    return settings, reader
+
+
+def warn_unreadable(dataset: LocalDataset) -> None:
+    """One line on stderr per unreadable shard, the line a worker logs at start. The command
+    goes on: what it reads may be intact; a shard it needs that is bad fails it, same line."""
+    for bad in bad_shards(dataset.root):
+        print(f"autocoder: warning: {bad.message()}", file=sys.stderr)
 
 
 def _produced(config: DatasetConfig) -> str:

@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 
 from autocoder.apps.service import WorkerService
-from autocoder.cli.common import DataDir, Target, choosing_worker, invocation
+from autocoder.cli.common import (
+    DataDir,
+    Target,
+    check_data_dir,
+    check_target,
+    choosing_worker,
+    invocation,
+)
 from autocoder.errors import AutocoderError, ConfigError
 from autocoder.workers.catalog import worker_names, worker_spec
 
@@ -46,6 +53,8 @@ def once(
     if settings.iterations < 1:
         given = "--iterations " if iterations is not None else "AUTOCODER_ITERATIONS="
         raise ConfigError(f"{given}{settings.iterations} must be at least 1")
+    check_data_dir(settings, writing=True)
+    check_target(settings)  # before the service, which creates the dataset folder
     back_to_back = settings.model_copy(update={"interval_s": 0.0})
     service = WorkerService(worker_spec(worker), back_to_back)
     asyncio.run(run_iterations(service, settings.iterations))

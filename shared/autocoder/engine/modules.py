@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
+import tomllib
 from collections.abc import Iterable
+from typing import Any
 
 TEST_DIRS = frozenset({"tests", "test", "testing"})
 
@@ -37,3 +40,85 @@ def is_test_file(path: str) -> bool:
         or name == "conftest.py"
         or any(d in TEST_DIRS for d in dirs)
     )
+
+
+# Folders whose packages are not the project's own code: test suites and their fixture trees,
+# documentation and examples, build output and installed environments.
+NOT_PROJECT_DIRS = TEST_DIRS | frozenset(
+    {
+        "fixtures", "docs", "doc", "examples", "example", "build", "dist", "node_modules",
+        "site-packages", "venv", ".venv", "env", "__pycache__",
+    }
+)  # fmt: skip
+
+
+def top_level_packages(files: Iterable[str], pyproject: str | None = None) -> dict[str, str]:
+    """The project's top-level packages, name -> folder: what ``pyproject.toml`` declares when
+    it declares any that exist, else every folder with ``__init__.py`` that is not inside
+    another package (``shared/autocoder``, ``src/pkg``, ``pkg``), outside tests, fixtures,
+    docs, examples, build output, environments and hidden folders. The shallowest folder wins
+    when two packages share a name."""
+    dirs = package_dirs(files)
+    declared = _declared(dirs, pyproject) if pyproject else {}
+    if declared:
+        return declared
+    found: dict[str, str] = {}
+    for folder in sorted(dirs - {""}, key=lambda d: (d.count("/"), d)):
+        parent, _, name = folder.rpartition("/")
+        if parent in dirs or not name.isidentifier() or _outside_project(folder):
+            continue
+        found.setdefault(name, folder)
+    return dict(sorted(found.items()))
+
+
+def _outside_project(folder: str) -> bool:
+    return any(p in NOT_PROJECT_DIRS or p.startswith(".") for p in folder.split("/"))
+
+
+def _declared(dirs: set[str], pyproject: str) -> dict[str, str]:
+    """The top-level packages ``pyproject.toml`` names that hold an ``__init__.py``."""
+    try:
+        tool = tomllib.loads(pyproject).get("tool", {})
+    except tomllib.TOMLDecodeError:
+        return {}
+    roots, folders, include = _declarations(tool if isinstance(tool, dict) else {})
+    for root in roots:
+        prefix = f"{root.strip('/')}/" if root.strip("/.") else ""
+        folders += [d for d in dirs if d.startswith(prefix) and "/" not in d[len(prefix) :]]
+    found: dict[str, str] = {}
+    for folder in sorted({f.strip("/") for f in folders}):
+        name = folder.rpartition("/")[2]
+        wanted = not include or any(fnmatch.fnmatch(name, p.split(".")[0]) for p in include)
+        if folder in dirs and folder and name.isidentifier() and wanted:
+            found.setdefault(name, folder)
+    return dict(sorted(found.items()))
+
+
+def _declarations(tool: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """(folders to look for packages in, package folders named outright, include patterns)
+    from setuptools (``packages.find`` where/include, ``package-dir``, ``packages``), hatch
+    (wheel ``packages``), poetry (``packages`` include/from) and flit (``module.name``)."""
+    setuptools = _table(tool, "setuptools")
+    find = _table(setuptools, "packages", "find")
+    package_dir = _table(setuptools, "package-dir")
+    base = str(package_dir.get("", ""))
+    roots = [str(w) for w in find.get("where", [])] + ([base] if base else [])
+    folders = [str(v) for k, v in package_dir.items() if k and "." not in k]
+    listed = setuptools.get("packages")
+    if isinstance(listed, list):
+        folders += [f"{base}/{p}" if base else str(p) for p in listed if "." not in str(p)]
+    wheel = _table(tool, "hatch", "build", "targets", "wheel")
+    folders += [str(p) for p in wheel.get("packages", []) if isinstance(p, str)]
+    for entry in _table(tool, "poetry").get("packages", []):
+        if isinstance(entry, dict) and "include" in entry:
+            folders.append(f"{entry.get('from', '')}/{entry['include']}")
+    if module := _table(tool, "flit", "module").get("name"):
+        folders += [str(module), f"src/{module}"]
+    return roots, folders, [str(p) for p in find.get("include", [])]
+
+
+def _table(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    for key in keys:
+        value = data.get(key, {})
+        data = value if isinstance(value, dict) else {}
+    return data

@@ -37,6 +37,7 @@ class Insights(Protocol):
 
 ItemRows = Callable[[Record, PerspectiveResult], dict[str, list[BaseModel]]]
 TableRow = Callable[[dict[str, Any]], dict[str, Any]]
+REASON_KEY = "reason"  # the ``analysis`` key that says why an iteration was skipped or failed
 
 
 def as_finding(row: dict[str, Any]) -> dict[str, Any]:
@@ -165,6 +166,18 @@ class WorkerSpec:
     @property
     def default_interval_s(self) -> float:
         return self.info.default_interval_s
+
+    def analysis_of(self, result: PerspectiveResult | None, reason: str = "") -> dict[str, Any]:
+        """The record's ``analysis``, with the same keys whatever the iteration's status.
+
+        A skipped or failed iteration has no result, so its ``analysis`` is what this worker's
+        ``record_analysis`` makes of an empty one (empty values of the same types as a full one,
+        so ``load_dataset`` reads every shard alike) plus the ``reason``; an ok one has
+        ``reason`` "". ``details`` is always there (``{}`` when the perspective has none), so
+        ``latest["analysis"]["summary"]`` and the like never raise on any record.
+        """
+        shown = self.record_analysis(PerspectiveResult(summary="") if result is None else result)
+        return {**shown, "details": shown.get("details", {}), REASON_KEY: reason}
 
 
 class IterationCounts:

@@ -7,9 +7,14 @@ config runs, and no token but the header for the token's own host reaches it.
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import logging
+import os
+import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -21,6 +26,7 @@ from autocoder.errors import (
     TargetError,
     redact,
 )
+from autocoder.settings import as_given
 
 log = logging.getLogger("autocoder.target")
 GIT_TIMEOUT_S = 300
@@ -58,6 +64,31 @@ def auth_header(url: str, github_token: str | None, hf_token: str | None) -> str
     return None
 
 
+@contextlib.contextmanager
+def clone_lock(clone: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``<clone>.lock``, between threads and processes alike (each
+    holder opens the file itself), released when the block ends or the process dies."""
+    with clone.with_name(clone.name + ".lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def local_root(spec: str, given_as: str = "AUTOCODER_TARGET") -> Path:
+    """The folder a local ``spec`` names, or a TargetError quoting it as given (``--target`` or
+    the variable). Reads only: a command calls it before it writes anything."""
+    root = Path(spec).expanduser().resolve()
+    if not root.exists():
+        raise TargetError(
+            f"{as_given(given_as, spec)} does not exist; give a directory or a git URL (https://...)"
+        )
+    if not root.is_dir():
+        raise TargetError(f"{as_given(given_as, spec)} is a file, not a directory or a git URL")
+    return root
+
+
 class Target:
     """Resolves ``AUTOCODER_TARGET`` to a :class:`Checkout`; call :meth:`prepare` each iteration."""
 
@@ -69,15 +100,16 @@ class Target:
         github_token: str | None = None,
         hf_token: str | None = None,
         memory_mb: int = sandbox.DEFAULT_MEMORY_MB,
+        given_as: str = "AUTOCODER_TARGET",
     ) -> None:
         self.spec = spec.strip() or "."
+        self.given_as = given_as  # how the user gave it, named in errors: --target or the env var
         self.memory_mb = memory_mb  # address-space limit of each git process
         self.fetch_interval_s = fetch_interval_s
         self._tokens = [github_token, hf_token, urlsplit(self.spec).password]
         self._header = auth_header(self.spec, github_token, hf_token) if is_url(self.spec) else None
         key = hashlib.sha256(public_url(self.spec).encode()).hexdigest()[:12]
         self._clone = clone_dir / f"{Path(urlsplit(self.spec).path).stem or 'repo'}-{key}"
-        self._fetched_at: float | None = None
 
     def __repr__(self) -> str:
         return f"Target({self.display})"
@@ -89,31 +121,43 @@ class Target:
     def prepare(self) -> Checkout:
         if is_url(self.spec):
             return self._prepare_clone()
-        root = Path(self.spec).expanduser().resolve()
-        if not root.exists():
-            raise TargetError(
-                f"AUTOCODER_TARGET={self.spec!r} does not exist; give a directory or a git URL (https://...)"
-            )
-        if not root.is_dir():
-            raise TargetError(
-                f"AUTOCODER_TARGET={self.spec!r} is a file, not a directory or a git URL"
-            )
+        root = local_root(self.spec, self.given_as)
         return Checkout(root=root, repo=str(root), commit=head_commit(root))
 
     def _prepare_clone(self) -> Checkout:
-        due = (
-            self._fetched_at is None or time.monotonic() - self._fetched_at >= self.fetch_interval_s
-        )
-        if not (self._clone / ".git").exists():
-            self._clone.parent.mkdir(parents=True, exist_ok=True)
-            self._git(["clone", "--depth", "1", "--no-tags", self.spec, str(self._clone)], cwd=None)
-            self._fetched_at = time.monotonic()
-        elif due:
-            self._git(["fetch", "--depth", "1", "--no-tags", "origin", "HEAD"], cwd=self._clone)
-            self._git(["reset", "--hard", "--quiet", "FETCH_HEAD"], cwd=self._clone)
-            self._fetched_at = time.monotonic()
-            log.info("fetched %s", self.display)
+        """Clone once, fetch when due, under a file lock on the clone: workers sharing a URL
+        (``autocoder up``) share one clone, and never clone or fetch into it at once."""
+        self._clone.parent.mkdir(parents=True, exist_ok=True)
+        with clone_lock(self._clone):
+            if not (self._clone / ".git").exists():
+                self._fresh_clone()
+            elif self._fetch_due():
+                self._git(["fetch", "--depth", "1", "--no-tags", "origin", "HEAD"], cwd=self._clone)
+                self._git(["reset", "--hard", "--quiet", "FETCH_HEAD"], cwd=self._clone)
+                self._stamp().touch()
+                log.info("fetched %s", self.display)
         return Checkout(root=self._clone, repo=self.display, commit=head_commit(self._clone))
+
+    def _stamp(self) -> Path:
+        """Touched at each clone and fetch: the time of the last one, whichever worker did it."""
+        return self._clone.with_name(self._clone.name + ".fetched")
+
+    def _fetch_due(self) -> bool:
+        try:
+            age = time.time() - self._stamp().stat().st_mtime
+        except FileNotFoundError:
+            return True
+        return age >= self.fetch_interval_s
+
+    def _fresh_clone(self) -> None:
+        """Clone into a temporary folder, then rename it into place: a clone cut short (a
+        kill, a timeout) leaves no half folder that the next ``git clone`` refuses."""
+        partial = self._clone.with_name(self._clone.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(self._clone, ignore_errors=True)  # a folder without .git is no clone
+        self._git(["clone", "--depth", "1", "--no-tags", self.spec, str(partial)], cwd=None)
+        os.replace(partial, self._clone)
+        self._stamp().touch()
 
     def _git(self, args: list[str], cwd: Path | None) -> None:
         """Run git in the sandbox; only a clone or fetch gets the network variables and the

@@ -137,7 +137,7 @@ class Worker:
             status=outcome.status,  # type: ignore[arg-type]
             error=outcome.error,
             duration_s=round(time.monotonic() - started, 3),
-            analysis=self.spec.record_analysis(outcome.result) if outcome.result else {},
+            analysis=self.spec.analysis_of(outcome.result, outcome.error or ""),
             cumulative_insights=self.insights.summary(),
         )
         if outcome.result is not None:

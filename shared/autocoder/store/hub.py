@@ -12,6 +12,7 @@ and the wait honours ``Retry-After`` (:mod:`autocoder.store.retry`). Reading a H
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -168,8 +169,9 @@ class HubSync:
     def start(self) -> None:
         if self._thread is None:
             self._stop.clear()
+            context = contextvars.copy_context()  # its log lines keep the worker they belong to
             self._thread = threading.Thread(
-                target=self._run, name="autocoder-hub-sync", daemon=True
+                target=context.run, args=(self._run,), name="autocoder-hub-sync", daemon=True
             )
             self._thread.start()
 

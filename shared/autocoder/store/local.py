@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from pydantic import BaseModel
 from autocoder.errors import StoreError
 from autocoder.redaction import PLACEHOLDER, scrub_parts
 from autocoder.schema import RECORDS, DatasetConfig, Record, dataset_card, severity_rank
+from autocoder.store.integrity import bad_shards
 from autocoder.store.layout import (
     CARD_PATH,
     STATE_PATH,
@@ -23,6 +26,7 @@ from autocoder.store.layout import (
 )
 from autocoder.store.reader import LocalReader, highest_iteration, latest_record, read_state
 
+log = logging.getLogger("autocoder.store")
 MAX_SHARD_BYTES = 20_000_000
 
 
@@ -39,6 +43,11 @@ class LocalStore:
     Hub, unscrubbed. One iteration's shard of an extra config holds at most ``max_shard_bytes``
     (0: no cap); :func:`within_cap` says which rows are kept. The record counts both, in
     ``analysis.redacted`` and ``analysis.overflow`` (see :func:`_annotated`).
+
+    At start every shard is read once: an unreadable one (:mod:`autocoder.store.integrity`) is
+    logged as one warning naming the file and ``autocoder repair``, and kept in :attr:`problems`.
+    The worker goes on appending: new iterations never touch old shards, and a worker that
+    refused to start over one bad line of history would stop producing results for nothing.
     """
 
     def __init__(
@@ -68,15 +77,17 @@ class LocalStore:
                 for c in self.configs
             }
             self._write_card()
+            self.problems = [bad.message() for bad in bad_shards(self.root)]
         except OSError as e:
             raise self._unwritable(e) from e
+        for problem in self.problems:
+            log.warning("%s", problem)
 
     def _unwritable(self, error: OSError) -> StoreError:
         where = error.filename or self.root
         why = error.strerror or type(error).__name__
         return StoreError(
-            f"cannot write the dataset folder {self.root} ({why}: {where}); free some disk space, "
-            "or point --data-dir (AUTOCODER_DATA_DIR) at a writable folder"
+            f"cannot write the dataset folder {self.root} ({why}: {where}); {_fix(error)}"
         )
 
     def _write_card(self) -> None:
@@ -126,6 +137,16 @@ class LocalStore:
 
     def state(self) -> dict[str, Any]:
         return read_state(self.reader)
+
+
+def _fix(error: OSError) -> str:
+    """What to do about ``error``, by its kind: a file in the way, no permission, a full disk."""
+    elsewhere = "point --data-dir (AUTOCODER_DATA_DIR) at a writable folder"
+    if error.errno in (errno.ENOTDIR, errno.EEXIST):
+        return f"a file is in the way of a folder; move it or {elsewhere}"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"the folder is read-only here; {elsewhere}"
+    return f"free some disk space, or {elsewhere}"
 
 
 def _annotated(

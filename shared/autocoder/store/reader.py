@@ -13,6 +13,7 @@ from typing import Any
 from autocoder.errors import StoreError
 from autocoder.schema import RECORDS, DatasetConfig
 from autocoder.store.dataset import Dataset, LocalDataset
+from autocoder.store.integrity import check_shard
 from autocoder.store.layout import STATE_PATH, is_record_shard, iteration_of, shard_path
 
 DatasetReader = Dataset  # the old name of the interface
@@ -35,10 +36,17 @@ __all__ = [
 
 
 def parse_rows(text: str, path: str) -> list[dict[str, Any]]:
-    try:
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    except json.JSONDecodeError as e:
-        raise StoreError(f"shard {path} is not valid JSONL ({e}); move it aside and restart") from e
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            raise StoreError(
+                f"unreadable shard {path}: line {number} is not valid JSON ({e.msg}); move it aside"
+            ) from e
+    return rows
 
 
 def record_paths(dataset: Dataset) -> list[str]:
@@ -46,8 +54,18 @@ def record_paths(dataset: Dataset) -> list[str]:
 
 
 def read_shard(dataset: Dataset, path: str) -> list[dict[str, Any]]:
+    """The rows of one shard; an unreadable local shard is the line of
+    :meth:`~autocoder.store.integrity.BadShard.message`, as at a worker's start."""
     text = dataset.read_text(path)
-    return [] if text is None else parse_rows(text, path)
+    if text is None:
+        return []
+    try:
+        return parse_rows(text, path)
+    except StoreError:
+        bad = check_shard(dataset.root, path) if isinstance(dataset, LocalDataset) else None
+        if bad is None:
+            raise
+        raise StoreError(bad.message()) from None
 
 
 def latest_record(dataset: Dataset) -> dict[str, Any] | None:

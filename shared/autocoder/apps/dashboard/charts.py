@@ -22,6 +22,13 @@ SEVERITY_COLORS = {
     "low": "#3b82f6",
     "info": "#9ca3af",
 }
+SPEC_LINES: dict[str, dict[str, Any]] = {
+    "active": {"line": {"color": "#16a34a", "width": 4}, "marker": {"size": 9, "symbol": "circle"}},
+    "total": {
+        "line": {"color": "#1d4ed8", "width": 2, "dash": "dash"},
+        "marker": {"size": 7, "symbol": "diamond"},
+    },
+}
 HEIGHT = 320
 HOUR = timedelta(hours=1)
 HOUR_MS = 3_600_000
@@ -126,10 +133,14 @@ def specs_over_time(snapshot: Snapshot) -> go.Figure:
         return empty_figure(title, "No test planning iterations yet")
     figure = go.Figure()
     times = [r["timestamp"] for r in rows]
-    for key, name in (("test_specs_total", "total"), ("test_specs_active", "active")):
+    # "total" is drawn last (on top), dashed, with its own colour and marker: when every spec
+    # is active the two lines coincide, and "total" must not vanish under "active".
+    for key, name in (("test_specs_active", "active"), ("test_specs_total", "total")):
         figure.add_scatter(
-            name=name, x=times, y=[r.get(key, 0) for r in rows], mode="lines+markers"
-        )
+            name=name, x=times, y=[r.get(key, 0) for r in rows], mode="lines+markers",
+            **SPEC_LINES[name],
+        )  # fmt: skip
+    figure.update_layout(legend={"traceorder": "reversed"})
     _time_axis(figure, times)
     return _layout(figure, title, "specifications")
 

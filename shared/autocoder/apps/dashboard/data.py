@@ -12,16 +12,21 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
-from collections import Counter, deque
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from autocoder.apps.dashboard.health import DAY_S, Ping, banner, error_rate, worker_status
+from autocoder.apps.dashboard.health import (
+    Ping,
+    banner,
+    error_rate,
+    failing,
+    unreadable_shards,
+    worker_status,
+)
+from autocoder.apps.dashboard.history import HOUR_S, WorkerHistory, slim_record, utc_now
 from autocoder.apps.dashboard.model import (
-    FINDING_COLUMNS,
     MetricCounts,
     Snapshot,
     WorkerSource,
@@ -30,130 +35,26 @@ from autocoder.apps.dashboard.model import (
 )
 from autocoder.apps.dashboard.pings import ping_all
 from autocoder.apps.dashboard.sources import tail_for, worker_sources
-from autocoder.errors import StoreError
 from autocoder.schema import SEVERITIES, severity_rank, utc_timestamp
 from autocoder.settings import Settings
-from autocoder.store.dataset import HubDataset
 from autocoder.store.locate import hub_token
 from autocoder.store.tail import DatasetTail
 
+# The old home of the history; tests and benches import it from here.
+__all__ = ["DashboardData", "WorkerHistory", "series", "slim_record"]
+
 Pinger = Callable[[dict[str, str]], Coroutine[Any, Any, dict[str, Ping]]]
 Clock = Callable[[], datetime]
-HOUR_S = 3600.0
-WEEK_S = 7 * DAY_S
-ROWS_PER_PASS = 100  # latest findings kept per perspective (its newest pass), most severe first
 LATEST_ROWS = 500
-COMMITS_SHOWN = 20
 SERIES_POINTS = 500
 
 
-def finding_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A ``findings`` config row as a row of the latest findings table."""
-    named = {**row, "perspective": row["perspective_name"]}
-    return {key: named[key] for key in FINDING_COLUMNS}
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def slim_record(record: dict[str, Any]) -> dict[str, Any]:
-    """What the dashboard keeps of a record: no summaries, top findings, metrics or details."""
-    analysis = record.get("analysis") or {}
-    keep = {k: analysis[k] for k in ("findings_by_severity",) if k in analysis}
-    return {**record, "analysis": keep}
-
-
-@dataclass
-class WorkerHistory:
-    """One worker's records folded into compact aggregates, updated with each poll's new records.
-
-    Bounded: error statuses of the last 24 h, iterations per hour and spec counts of the last
-    7 days, findings by severity of the newest pass per perspective for the newest 20 commits,
-    and the rows of the newest pass of each perspective.
-    """
-
-    source: WorkerSource
-    tail: DatasetTail
-    exists: bool | None = None  # None until a read succeeds
-    read_at: datetime | None = None  # the last successful read
-    error: str | None = None  # why the last read failed, None when it worked
-    newest: dict[str, Any] | None = None
-    recent: deque[tuple[float, str]] = field(default_factory=deque)  # (epoch, status), 24 h
-    hours: Counter[int] = field(default_factory=Counter)  # epoch hour -> iterations
-    by_commit: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
-    specs: deque[tuple[float, str, int, int]] = field(default_factory=deque)
-    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # perspective -> rows
-    problems: deque[str] = field(default_factory=lambda: deque(maxlen=20))
-    version: int = 0  # changes whenever the chart series change
-
-    def poll(self, now: datetime) -> None:
-        try:
-            update = self.tail.poll()
-        except StoreError as e:
-            kind = "Hub error" if isinstance(self.tail.source, HubDataset) else "Read error"
-            self.error = f"{kind} reading {self.source.name} ({self.source.location}): {e}"
-            return
-        self.error, self.read_at = None, now
-        if self.exists and not update.exists:
-            self._clear()
-        self.exists = update.exists
-        self.problems.extend(update.problems)
-        for record in update.new_records:
-            self._add(record)
-        self._take_rows(update.new_records, update.new_rows)
-        self.version += bool(update.new_records)
-        self._prune(now.timestamp())
-
-    def _clear(self) -> None:
-        self.newest = None
-        for box in (self.recent, self.hours, self.by_commit, self.specs, self.rows):
-            box.clear()
-        self.version += 1
-
-    def _add(self, record: dict[str, Any]) -> None:
-        moment = datetime.fromisoformat(record["timestamp"]).timestamp()
-        self.newest = record
-        self.recent.append((moment, record["status"]))
-        self.hours[int(moment // HOUR_S)] += 1
-        by_severity = (record.get("analysis") or {}).get("findings_by_severity")
-        charts = self.source.worker.charts
-        if "findings_by_commit" in charts and record["status"] == "ok" and by_severity:
-            commit = record["target"]["commit"] or "unknown"
-            self.by_commit.setdefault(commit, {})[record["perspective_name"]] = by_severity
-            while len(self.by_commit) > COMMITS_SHOWN:
-                del self.by_commit[next(iter(self.by_commit))]
-        insights = record.get("cumulative_insights") or {}
-        if "specs_over_time" in charts and "test_specs_total" in insights:
-            counts = (insights["test_specs_total"], insights.get("test_specs_active", 0))
-            self.specs.append((moment, record["timestamp"], *counts))
-
-    def _take_rows(
-        self, records: list[dict[str, Any]], new_rows: dict[str, list[dict[str, Any]]]
-    ) -> None:
-        """The rows of a perspective's newest pass replace those of its previous pass."""
-        if not new_rows:
-            return
-        passes = {r["perspective_name"] for r in records if r["status"] == "ok"}
-        fresh: dict[str, list[dict[str, Any]]] = {p: [] for p in passes}
-        as_finding = self.source.worker.table_rows
-        for config, rows in new_rows.items():
-            for row in rows:
-                shown = finding_row(as_finding[config](row))
-                fresh.setdefault(row["perspective_name"], []).append(shown)
-        for perspective, rows in fresh.items():
-            rows.sort(key=lambda r: (severity_rank(r["severity"]), r["file"], r["line"]))
-            self.rows[perspective] = rows[:ROWS_PER_PASS]
-
-    def _prune(self, now: float) -> None:
-        while self.recent and self.recent[0][0] < now - DAY_S:
-            self.recent.popleft()
-        old = len(self.specs) + len(self.hours)
-        while self.specs and self.specs[0][0] < now - WEEK_S:
-            self.specs.popleft()
-        for hour in [h for h in self.hours if h < (now - WEEK_S) // HOUR_S]:
-            del self.hours[hour]
-        self.version += old != len(self.specs) + len(self.hours)
+def _latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The most severe first, then the newest: one pass full of low findings does not push the
+    high ones of other perspectives off the first page."""
+    rows = sorted(rows, key=lambda r: r["timestamp"], reverse=True)
+    rows.sort(key=lambda r: severity_rank(r["severity"]))
+    return rows[:LATEST_ROWS]
 
 
 def series(histories: list[WorkerHistory]) -> dict[str, Any]:
@@ -174,12 +75,12 @@ def series(histories: list[WorkerHistory]) -> dict[str, Any]:
         for _, stamp, total, active in points[::-step][::-1]
     ]
     rows = [r for h in histories for pass_rows in h.rows.values() for r in pass_rows]
-    rows.sort(key=lambda r: (r["timestamp"], -severity_rank(r["severity"])), reverse=True)
     return {
         "iterations_per_hour": per_hour,
         "findings_by_commit": by_commit,
         "specs_over_time": specs,
-        "latest_findings": rows[:LATEST_ROWS],
+        "latest_findings": _latest([r for r in rows if r.get("config") == "findings"]),
+        "latest_specs": _latest([r for r in rows if r.get("config") != "findings"]),
     }
 
 
@@ -278,6 +179,10 @@ class DashboardData:
             error_rate_24h=error_rate(history.recent, at.timestamp()),
             space_url=source.space_url,
             interval_s=source.interval_s,
+            failing=failing(history.outcomes),
+            damaged=unreadable_shards(history.bad_shards),
+            last_error=history.last_error[1] if history.last_error else None,
+            last_error_at=history.last_error[0] if history.last_error else None,
         )
 
     def _metrics(self) -> list[MetricCounts]:
@@ -318,5 +223,6 @@ class DashboardData:
             metrics=self._metrics(),
             data_as_of=as_of,
             problems=problems,
+            skipped=[run for h in self.histories for run in h.skipped.values()],
             **self._cached_series(),
         )

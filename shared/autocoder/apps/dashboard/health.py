@@ -6,9 +6,14 @@ answer), *waiting for first iteration* when the dataset exists without a record.
 answer reporting an iteration completed within 2 intervals makes a stale or offline worker
 online (the records may lag behind a batched Hub push); a failed ping is mentioned in the reason.
 
-Expected workers are the deployed ones: every worker except those *not deployed*. The banner is
-"All Systems Operational" when every expected worker is online, "Down" when none is, "Degraded"
-otherwise, naming each worker that is not online and why.
+Expected workers are the deployed ones: every worker except those *not deployed*. A worker that
+writes records on time can still be broken: it is *failing* when its recent iterations are errors
+(more than half of the last ten, or the last three), and *damaged* when its dataset has
+unreadable shards. The banner is "All Systems Operational" when every expected worker is online
+and neither failing nor damaged, "Down" when every expected worker is offline, stale, waiting or
+failing (nothing useful is being produced), "Degraded" otherwise; its detail names each worker
+in trouble and why, in words, one line each ("Analysis: the last 3 iterations failed: target
+'/nope' does not exist").
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from autocoder.apps.dashboard.model import Banner, WorkerStatus, WorkerView
+from autocoder.apps.iteration_health import judge
+from autocoder.apps.timestamps import relative
 
 ONLINE_INTERVALS = 2
 STALE_INTERVALS = 10
@@ -35,13 +42,8 @@ class Ping:
 
 
 def ago(seconds: float) -> str:
-    """A short relative age: "42 s ago", "25 min ago", "3 h ago", "2 d ago", "just now"."""
-    if seconds < 1:
-        return "just now"
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)} {unit} ago"
-    return f"{int(seconds)} s ago"
+    """A short relative age of a non-negative duration: "42 s ago", "25 min ago", "just now"."""
+    return relative(max(seconds, 0.0))
 
 
 def _interval(interval_s: float) -> str:
@@ -99,16 +101,57 @@ def error_rate(
     return errors / total if total else None
 
 
+def failing(outcomes: Sequence[tuple[str, str | None]]) -> str | None:
+    """Why a worker's recent iterations count as failing (the rule of
+    :mod:`autocoder.apps.iteration_health`), or None when they do not. The sentence quotes the
+    newest error message: "the last 3 iterations failed: target '/nope' does not exist"."""
+    judged = judge(outcomes)
+    if judged.word == "ok":
+        return None
+    return f"{judged.reason}: {judged.newest_error or 'no error message recorded'}"
+
+
+def unreadable_shards(paths: Sequence[str]) -> str | None:
+    """ "1 unreadable shard data/records/0000/000000003.jsonl" (the first three named), or None."""
+    if not paths:
+        return None
+    noun = "shard" if len(paths) == 1 else "shards"
+    named = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    return f"{len(paths)} unreadable {noun} {named}"
+
+
+def short_title(title: str) -> str:
+    """ "Test Planning Worker" -> "Test planning": how the banner names a worker."""
+    words = title.removesuffix(" Worker").split()
+    return " ".join([words[0], *(w.lower() for w in words[1:])]) if words else title
+
+
+def describe(view: WorkerView) -> str | None:
+    """What is wrong with one worker, in words; None when nothing is.
+
+    "Analysis is stale: last iteration 25 min ago (interval 60 s)", "Test planning: the last 3
+    iterations failed: ...", or both, joined with "; ".
+    """
+    troubles = [trouble for trouble in (view.failing, view.damaged) if trouble]
+    name = short_title(view.title)
+    if view.status != "online":
+        return "; ".join([f"{name} is {view.status}: {view.reason}", *troubles])
+    return f"{name}: {'; '.join(troubles)}" if troubles else None
+
+
+def _is_down(view: WorkerView) -> bool:
+    return view.status != "online" or view.failing is not None
+
+
 def banner(views: Sequence[WorkerView]) -> tuple[Banner, str, int, int]:
     """(banner, detail, online, expected): expected means deployed (dataset or /health found)."""
     expected = [v for v in views if v.status != "not deployed"]
     online = [v for v in expected if v.status == "online"]
     if not expected:
         return "Down", "no worker is deployed: no dataset found", 0, 0
-    lagging = [v for v in expected if v.status != "online"]
-    detail = "; ".join(f"{v.title} is {v.status}: {v.reason}" for v in lagging)
-    if not lagging:
+    detail = "\n".join(said for said in map(describe, expected) if said)  # a line per worker
+    if not detail:
         return "All Systems Operational", "", len(online), len(expected)
-    if not online:
-        return "Down", detail, 0, len(expected)
+    if all(_is_down(v) for v in expected):
+        return "Down", detail, len(online), len(expected)
     return "Degraded", detail, len(online), len(expected)

@@ -23,7 +23,7 @@ FINDING_COLUMNS = [
 
 SUMMARY_FIELDS = (
     "name", "status", "reason", "iterations", "last_updated", "current_perspective",
-    "error_rate_24h",
+    "error_rate_24h", "failing", "damaged", "last_error", "last_error_at",
 )  # fmt: skip
 
 
@@ -72,6 +72,24 @@ class WorkerView:
     error_rate_24h: float | None  # share of records with status "error" in the last 24 h
     space_url: str | None
     interval_s: float
+    failing: str | None = None  # "the last 3 iterations failed: ..." (see health.failing)
+    damaged: str | None = None  # "1 unreadable shard data/records/..." (health.unreadable_shards)
+    last_error: str | None = None  # the newest error message (redacted), whenever it was
+    last_error_at: str | None = None  # ISO timestamp of the record that carried it
+
+
+@dataclass(frozen=True)
+class SkippedRun:
+    """A perspective whose latest run was skipped, and the reason its record carries."""
+
+    worker: str  # "Analysis Worker"
+    perspective: str  # "Architecture Review"
+    reason: str
+    timestamp: str  # ISO timestamp of that record
+
+    def summary(self) -> dict[str, str]:
+        return {"worker": self.worker, "perspective": self.perspective, "reason": self.reason,
+                "timestamp": self.timestamp}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -100,6 +118,8 @@ class Snapshot:
     latest_findings: list[dict[str, Any]]  # rows with FINDING_COLUMNS keys, newest first
     data_as_of: str | None  # when the data was last read successfully (ISO)
     problems: list[str] = field(default_factory=list)  # corrupt shards skipped, Hub errors...
+    skipped: list[SkippedRun] = field(default_factory=list)  # latest run skipped, per perspective
+    latest_specs: list[dict[str, Any]] = field(default_factory=list)  # test specs, like findings
 
     def summary(self) -> dict[str, Any]:
         """The overview numbers for ``GET /api/summary``."""
@@ -113,6 +133,7 @@ class Snapshot:
             "workers": [{k: getattr(w, k) for k in SUMMARY_FIELDS} for w in self.workers],
             **{table.summary_key: table.counts for table in self.metrics},
             "problems": self.problems,
+            "skipped_perspectives": [run.summary() for run in self.skipped],
         }
 
     def counts(self, summary_key: str) -> dict[str, int]:

@@ -6,10 +6,13 @@ Every function takes the clock as an argument where time matters, so tests pin i
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
+import math
+import re
+from datetime import datetime
 from typing import Any, Literal
 
 from autocoder.apps.dashboard.model import Snapshot, WorkerView
+from autocoder.apps.timestamps import when
 
 ALL = "All"
 BANNER_CLASS = {"All Systems Operational": "ok", "Degraded": "degraded", "Down": "down"}
@@ -22,15 +25,26 @@ STATUS_COLOR = {
 }
 WORKER_COLUMNS = [
     "worker", "status", "iterations", "last updated", "current perspective",
-    "errors (24 h)", "space", "details",
+    "errors (24 h)", "last error", "space", "details",
 ]  # fmt: skip
 CellType = Literal["str", "number", "bool", "date", "markdown", "html"]
-WORKER_TYPES: list[CellType] = ["str", "markdown", "number", "str", "str", "str", "markdown", "str"]
-WORKER_WIDTHS: list[str | int] = ["13%", "11%", "7%", "19%", "13%", "7%", "6%", "24%"]
+WORKER_TYPES: list[CellType] = [
+    "str", "html", "number", "str", "str", "str", "html", "markdown", "str",
+]  # fmt: skip
+WORKER_WIDTHS: list[str | int] = ["12%", "10%", "9%", "12%", "12%", "8%", "17%", "6%", "14%"]
 FINDING_HEADERS = [
     "time", "worker", "perspective", "severity", "file:line", "rule", "message", "commit",
 ]  # fmt: skip
-FINDING_WIDTHS: list[str | int] = ["8%", "9%", "13%", "7%", "14%", "12%", "28%", "9%"]
+FINDING_TYPES: list[CellType] = ["str", "str", "str", "str", "str", "str", "html", "str"]
+FINDING_WIDTHS: list[str | int] = ["11%", "8%", "12%", "8%", "13%", "11%", "28%", "9%"]
+SPEC_HEADERS = [
+    "time", "worker", "perspective", "priority", "file:line", "kind", "rationale", "commit",
+]  # fmt: skip
+COMMIT_SHOWN = 8  # characters of a commit hash (git's short form is 7)
+PAGE_ROWS = 20  # rows of a findings or specs page
+ERROR_SHOWN = 90  # characters of the last error in the workers table (all of it on hover)
+MESSAGE_SHOWN = 220  # characters of a finding's message (all of it on hover)
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 FILTER_KEYS = ("worker", "perspective", "severity")
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
 CSS = """
@@ -41,55 +55,37 @@ CSS = """
 .ac-ok { background: #15803d; }
 .ac-degraded { background: #b45309; }
 .ac-down { background: #b91c1c; }
+.ac-banner-detail div { margin-top: 2px; }
+/* text wraps between words, never inside one ("iteratio/ns"): only a word wider than its
+   whole column (a long path) may break */
+.ac-table th *, .ac-table td *, .ac-table .body-cell * {
+  word-break: normal !important; overflow-wrap: break-word !important; hyphens: none !important;
+}
+.ac-clip { cursor: help; text-decoration: underline dotted #9ca3af; }
 """
 
 
-def parse_time(iso: str | None) -> datetime | None:
-    if not iso:
-        return None
-    try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def clipped(text: str | None, limit: int) -> str:
+    """``text`` as HTML cut to ``limit`` characters, the whole text in its tooltip when cut."""
+    if not text:
+        return "—"
+    if len(text) <= limit:
+        return html.escape(text)
+    short = text[: limit - 1].rstrip() + "…"
+    return f'<span class="ac-clip" title="{html.escape(text)}">{html.escape(short)}</span>'
 
 
-def relative(seconds: float) -> str:
-    """``42 s ago``, ``5 min ago``, ``3 h ago``, ``2 d ago`` (or ``in ...`` for clock skew)."""
-    ago = seconds >= 0
-    seconds = abs(seconds)
-    if seconds < 60:
-        amount = f"{seconds:.0f} s"
-    elif seconds < 3600:
-        amount = f"{seconds // 60:.0f} min"
-    elif seconds < 86400:
-        amount = f"{seconds // 3600:.0f} h"
-    else:
-        amount = f"{seconds // 86400:.0f} d"
-    return f"{amount} ago" if ago else f"in {amount}"
-
-
-def when(iso: str | None, now: datetime) -> str:
-    """``5 min ago · 2026-11-21 13:15:11 UTC``, or ``never`` / the raw text if unparseable."""
-    moment = parse_time(iso)
-    if moment is None:
-        return iso or "never"
-    absolute = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"{relative((now - moment).total_seconds())} · {absolute}"
-
-
-def ago(iso: str | None, now: datetime) -> str:
-    """Only the relative part of :func:`when`: ``5 min ago``."""
-    return when(iso, now).split(" · ")[0]
+def markdown_text(text: str) -> str:
+    """``text`` shown literally in markdown (``__init__.py`` stays itself, not bold)."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def banner_html(snapshot: Snapshot) -> str:
     kind = BANNER_CLASS.get(snapshot.banner, "down")
-    detail = (
-        f'<div class="ac-banner-detail">{html.escape(snapshot.banner_detail)}</div>'
-        if snapshot.banner_detail
-        else ""
+    lines = "".join(
+        f"<div>{html.escape(line)}</div>" for line in snapshot.banner_detail.splitlines() if line
     )
+    detail = f'<div class="ac-banner-detail">{lines}</div>' if lines else ""
     return (
         f'<div id="ac-banner" class="ac-banner ac-{kind}">'
         f'<div class="ac-banner-title">{html.escape(snapshot.banner)}</div>{detail}</div>'
@@ -97,14 +93,24 @@ def banner_html(snapshot: Snapshot) -> str:
 
 
 def overview_markdown(snapshot: Snapshot, now: datetime) -> str:
+    failing = sum(1 for w in snapshot.workers if w.failing)
     lines = [
-        f"**{snapshot.online} of {snapshot.expected} workers online** · "
+        f"**{snapshot.online} of {snapshot.expected} workers online**"
+        + (f", {failing} of them failing" if failing else "")
+        + " · "
         f"newest iteration: {when(snapshot.newest_iteration_at, now)}",
         "",
         f"Data as of {when(snapshot.data_as_of, now)}",
     ]
+    if snapshot.skipped:
+        lines += ["", "**Skipped perspectives** (their latest run was skipped)"]
+        lines += [
+            f"- {markdown_text(run.perspective)} ({markdown_text(run.worker)}), "
+            f"{when(run.timestamp, now)}: {markdown_text(run.reason)}"
+            for run in snapshot.skipped
+        ]
     if snapshot.problems:
-        lines += ["", "**Problems**", *(f"- {problem}" for problem in snapshot.problems)]
+        lines += ["", "**Problems**", *(f"- {markdown_text(p)}" for p in snapshot.problems)]
     return "\n".join(lines)
 
 
@@ -119,7 +125,14 @@ def _space_link(url: str | None) -> str:
 def status_cell(status: str) -> str:
     """A coloured dot and the status, as markdown (no emoji font needed)."""
     color = STATUS_COLOR.get(status, "#6b7280")
-    return f'<span style="color:{color}">●</span> {html.escape(status)}'
+    return f'<span style="color:{color}">●</span>&nbsp;{html.escape(status)}'
+
+
+def _last_error(worker: WorkerView, now: datetime) -> str:
+    if not worker.last_error:
+        return "—"
+    full = f"{worker.last_error} ({when(worker.last_error_at, now)})"
+    return clipped(full, ERROR_SHOWN) if len(full) > ERROR_SHOWN else html.escape(full)
 
 
 def worker_row(worker: WorkerView, now: datetime) -> list[Any]:
@@ -130,6 +143,7 @@ def worker_row(worker: WorkerView, now: datetime) -> list[Any]:
         when(worker.last_updated, now),
         worker.current_perspective or "—",
         _error_rate(worker.error_rate_24h),
+        _last_error(worker, now),
         _space_link(worker.space_url),
         worker.reason,
     ]
@@ -172,7 +186,8 @@ def filter_choices(snapshot: Snapshot) -> dict[str, list[str]]:
     """The values each filter dropdown offers: ``All`` then what the latest findings hold."""
     choices: dict[str, list[str]] = {}
     for key in FILTER_KEYS:
-        values = {str(row.get(key)) for row in snapshot.latest_findings if row.get(key)}
+        rows = [*snapshot.latest_findings, *snapshot.latest_specs]
+        values = {str(row.get(key)) for row in rows if row.get(key)}
         choices[key] = [ALL, *sorted(values)]
     return choices
 
@@ -202,17 +217,37 @@ def _location(row: dict[str, Any]) -> str:
     return f"{file}:{row['line']}" if file and row.get("line") is not None else file
 
 
+def page_of(
+    rows: list[dict[str, Any]], page: float | None, size: int = PAGE_ROWS
+) -> tuple[list[dict[str, Any]], str]:
+    """The rows of page ``page`` (1-based, clamped to the pages there are) and a label saying
+    which rows they are: "rows 21-40 of 143 · page 2 of 8"."""
+    pages = max(1, math.ceil(len(rows) / size))
+    number = min(max(1, int(page or 1)), pages)
+    start = (number - 1) * size
+    shown = rows[start : start + size]
+    if not shown:
+        return shown, "no rows"
+    return shown, f"rows {start + 1}-{start + len(shown)} of {len(rows)} · page {number} of {pages}"
+
+
+def _rank(row: dict[str, Any]) -> str:
+    """A finding's severity; a spec's priority with the severity it maps to: "P1 (high)"."""
+    severity = str(row.get("severity") or "")
+    return f"P{row['priority']} ({severity})" if row.get("priority") is not None else severity
+
+
 def finding_rows(rows: list[dict[str, Any]], now: datetime) -> list[list[Any]]:
     return [
         [
-            ago(row.get("timestamp"), now),
+            when(row.get("timestamp"), now),
             row.get("worker") or "",
             row.get("perspective") or "",
-            row.get("severity") or "",
+            _rank(row),
             _location(row),
             row.get("rule") or "",
-            row.get("message") or "",
-            str(row.get("commit") or "")[:10],
+            clipped(row.get("message"), MESSAGE_SHOWN),
+            str(row.get("commit") or "")[:COMMIT_SHOWN],
         ]
         for row in rows
     ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from autocoder.engine.modules import is_test_file
 from autocoder.engine.sources import SourceFiles
 from autocoder.schema import SEVERITIES, Finding, Severity, severity_rank
-from autocoder.workers.analysis import flagged_code
+from autocoder.workers.analysis import flagged_code, sql_parts
 
 CREDENTIAL_MARK = "looks like a real credential"  # security.py says so of a bandit B105-B107 value
 # Perspectives whose evidence *is* a manifest or a test file: where a file is says nothing there.
@@ -50,6 +50,7 @@ _CONTEXT_DIRS = {
 _SQL_STATEMENT = re.compile(r"\b(SELECT|INSERT\s+INTO|UPDATE|DELETE\s+FROM)\b|\.(execute|raw)\(")
 _FROM_ENVIRONMENT = re.compile(r"environ|getenv|get_editor|get_pager|\bwhich\(")
 _PASSWORD = re.compile(r"passw|passwd|pwd", re.IGNORECASE)
+LOCALE_DIRS = frozenset({"locale", "locales", "i18n", "l10n"})
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,11 @@ def _is_context_folder(folder: str, dirs: list[str], name: str) -> bool:
 
 
 def false_high(f: Finding, sources: SourceFiles) -> Rating | None:
-    """Known patterns a tool rates high that are not problems: made ``info``."""
+    """Known patterns a tool rates high that are not problems: made ``info`` (``low`` for
+    bidirectional marks in locale data, which are the language's text, not a Trojan Source)."""
+    if f.rule == "B613" and LOCALE_DIRS & set(f.file.split("/")[:-1]):
+        return Rating("low", "bidirectional marks in locale data write a right-to-left "
+                      "language's own text direction (CWE-838 is about them in code)")  # fmt: skip
     if f.rule == "F821" and flagged_code.only_in_local_annotations(f, sources):
         return Rating("info", "the name is only used in a local variable annotation, which Python "
                       "never evaluates (a type checker's concern, not a NameError)")  # fmt: skip
@@ -146,7 +151,18 @@ def class_rating(f: Finding, sources: SourceFiles) -> Rating | None:
 def _sql(f: Finding, sources: SourceFiles) -> Rating | None:
     if f.rule not in RULE_CLASSES:
         return None
-    if _SQL_STATEMENT.search(flagged_code.window(sources, f)):
+    tree = sources.parse(f.file) if f.file.endswith(".py") and f.file in sources else None
+    outside = sql_parts.formatted_parts_from_outside(tree, f.line) if tree else None
+    if outside == []:
+        return Rating("medium", "every part formatted into the SQL is a quoted identifier, a "
+                      "placeholder, a constant or a SQL fragment the code built itself; check "
+                      "that values go in as query parameters")  # fmt: skip
+    statement = _SQL_STATEMENT.search(flagged_code.window(sources, f))
+    if outside and statement:
+        named = ", ".join(f"`{o.part}` ({o.why})" for o in outside[:3])
+        return Rating("high", f"SQL built by string formatting from {named} (CWE-89): an "
+                      "injection whatever the tool's confidence; use query parameters")  # fmt: skip
+    if statement:
         return Rating("high", "SQL built by string formatting (CWE-89) is an injection whatever "
                       "the tool's confidence; use query parameters")  # fmt: skip
     return Rating("medium", "SQL-like text built by formatting, but no SQL statement or query "

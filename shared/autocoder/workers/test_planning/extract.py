@@ -1,5 +1,6 @@
 """The syntax half of the inventory: one module's functions, classes and methods with their
-signatures, complexity and bases, its imports and the names it mentions, as plain JSON for the
+signatures, complexity and bases, a data class's fields, its imports, the names it mentions and
+how it constructs classes with literal arguments (code and doctests), as plain JSON for the
 per-file cache (see :mod:`.inventory`).
 """
 
@@ -9,6 +10,7 @@ import ast
 from typing import Any
 
 from autocoder.engine.sources import SourceFiles
+from autocoder.workers.test_planning.examples_scan import constructions, doctest_source
 
 
 def _unparse(node: ast.AST | None) -> str | None:
@@ -55,6 +57,77 @@ def _complexity(node: ast.AST) -> int:
     return 1 + sum(isinstance(n, BRANCHES) for n in ast.walk(node))
 
 
+FIELD_DECORATORS = {"dataclass", "define", "frozen", "mutable", "attrs", "s", "dataclass_transform"}
+FIELD_BASES = {"NamedTuple", "BaseModel", "BaseSettings"}  # classes whose annotations are fields
+
+
+def _field_class(node: ast.ClassDef) -> bool:
+    """A dataclass, an attrs class, a NamedTuple or a pydantic model: its ``__init__`` is made
+    from the annotated (or ``attr.ib()``) class attributes."""
+    decorators = {ast.unparse(d).split("(")[0].split(".")[-1] for d in node.decorator_list}
+    bases = {ast.unparse(b).split("[")[0].split(".")[-1] for b in node.bases}
+    return bool(decorators & FIELD_DECORATORS or bases & FIELD_BASES)
+
+
+def _field_default(value: ast.expr | None) -> str | None:
+    """The default of a field as source text: ``field(default=1)`` -> ``1``, a factory ->
+    ``factory()``, ``attr.ib()`` with neither -> None (required)."""
+    if value is None:
+        return None
+    if isinstance(value, ast.Call) and ast.unparse(value.func).split(".")[-1] in (
+        "field", "ib", "attrib", "Field",
+    ):  # fmt: skip
+        for keyword in value.keywords:
+            if keyword.arg == "default":
+                return ast.unparse(keyword.value)
+            if keyword.arg in ("default_factory", "factory"):
+                return f"{ast.unparse(keyword.value)}()"
+        return None
+    return ast.unparse(value)
+
+
+def _fields(node: ast.ClassDef) -> list[dict[str, Any]]:
+    """The constructor parameters of a field class, in order (``ClassVar`` and ``init=False``
+    fields left out; empty for other classes)."""
+    if not _field_class(node):
+        return []
+    out: list[dict[str, Any]] = []
+    style = _field_style(node)
+    for item in node.body:
+        if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+            name, annotation, value = item.target.id, _unparse(item.annotation), item.value
+        elif (
+            isinstance(item, ast.Assign) and len(item.targets) == 1
+            and isinstance(item.targets[0], ast.Name) and isinstance(item.value, ast.Call)
+            and ast.unparse(item.value.func).split(".")[-1] in ("ib", "attrib")
+        ):  # fmt: skip
+            name, annotation, value = item.targets[0].id, None, item.value
+        else:
+            continue
+        no_init = isinstance(value, ast.Call) and any(
+            k.arg == "init" and isinstance(k.value, ast.Constant) and k.value.value is False
+            for k in value.keywords
+        )
+        if "ClassVar" in (annotation or "") or no_init:
+            continue
+        out.append({"name": name.lstrip("_") if style == "attrs" else name,
+                    "annotation": annotation, "default": _field_default(value),
+                    "kind": "keyword" if style == "pydantic" else "positional"})  # fmt: skip
+    return out
+
+
+ATTRS_DECORATORS = {"define", "frozen", "mutable", "attrs", "s"}
+
+
+def _field_style(node: ast.ClassDef) -> str:
+    """attrs (a private ``_x`` is the parameter ``x``), pydantic (keywords only), or plain."""
+    decorators = {ast.unparse(d).split("(")[0].split(".")[-1] for d in node.decorator_list}
+    bases = {ast.unparse(b).split("[")[0].split(".")[-1] for b in node.bases}
+    if decorators & ATTRS_DECORATORS:
+        return "attrs"
+    return "pydantic" if bases & {"BaseModel", "BaseSettings"} else "plain"
+
+
 def _subject(node: ast.AST, qualname: str, kind: str) -> dict[str, Any]:
     assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
     is_function = not isinstance(node, ast.ClassDef)
@@ -70,7 +143,32 @@ def _subject(node: ast.AST, qualname: str, kind: str) -> dict[str, Any]:
         "complexity": _complexity(node),
         "docstring": (ast.get_docstring(node) or "").split("\n")[0][:200],
         "bases": _bases(node) if isinstance(node, ast.ClassDef) else [],
+        "fields": _fields(node) if isinstance(node, ast.ClassDef) else [],
+        "not_implemented": _not_implemented(node),
+        "self_calls": _self_calls(node) if qualname.endswith(".__init__") else [],
     }
+
+
+def _self_calls(node: ast.AST) -> list[str]:
+    """The ``self.name(...)`` methods an ``__init__`` calls: an abstract one among them means
+    no instance can be built, not only that one method fails."""
+    return sorted({
+        n.func.attr for n in ast.walk(node)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+        and isinstance(n.func.value, ast.Name) and n.func.value.id == "self"
+    })  # fmt: skip
+
+
+def _not_implemented(node: ast.AST) -> bool:
+    """A function whose body (after its docstring) only raises ``NotImplementedError``: an
+    abstract method in all but name (click's ``Parameter._parse_decls``)."""
+    if isinstance(node, ast.ClassDef):
+        return False
+    assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+    raised = body[0].exc if len(body) == 1 and isinstance(body[0], ast.Raise) else None
+    raised = raised.func if isinstance(raised, ast.Call) else raised
+    return raised is not None and ast.unparse(raised) == "NotImplementedError"
 
 
 def _bases(node: ast.ClassDef) -> list[str]:
@@ -116,12 +214,15 @@ def _imports_and_names(tree: ast.Module) -> tuple[set[str], set[str]]:
 
 
 def extract(tree: ast.Module) -> dict[str, Any]:
-    """Subjects, imports and mentioned names of one parsed module, as plain JSON."""
+    """Subjects, imports, mentioned names and literal constructions (in the code and in its
+    doctests) of one parsed module, as plain JSON."""
     imports, names = _imports_and_names(tree)
     return {
         "subjects": _top_level_subjects(tree),
         "imports": sorted(imports),
         "names": sorted(names),
+        "constructions": constructions(tree),
+        "doctest_constructions": constructions(ast.parse(doctest_source(tree))),
         "error": None,
     }
 
@@ -142,6 +243,8 @@ def extract_files(sources: SourceFiles, files: list[str]) -> dict[str, Any]:
                 "subjects": [],
                 "imports": [],
                 "names": [],
+                "constructions": {},
+                "doctest_constructions": {},
                 "error": sources.unparsed[file],
             }
     return out

@@ -18,7 +18,7 @@ from autocoder.workers.test_planning.codegen import is_dotted
 from autocoder.workers.test_planning.extract import extract_files
 
 TOOL = "autocoder-inventory"
-VERSION = f"{__version__}-4"
+VERSION = f"{__version__}-7"  # 7: fields, constructions, not_implemented, self_calls
 
 
 def importable(module: str) -> bool:
@@ -53,6 +53,9 @@ class Subject:
     complexity: int  # 1 + branches, from the AST
     docstring: str
     bases: tuple[str, ...] = ()  # a class's base classes as written (``models.Model``)
+    fields: tuple[Param, ...] = ()  # a dataclass's, attrs class's or model's constructor fields
+    not_implemented: bool = False  # a method that only raises NotImplementedError
+    self_calls: tuple[str, ...] = ()  # an __init__'s self.method(...) calls
 
     @property
     def id(self) -> str:
@@ -78,6 +81,8 @@ class Inventory:
     test_names: set[str]  # every name and attribute mentioned in test files
     module_of: dict[str, str]  # every Python file -> its dotted name
     unparsable: dict[str, str] = field(default_factory=dict)  # file -> error
+    # class name -> argument lists (source) the target's tests, examples and doctests build it with
+    constructions: dict[str, list[str]] = field(default_factory=dict)
 
     @cached_property
     def by_id(self) -> dict[str, Subject]:
@@ -89,6 +94,14 @@ class Inventory:
         found: dict[str, list[Subject]] = {}
         for subject in self.subjects:
             found.setdefault(subject.qualname.split(".")[-1], []).append(subject)
+        return found
+
+    @cached_property
+    def methods_of(self) -> dict[str, list[Subject]]:
+        """Class id (``pkg.mod:Class``) -> its methods, in source order."""
+        found: dict[str, list[Subject]] = {}
+        for subject in (s for s in self.subjects if s.kind == "method"):
+            found.setdefault(f"{subject.module}:{subject.owner}", []).append(subject)
         return found
 
     @cached_property
@@ -134,15 +147,37 @@ class Inventory:
 
 
 def _subject_from_json(module: str, file: str, data: dict[str, Any]) -> Subject:
-    fields = {k: v for k, v in data.items() if k not in ("params", "decorators", "bases")}
+    tuples = ("params", "decorators", "bases", "fields", "self_calls")
+    plain = {k: v for k, v in data.items() if k not in tuples}
     return Subject(
         module=module,
         file=file,
         params=tuple(Param(**p) for p in data["params"]),
         decorators=tuple(data["decorators"]),
         bases=tuple(data["bases"]),
-        **fields,
+        fields=tuple(Param(**p) for p in data.get("fields", [])),
+        self_calls=tuple(data.get("self_calls", [])),
+        **plain,
     )
+
+
+EXAMPLE_FOLDERS = ("examples", "example", "docs", "doc")
+
+
+def example_file(file: str) -> bool:
+    """A test, or a file under an ``examples/`` or ``docs/`` folder: its constructions show how
+    the authors mean a class to be built."""
+    return is_test_file(file) or any(part in EXAMPLE_FOLDERS for part in file.split("/")[:-1])
+
+
+def _add_constructions(found: dict[str, list[str]], fact: dict[str, Any], file: str) -> None:
+    """The file's doctest constructions, and its code's when it is a test or an example."""
+    sources = [fact.get("doctest_constructions", {})]
+    sources += [fact.get("constructions", {})] if example_file(file) else []
+    for source in sources:
+        for name, calls in source.items():
+            known = found.setdefault(name, [])
+            known.extend(c for c in calls if c not in known)
 
 
 def build_inventory(ctx: RunContext) -> Inventory:
@@ -160,8 +195,10 @@ def build_inventory(ctx: RunContext) -> Inventory:
     test_names: set[str] = set()
     unparsable: dict[str, str] = {}
     module_of = {file: ctx.sources.module(file) for file in files}
+    constructions: dict[str, list[str]] = {}
     for file in files:
         fact = facts[file] or {"subjects": [], "imports": [], "names": [], "error": None}
+        _add_constructions(constructions, fact, file)
         if fact["error"]:
             unparsable[file] = fact["error"]
         if is_test_file(file):
@@ -173,4 +210,4 @@ def build_inventory(ctx: RunContext) -> Inventory:
         modules[module] = file
         subjects.extend(_subject_from_json(module, file, s) for s in fact["subjects"])
     imports = {f: facts[f]["imports"] for f in files if facts[f]}
-    return Inventory(subjects, modules, imports, test_names, module_of, unparsable)
+    return Inventory(subjects, modules, imports, test_names, module_of, unparsable, constructions)

@@ -10,6 +10,9 @@ unknown receiver (``obj.remove_all()``) is taken to reach every target method of
 dangerous call is faked when the test patches (``monkeypatch.setattr``, ``mock.patch``) a name
 on its way: ``"rmtree"``, the module ``"shutil"`` or the helper that calls it. An uninstaller
 whose test patched ``rmtree`` but not ``subprocess`` reaches ``subprocess.run``: dropped.
+Hub clients are the network too (``huggingface_hub``'s ``HfApi`` and downloads,
+``datasets.load_dataset``), but not the values they define (``huggingface_hub.errors``, commit
+operations, ``httpx.Response``): see :data:`OFFLINE`.
 """
 
 from __future__ import annotations
@@ -25,21 +28,27 @@ from autocoder.engine.perspective import RunContext
 from autocoder.engine.toolkit import cached_per_file
 from autocoder.schema import TestSpec
 
-TOOL, VERSION = "autocoder-tp-reach", f"{__version__}-1"
+TOOL, VERSION = "autocoder-tp-reach", f"{__version__}-2"
 PROCESS, DELETE = "runs a process", "deletes or moves files"
 NETWORK, PACKAGES = "uses the network", "runs a package manager"
 ROOTS = {"subprocess": PROCESS, "pexpect": PROCESS, "pty": PROCESS, "webbrowser": PROCESS,
          "runpy": PROCESS, "pip": PACKAGES, "ensurepip": PACKAGES, "socket": NETWORK,
          "requests": NETWORK, "httpx": NETWORK, "urllib3": NETWORK, "smtplib": NETWORK,
          "ftplib": NETWORK, "telnetlib": NETWORK, "poplib": NETWORK, "imaplib": NETWORK,
-         "paramiko": NETWORK, "boto3": NETWORK}  # fmt: skip
+         "paramiko": NETWORK, "boto3": NETWORK, "huggingface_hub": NETWORK,
+         "gradio_client": NETWORK, "websockets": NETWORK, "httpx2": NETWORK}  # fmt: skip
+# Names under a network root that build values and never connect (a Hub error, a commit op).
+OFFLINE = ("huggingface_hub.errors.", "huggingface_hub.utils.", "huggingface_hub.constants.",
+           "huggingface_hub.CommitOperation", "httpx.Response", "httpx.Request",
+           "httpx.HTTPStatusError", "httpx.URL")  # fmt: skip
 CALLS = {"os.system": PROCESS, "os.popen": PROCESS, "os.fork": PROCESS, "os.kill": PROCESS,
          "os.killpg": PROCESS, "asyncio.create_subprocess_exec": PROCESS,
          "asyncio.create_subprocess_shell": PROCESS, "os.remove": DELETE, "os.unlink": DELETE,
          "os.rmdir": DELETE, "os.removedirs": DELETE, "os.rename": DELETE, "os.renames": DELETE,
          "os.replace": DELETE, "os.truncate": DELETE, "shutil.rmtree": DELETE,
          "shutil.move": DELETE, "aiohttp.ClientSession": NETWORK, "aiohttp.request": NETWORK,
-         "asyncio.open_connection": NETWORK}  # fmt: skip
+         "asyncio.open_connection": NETWORK, "datasets.load_dataset": NETWORK,
+         "datasets.load_dataset_builder": NETWORK}  # fmt: skip
 PREFIXES = {"os.exec": PROCESS, "os.spawn": PROCESS, "os.posix_spawn": PROCESS,
             "urllib.request.": NETWORK, "http.client.": NETWORK,
             "xmlrpc.client.": NETWORK}  # fmt: skip
@@ -70,6 +79,8 @@ def danger(call: str, methods: bool = True) -> str | None:
     """Why a resolved call is dangerous (:data:`PROCESS`...), or None. ``methods``: also by
     the method name alone (``path.unlink()``)."""
     parts = call.split(".")
+    if call.startswith(OFFLINE):
+        return None
     found = CALLS.get(call) or ROOTS.get(parts[0])
     found = found or next((why for p, why in PREFIXES.items() if call.startswith(p)), None)
     return found or (METHODS.get(parts[-1]) if methods else None)

@@ -3,7 +3,8 @@
 Only with ``AUTOCODER_RUN_TARGET_TESTS=1``: it executes the target's code. A generated test that
 fails in the code under test is kept with status ``failed`` ("this fails today: possible bug");
 one that broke on itself (it did not collect, a fixture failed, its own lines raised a TypeError
-or NameError while building inputs) is a broken test (:func:`without_broken` drops it); one whose
+or NameError while building inputs, or a fault it injected into a fake never got raised: "DID NOT
+RAISE", the call was not reached) is a broken test (:func:`without_broken` drops it); one whose
 subject this environment cannot import is ``blocked``. Each says why in ``status_detail``. The
 subjects' source folders go on ``PYTHONPATH``; a conftest sets Django up when
 ``DJANGO_SETTINGS_MODULE`` is set. pytest runs through :mod:`autocoder.engine.testrun`, in the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,16 +53,23 @@ def _write_tests(folder: Path, specs: list[TestSpec]) -> None:
         (folder / f"test_{spec.id}.py").write_text(spec.test_code, encoding="utf-8")
 
 
-def source_roots(root: Path, specs: list[TestSpec]) -> list[Path]:
-    """The folders the subjects import from: ``shared/`` for ``shared/pkg/mod.py`` named
-    ``pkg.mod``; the checkout itself for a flat layout."""
-    roots: dict[Path, None] = {root: None}
-    for spec in specs:
-        module = spec.subject.partition(":")[0]
-        parts = Path(spec.file).with_suffix("").parts
+def subject_roots(subjects: Iterable[tuple[str, str]]) -> list[str]:
+    """The folders, relative to the checkout (``.`` itself first), that subjects (``pkg.mod:f``,
+    its file) import from: ``shared`` for ``shared/pkg/mod.py`` named ``pkg.mod``; ``.`` for a
+    flat layout and for a top-level folder without ``__init__.py`` (``bench/x.py`` is
+    ``bench.x``, a namespace package importable only with its parent on the path)."""
+    roots: dict[str, None] = {".": None}
+    for subject, file in subjects:
+        module = subject.partition(":")[0]
+        parts = Path(file).with_suffix("").parts
         depth = len(module.split(".")) + (parts[-1:] == ("__init__",))
-        roots[root.joinpath(*parts[:-depth])] = None
+        roots[Path(*parts[:-depth]).as_posix() if len(parts) > depth else "."] = None
     return list(roots)
+
+
+def source_roots(root: Path, specs: list[TestSpec]) -> list[Path]:
+    """The folders the subjects import from (:func:`subject_roots`), under ``root``."""
+    return [root / folder for folder in subject_roots((s.subject, s.file) for s in specs)]
 
 
 def _run(
@@ -88,14 +97,14 @@ def _run(
         raise ToolError(f"generated tests ran longer than {timeout_s:.0f}s in {root}") from None
 
 
-def _status(test: TestOutcome) -> tuple[str, str]:
+def _status(test: TestOutcome, code: str = "") -> tuple[str, str]:
     """(spec status, detail) of one test: a skip is ``not_run``, a test whose subject this
     environment cannot import (the BLOCKED marker of the generated code) is ``blocked``, and a
     test that broke on its own code (:func:`broke_on_itself`) is an ``error`` whose detail starts
     with :data:`BROKEN`. Only a test that reached the subject can be ``failed``."""
     if BLOCKED in test.detail:
         return "blocked", test.detail
-    if broke_on_itself(test):
+    if broke_on_itself(test) or missed_injected_fault(test, code) or needs_a_terminal(test):
         return "error", f"{BROKEN} {test.detail}"
     return ("not_run" if test.status == "skipped" else test.status), test.detail
 
@@ -117,6 +126,30 @@ def broke_on_itself(test: TestOutcome) -> bool:
     where = "/" + test.where.replace("\\", "/")
     own = Path(test.where).name in (f"test_{_spec_id_of(test)}.py", "conftest.py")
     return own or any(part in where for part in MACHINERY)
+
+
+INJECTED = ".side_effect = "  # how a generated test makes a faked boundary raise
+
+
+def missed_injected_fault(test: TestOutcome, code: str) -> bool:
+    """Whether a test that injects a fault into a fake (``fake.side_effect = Error``) failed on
+    ``DID NOT RAISE``: the sample arguments never reached the faked call, so the test proves
+    nothing about the code (a missing path is not a bug)."""
+    return (
+        test.status == "failed"
+        and test.raised == "Failed"
+        and "DID NOT RAISE" in test.detail
+        and INJECTED in code
+    )
+
+
+TERMINAL = ("reading from stdin while output is captured", "'/dev/tty'", "EOF when reading a line")
+
+
+def needs_a_terminal(test: TestOutcome) -> bool:
+    """Whether a test failed because the code waited for a person at a terminal (``input()``,
+    a prompt, ``/dev/tty``): no generated test can answer it, so it says nothing of the code."""
+    return test.status == "failed" and any(sign in test.detail for sign in TERMINAL)
 
 
 def is_broken(spec: TestSpec) -> bool:
@@ -155,8 +188,10 @@ def run_generated_tests(
         _write_tests(Path(tmp), specs)
         run = _run(root, Path(tmp), specs, timeout_s, memory_mb, cache_dir=cache_dir)
     status: dict[str, tuple[str, str]] = {}
+    code = {s.id: s.test_code for s in specs}
     for test in run.outcomes:
-        spec_id, outcome = _spec_id_of(test), _status(test)
+        spec_id = _spec_id_of(test)
+        outcome = _status(test, code.get(spec_id, ""))
         if order[outcome[0]] >= order[status.get(spec_id, ("passed", ""))[0]]:
             status[spec_id] = outcome
     missing = ("error", "pytest reported nothing for this test (crashed or timed out)")

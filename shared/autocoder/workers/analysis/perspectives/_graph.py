@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from autocoder.engine.modules import top_level_packages
 from autocoder.engine.sources import SourceFiles
 from autocoder.workers.analysis.perspectives._layers import layer_breaks
 from autocoder.workers.analysis.perspectives._shape import module_shape
@@ -22,16 +23,11 @@ _GRIMP_SETTINGS = threading.Lock()  # grimp's package finder is a process-wide s
 
 
 def find_packages(sources: SourceFiles) -> dict[str, str]:
-    """Top-level packages (folders with ``__init__.py``, at the root or in ``src/``) -> folder."""
-    known = set(sources.python)
-    found: dict[str, str] = {}
-    for f in sources.python:
-        parts = f.split("/")
-        base = parts[:2] if parts[0] == "src" and len(parts) > 2 else parts[:1]
-        folder = "/".join(base)
-        if len(parts) > len(base) and f"{folder}/__init__.py" in known and base[-1].isidentifier():
-            found.setdefault(base[-1], folder)
-    return dict(sorted(found.items()))
+    """Top-level packages -> folder, wherever they are (``pkg``, ``src/pkg``,
+    ``shared/autocoder``) or as ``pyproject.toml`` declares them (see
+    :func:`.modules.top_level_packages`)."""
+    pyproject = sources.lines("pyproject.toml") if "pyproject.toml" in sources else None
+    return top_level_packages(sources.python, "\n".join(pyproject) if pyproject else None)
 
 
 def module_files(sources: SourceFiles, packages: dict[str, str]) -> dict[str, str]:

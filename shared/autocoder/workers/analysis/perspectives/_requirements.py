@@ -1,8 +1,9 @@
 """The requirements a target declares, each at its file and line.
 
 Declarations come from every pyproject.toml ([project] dependencies, optional dependencies and
-[dependency-groups]), requirements*.txt (or requirements/*.txt) and setup.cfg
-install_requires/extras_require in the tree, sub-projects included. A pip-compile output marks
+[dependency-groups]), requirements*.txt (or requirements/*.txt), setup.cfg
+install_requires/extras_require and setup.py ``setup(install_requires=...)`` (read with ast, never
+run) in the tree, sub-projects included. A pip-compile output marks
 each pin with ``# via``: a pin only there because another package needs it is *transitive*.
 """
 
@@ -14,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 
 from autocoder.engine.sources import SourceFiles
+from autocoder.workers.analysis.perspectives._dep_setup_py import setup_py_specs
 from autocoder.workers.analysis.perspectives._dep_tools import tool_specs
 
 _REQ = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*([^;#]*)")
@@ -57,7 +59,7 @@ class Declarations:
 
     def is_library(self) -> bool:
         """Whether the root declares a distributable package (not an application)."""
-        return bool({"pyproject.toml", "setup.cfg"} & self.packaged)
+        return bool({"pyproject.toml", "setup.cfg", "setup.py"} & self.packaged)
 
     def locked(self, file: str) -> bool:
         """Whether a lock file in ``file``'s folder or above pins what ``file`` declares."""
@@ -103,7 +105,8 @@ def _requirements_in(src: SourceFiles, file: str, found: Declarations) -> list[R
     if _REQ_FILE.match(file):
         return _requirements_file(file, src.lines(file), is_dev_group(file))
     name = file.rpartition("/")[2]
-    read = {"pyproject.toml": _pyproject_specs, "setup.cfg": _setup_cfg_specs}.get(name)
+    read = {"pyproject.toml": _pyproject_specs, "setup.cfg": _setup_cfg_specs,
+            "setup.py": _setup_py_specs}.get(name)  # fmt: skip
     if read is None:
         return None
     lines = src.lines(file)
@@ -164,6 +167,22 @@ def _setup_cfg_specs(text: str, file: str, found: Declarations) -> Specs | None:
         cfg.items("options.extras_require") if cfg.has_section("options.extras_require") else []
     )
     return specs + [(s, is_dev_group(group)) for group, value in extras for s in value.splitlines()]
+
+
+def _setup_py_specs(text: str, file: str, found: Declarations) -> Specs | None:
+    """``setup(install_requires=...)`` read with ast (setup.py is never run)."""
+    try:
+        read = setup_py_specs(text, is_dev_group)
+    except SyntaxError as exc:
+        raise ValueError(f"setup.py does not parse: {exc.msg} at line {exc.lineno}") from exc
+    if read is None:
+        return None
+    name, specs = read
+    if name:
+        found.projects.add(normalise_name(name))
+    if any(not dev for _, dev in specs):
+        found.packaged.add(file)
+    return specs or None
 
 
 def _locate(file: str, lines: list[str], specs: Specs) -> list[Requirement]:

@@ -18,12 +18,12 @@ from autocoder.schema import Finding, Severity
 from autocoder.workers.analysis import evidence
 from autocoder.workers.analysis.perspectives._imports import import_aliases, resolve
 from autocoder.workers.analysis.perspectives._taint import dotted, last_name
+from autocoder.workers.analysis.perspectives._web_middleware import csrf_middleware_problems
 
 TOOL = "autocoder-web"
 SECRET_SETTINGS = frozenset({"SECRET_KEY", "JWT_SECRET_KEY", "JWT_SECRET", "secret_key"})
 DEFAULTS_MODULES = frozenset({"global_settings.py", "default_settings.py"})
 PROJECT_SETTINGS = frozenset({"INSTALLED_APPS", "ROOT_URLCONF", "MIDDLEWARE", "WSGI_APPLICATION"})
-CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
 FLAGS = ("secure", "httponly")
 
 
@@ -94,7 +94,8 @@ def config_findings(sources: SourceFiles, file: str, tree: ast.Module) -> list[F
     settings, facts = is_settings_module(file, tree), _facts(tree)
     hits = list(_assigned_settings(tree.body, settings))
     if settings:
-        hits += _missing_csrf_middleware(tree)
+        problems = csrf_middleware_problems(tree, sources.lines(file))
+        hits += [(line, Hit("AC-WEB-CSRF", "medium", text)) for line, text in problems]
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             hits += _call_hits(node, facts)
@@ -110,10 +111,6 @@ def config_findings(sources: SourceFiles, file: str, tree: ast.Module) -> list[F
 
 
 EXEMPT = Hit("AC-WEB-CSRF", "medium", "view exempted from CSRF protection (CWE-352)")
-NO_CSRF_MIDDLEWARE = Hit(
-    "AC-WEB-CSRF", "medium",
-    f"MIDDLEWARE lacks {CSRF_MIDDLEWARE}: no view is protected against cross-site posts (CWE-352)",
-)  # fmt: skip
 
 
 def _assigned_settings(body: list[ast.stmt], settings: bool) -> Iterator[tuple[int, Hit]]:
@@ -127,16 +124,6 @@ def _assigned_settings(body: list[ast.stmt], settings: bool) -> Iterator[tuple[i
                     hit = _hit_for_setting(target.id, node.value, settings)
                     if hit is not None:
                         yield node.lineno, hit
-
-
-def _missing_csrf_middleware(tree: ast.Module) -> list[tuple[int, Hit]]:
-    node = _module_names(tree).get("MIDDLEWARE")
-    if node is None or not isinstance(node.value, ast.List | ast.Tuple):
-        return []
-    names = [e.value for e in node.value.elts if isinstance(e, ast.Constant)]
-    if CSRF_MIDDLEWARE in names or not any(str(n).startswith("django.") for n in names):
-        return []
-    return [(node.lineno, NO_CSRF_MIDDLEWARE)]
 
 
 @dataclass(frozen=True)

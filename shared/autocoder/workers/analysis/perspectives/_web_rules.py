@@ -32,6 +32,7 @@ from autocoder.workers.analysis.perspectives._taint import (
     is_view,
     last_name,
 )
+from autocoder.workers.analysis.perspectives._web_redirect import only_current_location
 
 TOOL = "autocoder-web"
 HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
@@ -63,6 +64,13 @@ DESERIALISERS = frozenset(
 )  # fmt: skip
 SAFE_YAML_LOADERS = frozenset({"SafeLoader", "CSafeLoader", "BaseLoader"})
 TEMPLATE_FROM_TEXT = frozenset({"render_template_string", "jinja2.Template", "from_string"})
+REDIRECTS = frozenset(
+    {
+        "redirect", "HttpResponseRedirect", "HttpResponsePermanentRedirect", "HTTPFound",
+        "HTTPSeeOther", "HTTPTemporaryRedirect", "HTTPMovedPermanently", "RedirectResponse",
+    }
+)  # fmt: skip
+REDIRECT_GUARDS = frozenset({"url_has_allowed_host_and_scheme", "is_safe_url", "is_safe_redirect"})
 
 KNOWN = FILE_CALLS | SUBPROCESS | SQL_TEXT | DESERIALISERS | TEMPLATE_FROM_TEXT | URL_OPENERS
 
@@ -91,6 +99,10 @@ COMMAND = Sink("AC-WEB-COMMAND", "CWE-78", "high", "request data in a command li
 SQL = Sink("AC-WEB-SQLI", "CWE-89", "high", "SQL text built from request data")
 DESERIALISE = Sink("AC-WEB-DESERIALIZE", "CWE-502", "high", "request data deserialised unsafely")
 SSTI = Sink("AC-WEB-SSTI", "CWE-1336", "high", "request data compiled as a template")
+REDIRECT = Sink(
+    "AC-WEB-OPEN-REDIRECT", "CWE-601", "medium",
+    "request data used as a redirect target with no allowed-host check",
+)  # fmt: skip
 MARK_SAFE = Sink("AC-WEB-MARK-SAFE", "CWE-79", "high", "request data marked safe from escaping")
 MARK_SAFE_IN_VIEW = Sink(
     "AC-WEB-MARK-SAFE", "CWE-79", "low",
@@ -162,13 +174,16 @@ def _function_findings(
     """One finding per sink call of ``func`` that request data reaches."""
     found: dict[tuple[int, str], Finding] = {}
     context, view = _Context(_http_client_names(func), aliases), is_view(func)
-    guarded = any(last_name(c.func) in PATH_GUARDS for c in calls(func))
+    checks = {last_name(c.func) for c in calls(func)}
+    guarded = {PATH: bool(checks & PATH_GUARDS), REDIRECT: bool(checks & REDIRECT_GUARDS)}
     for piece, taint in flow(func, handed):
         for call in calls(piece):
             sink = _sink(call, taint, context)
             if sink is None and view and _marks_a_variable_safe(call):
                 sink = MARK_SAFE_IN_VIEW
-            if sink is None or (sink is PATH and guarded):
+            if sink is REDIRECT and only_current_location(func, _argument(call, 0, "to")):
+                continue  # back to the request's own path: no attacker picks the host
+            if sink is None or guarded.get(sink, False):
                 continue
             message = f"{sink.what} ({sink.cwe}): {dotted(call.func) or 'call'}(...) in "
             message += f"{func.name}() at {file}:{call.lineno}{origin}"
@@ -228,6 +243,9 @@ def _sink(call: ast.Call, taint: Taint, context: _Context) -> Sink | None:  # no
         return SSTI if taint.tainted(_argument(call, 0, "source")) else None
     if method in {"mark_safe", "Markup"}:
         return MARK_SAFE if taint.tainted(first) else None
+    if method in REDIRECTS:
+        target = _argument(call, 0, "location") or _argument(call, 0, "to")
+        return REDIRECT if taint.tainted(target or _argument(call, 0, "url")) else None
     return None
 
 

@@ -51,8 +51,9 @@ class ArchitectureReview:
         packages = find_packages(ctx.sources)
         if not packages:
             raise PerspectiveSkipped(
-                f"no Python package (a folder with __init__.py, at the top or under src/) in "
-                f"{ctx.root}: there is no import graph to review"
+                f"no Python package in {ctx.root} (a folder with __init__.py outside tests, "
+                "docs and examples, or one pyproject.toml declares): there is no import graph "
+                "to review"
             )
         version = toolkit.require_module("grimp", "grimp")
         modules = module_files(ctx.sources, packages)
@@ -64,6 +65,7 @@ class ArchitectureReview:
         )  # fmt: skip
         findings = evidence.stable_fingerprints(graph_findings(ctx, modules, graph))
         metrics = graph_metrics(ctx, packages, modules, graph, findings=findings)
+        metrics["layer_contracts_checked"] = len(contracts)  # "layer_contracts": those broken
         return PerspectiveResult(
             summary=summarise(metrics), findings=findings, metrics=metrics, tools={"grimp": version}
         )

@@ -72,7 +72,8 @@ def _declaration_findings(src: SourceFiles, declared: Declarations) -> list[Find
         findings.append(evidence.finding(
             src, tool=SPEC_TOOL, rule="no-dependency-declaration", severity="medium",
             file="pyproject.toml", line=0, message="no dependency declaration (pyproject.toml "
-            "[project], requirements*.txt, setup.cfg): every third-party import is undeclared",
+            "[project], requirements*.txt, setup.cfg, setup.py): every third-party import is "
+            "undeclared",
         ))  # fmt: skip
     return findings
 

@@ -34,11 +34,16 @@ _BANDIT: dict[str, tuple[Severity, Severity, Severity]] = {
 }
 _CONFIDENCE = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
 _INJECTION_CWES = {78, 89, 94}  # OS command, SQL, code
-BANDIT_FORMAT = "2"  # bump when the cached bandit issue changes shape
+BANDIT_FORMAT = "3"  # bump when the cached bandit issue changes shape
 _PLACEHOLDER = re.compile(
-    r"^[\W_]*$|^(x+|\*+|\.+)$|<|>|\{|\}|\$|change|example|dummy|fake|"
+    r"^[\W_]*$|^(x+|\*+|\.+)$|<|>|\{|\}|\$|%\(\w+\)s|%s|change|example|dummy|fake|"
     r"sample|placeholder|your|redacted|test|default",
     re.IGNORECASE,
+)
+# What a "password" string is when it is not one: a sentence ("CSRF token missing."), or the name
+# of a field that holds one ("password2", "new_password", "token_type")
+_NOT_A_CREDENTIAL = re.compile(
+    r"[A-Za-z]{2,}\s+[A-Za-z]{2,}|^[a-z_]*(password|passwd|pass|pwd|token|secret)[a-z_]*\d?$"
 )
 _QUOTES_SECRET = {"B105", "B106", "B107"}  # hardcoded password checks quote the value
 # detect-secrets types by how sure a match is; any other type is a format-specific token: high
@@ -145,8 +150,10 @@ def _withhold_password(text: str) -> str:
     quoted = re.search(r":\s*'(.*)'\s*$", text)
     value = quoted.group(1) if quoted else ""
     words = value.replace(" ", "").replace("-", "").replace("_", "")
+    text_like = _NOT_A_CREDENTIAL.search(value)
     real = len(value) >= 8 and not _PLACEHOLDER.search(value) and not words.isalpha()
-    shape = CREDENTIAL_MARK if real else "looks like a placeholder or a plain word"
+    real = real and not text_like
+    shape = CREDENTIAL_MARK if real else "looks like a placeholder, a field name or plain words"
     return f"{text[: quoted.start()] if quoted else text} (value withheld; {shape})"
 
 

@@ -9,6 +9,12 @@ Strategy, Failure Mode Analysis and Edge Case Discovery.
 from __future__ import annotations
 
 from autocoder.workers.test_planning.inventory import Inventory, Param, Subject
+from autocoder.workers.test_planning.perspectives._constructors import (
+    kind_reason,
+    lineage,
+    own_example,
+    required,
+)
 from autocoder.workers.test_planning.specs import import_line, module_alias
 
 SAMPLES = {
@@ -25,9 +31,15 @@ SAMPLES = {
     "Dict": "{}",
     "Mapping": "{}",
     "set": "set()",
+    "frozenset": "frozenset()",
     "tuple": "()",
     "None": "None",
+    "MutableMapping": "{}",
+    "MutableSequence": "[]",
+    "Collection": "[]",
 }
+VALIDATED = {"BaseModel", "BaseSettings"}  # models that check their fields' types
+NOT_CLASSES = {"Any", "Callable", "Union", "Type", "type", "object", "TypeVar", "Literal"}
 
 
 MOCK_IMPORT = "from unittest import mock"
@@ -38,7 +50,7 @@ def base_type(annotation: str | None) -> str | None:
     if not annotation:
         return None
     text = annotation.strip().strip("'\"")
-    if text.startswith(("Optional[", "typing.Optional[")):
+    if text.split("[")[0].split(".")[-1] == "Optional":  # Optional, typing. or t.Optional
         text = text.split("[", 1)[1].rsplit("]", 1)[0]
     first = next((t for t in (p.strip() for p in text.split("|")) if t != "None"), "None")
     return first.split("[")[0].split(".")[-1]
@@ -49,23 +61,77 @@ def sample_value(param: Param, inventory: Inventory, depth: int = 0) -> tuple[st
     name = base_type(param.annotation)
     if name in SAMPLES:
         return SAMPLES[name], set()
-    cls = next((s for s in inventory.by_name.get(name or "", []) if s.kind == "class"), None)
-    if cls is not None and depth == 0:
-        args, imports = arguments(init_params(cls, inventory), inventory, {}, depth + 1)
+    cls = target_class(name, inventory)
+    if cls is not None and depth == 0 and unbuildable_reason(cls, inventory, depth + 1) is None:
+        args, imports = constructor_args(cls, inventory, {}, depth + 1)
         return f"{cls.qualname}({args})", {import_line(cls), *imports}
     return "mock.MagicMock()", {MOCK_IMPORT}
 
 
+def target_class(name: str | None, inventory: Inventory) -> Subject | None:
+    return next((s for s in inventory.by_name.get(name or "", []) if s.kind == "class"), None)
+
+
 def init_params(cls: Subject, inventory: Inventory, depth: int = 0) -> tuple[Param, ...]:
-    """The parameters of the ``__init__`` that makes ``cls`` instances: its own, else the first
-    one among its bases that are the target's classes (none known: no parameters)."""
-    init = inventory.by_id.get(f"{cls.module}:{cls.qualname}.__init__")
-    if init is not None:
-        return init.params[1:]
-    for base in inventory.base_classes(cls) if depth < 8 else ():
-        if params := init_params(base, inventory, depth + 1):
-            return params
-    return ()
+    """The parameters that make ``cls`` instances: the first ``__init__`` of its lineage (its
+    own, else its bases' among the target's classes), else the fields of a dataclass, attrs
+    class or model (a base's fields first), else none known."""
+    for klass in lineage(cls, inventory):
+        init = inventory.by_id.get(f"{klass.module}:{klass.qualname}.__init__")
+        if init is not None:
+            return init.params[1:]
+    fields = [f for klass in reversed(lineage(cls, inventory)) for f in klass.fields]
+    by_name = {f.name: f for f in fields}  # a subclass's field replaces its base's
+    return tuple(by_name[name] for name in dict.fromkeys(f.name for f in fields))
+
+
+def buildable(param: Param, inventory: Inventory, depth: int, validated: bool = False) -> bool:
+    """A required parameter a test can fill: a plain type's sample, a target class that can
+    itself be built (one level deep), else a ``MagicMock`` standing in for the collaborator its
+    type hint names (a class, not ``Callable`` or ``Any``), except for a ``validated`` model
+    (pydantic refuses the mock); an untyped one cannot be filled."""
+    name = base_type(param.annotation)
+    if name in SAMPLES:
+        return True
+    cls = target_class(name, inventory)
+    if cls is not None and depth == 0 and unbuildable_reason(cls, inventory, 1) is None:
+        return True
+    mockable = name is not None and name[:1].isupper() and name not in NOT_CLASSES
+    return mockable and not validated
+
+
+def unbuildable_reason(cls: Subject, inventory: Inventory, depth: int = 0) -> str | None:
+    """Why a test cannot build an instance of ``cls`` (its kind, or a required argument that
+    neither the target's own constructions nor its type hint gives), else None."""
+    if reason := kind_reason(cls, inventory):
+        return reason
+    params = init_params(cls, inventory)
+    if own_example(cls, params, inventory) is not None:
+        return None
+    validated = bool(
+        VALIDATED & {b.rpartition(".")[2] for k in lineage(cls, inventory) for b in k.bases}
+    )
+    missing = [p.name for p in required(params) if not buildable(p, inventory, depth, validated)]
+    if missing:
+        return f"{cls.qualname}() needs {', '.join(missing)}: no example and no usable type hint"
+    return None
+
+
+def constructor_args(
+    cls: Subject, inventory: Inventory, values: dict[str, str], depth: int = 0
+) -> tuple[str, set[str]]:
+    """Source text of the arguments that build ``cls``: ``values`` where given, then the
+    target's own construction of it (tests, examples, doctests) for the required parameters
+    and those defaulting to None (click's ``Option(param_decls=None)`` needs a name), then
+    samples; other defaults are kept, which is what the solved outcomes of :mod:`._solve`
+    assume (``Account(owner, balance=0)``)."""
+    params = init_params(cls, inventory)
+    example = own_example(cls, params, inventory)
+    if isinstance(example, str):
+        return (example, set()) if not values else arguments(params, inventory, values, depth)
+    needed = {p.name for p in params if p.default in (None, "None")}
+    given = {name: value for name, value in (example or {}).items() if name in needed}
+    return arguments(params, inventory, {**given, **values}, depth)
 
 
 def arguments(
@@ -106,12 +172,14 @@ def call_code(
     owner, _, method = subject.qualname.partition(".")
     if subject.kind != "method" or {"staticmethod", "classmethod"} & set(subject.decorators):
         expr = f"{subject.qualname}({args})"
+    elif method == "__init__":
+        cls = inventory.by_id[f"{subject.module}:{owner}"]
+        init, needed = constructor_args(cls, inventory, {**(init_values or {}), **(values or {})})
+        expr, imports = f"{owner}({init})", imports | needed
     else:
         cls = inventory.by_id[f"{subject.module}:{owner}"]
-        init, needed = arguments(init_params(cls, inventory), inventory, init_values or {})
-        imports |= needed
-        expr = f"{owner}({init if method != '__init__' else args})"
-        expr += f".{method}({args})" if method != "__init__" else ""
+        init, needed = constructor_args(cls, inventory, init_values or {})
+        expr, imports = f"{owner}({init}).{method}({args})", imports | needed
     if subject.is_async:
         return f"asyncio.run({expr})", {*imports, "import asyncio"}
     return expr, imports
@@ -119,29 +187,33 @@ def call_code(
 
 def callable_subject(subject: Subject, inventory: Inventory) -> bool:
     """A function or method a test can call directly: not a class, property or dunder, nor a
-    method that needs an instance of a class meant only to be subclassed."""
+    method that needs an instance a test cannot build (see :func:`unbuildable_reason`)."""
     name = subject.qualname.split(".")[-1]
     static = {"staticmethod", "classmethod"} & set(subject.decorators)
     owner = inventory.by_id.get(f"{subject.module}:{subject.owner}")
     return (
         subject.kind != "class"
-        and "property" not in subject.decorators
+        and not any(d.split(".")[-1] in ("property", "cached_property") for d in subject.decorators)
         and not any(d.endswith((".setter", ".deleter")) for d in subject.decorators)
         and (name == "__init__" or not (name.startswith("__") and name.endswith("__")))
-        and (subject.kind != "method" or bool(static) or owner is None or instantiable(owner))
+        and (
+            subject.kind != "method"
+            or bool(static)
+            or owner is None
+            or unbuildable_reason(owner, inventory) is None
+        )
     )
 
 
-ABSTRACT_BASES = {"ABC", "abc.ABC", "metaclass=ABCMeta", "metaclass=abc.ABCMeta", "Protocol",
-                  "typing.Protocol"}  # fmt: skip
-
-
-def instantiable(cls: Subject) -> bool:
-    """Whether a test may make a plain instance: not an abstract base (``ABC``, a ``Protocol``),
-    a mixin (``...Mixin``) or a base named for subclassing (``BaseForm``)."""
-    name = cls.qualname
-    base_named = len(name) > 4 and name.startswith("Base") and name[4].isupper()
-    return not (base_named or name.endswith("Mixin") or ABSTRACT_BASES & set(cls.bases))
+def unbuildable_classes(inventory: Inventory) -> dict[str, str]:
+    """Class id -> why its methods get no test (for the record's skipped entries): the classes
+    with methods a test would call on an instance it cannot build."""
+    owners = {f"{s.module}:{s.owner}" for s in inventory.subjects if s.kind == "method"}
+    found = {}
+    for cls in (inventory.by_id[o] for o in sorted(owners) if o in inventory.by_id):
+        if (reason := unbuildable_reason(cls, inventory)) is not None:
+            found[cls.id] = reason
+    return found
 
 
 def ordered_imports(imports: set[str]) -> list[str]:
@@ -184,3 +256,14 @@ def result_check(subject: Subject) -> str:
         return ""
     check = CHECKS.get(base_type(subject.returns) or "")
     return f"assert isinstance(result, {check})" if check else ""
+
+
+def unbuildable_entry(inventory: Inventory, examples: int = 10) -> dict[str, str]:
+    """The record's skipped entry for :func:`unbuildable_classes` (none when every class can be
+    built): merged into the ``skipped`` a perspective gives :func:`.results.finish`."""
+    found = unbuildable_classes(inventory)
+    if not found:
+        return {}
+    named = "; ".join(reason for reason in list(found.values())[:examples])
+    more = f"; and {len(found) - examples} more" if len(found) > examples else ""
+    return {"instances not built": f"{len(found)} classes get no method test: {named}{more}"}

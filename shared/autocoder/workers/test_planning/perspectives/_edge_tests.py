@@ -5,6 +5,7 @@ that allows only the exceptions the code and its callees raise.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from autocoder.workers.test_planning.inventory import Inventory, Subject
@@ -17,7 +18,7 @@ from autocoder.workers.test_planning.perspectives._calls import (
     result_check,
 )
 from autocoder.workers.test_planning.perspectives._edge_values import Value, strategy
-from autocoder.workers.test_planning.perspectives._facts import Facts
+from autocoder.workers.test_planning.perspectives._facts import Facts, Site
 from autocoder.workers.test_planning.perspectives._fakes import IN_TMP
 from autocoder.workers.test_planning.perspectives._setup import setup_lines
 from autocoder.workers.test_planning.perspectives._solve import (
@@ -54,6 +55,13 @@ def outcome(
     return None
 
 
+def _by_design(site: Site) -> Site:
+    """A ``raise`` in an ``except`` block counts as one the code raises by design (it turns a
+    library's error into its own: ``except PackageNotFoundError: raise ToolMissing(...)``), even
+    though no test can say which input reaches it."""
+    return dataclasses.replace(site, in_handler=False) if site.what == "raise" else site
+
+
 def callee_exceptions(
     subject: Subject, inventory: Inventory, facts: dict[str, Facts]
 ) -> tuple[list[str], set[str]]:
@@ -66,7 +74,7 @@ def callee_exceptions(
                 imports.add(needed)
     for callee in (c for c in callees(inventory, subject.id, facts[subject.id]) if c.id in facts):
         for site in facts[callee.id].sites:
-            raised = site_exception(site, "")
+            raised = site_exception(_by_design(site), "")
             if raised and (ref := exception_ref(callee, inventory, raised)):
                 refs[ref[0]] = None
                 imports |= ref[1]
@@ -123,7 +131,7 @@ def allowed_exceptions(
     subject: Subject, inventory: Inventory, facts: dict[str, Facts]
 ) -> tuple[list[str], set[str]]:
     """What ``subject`` may raise by design: its own raises and those of what it calls."""
-    own = [site_exception(s, "") for s in facts[subject.id].sites]
+    own = [site_exception(_by_design(s), "") for s in facts[subject.id].sites]
     refs = [r for e in own if e and (r := exception_ref(subject, inventory, e))]
     callee, imports = callee_exceptions(subject, inventory, facts)
     return list(dict.fromkeys([r[0] for r in refs] + callee)), imports.union(*(r[1] for r in refs))
@@ -150,6 +158,7 @@ def property_test(subject: Subject, inventory: Inventory, facts: dict[str, Facts
     )
     given |= {f"init_{k}": v for k, v in init.items()}
     allowed, more = allowed_exceptions(subject, inventory, facts)
+    allowed = list(dict.fromkeys([*allowed, "ValueError"]))  # refusing a value is a contract
     strategies = ", ".join(f"{k}={v}" for k, v in given.items())
     body = (
         f"{ALPHABET_LINE}\n\n\ndef {test_name(subject, 'holds_for_any_typed_input')}"

@@ -45,6 +45,7 @@ class Plan:
 
     setup: list[str] = field(default_factory=list)
     args: dict[str, str] = field(default_factory=dict)
+    init_args: dict[str, str] = field(default_factory=dict)  # of the class, for a method
     checks: list[str] = field(default_factory=list)
     imports: set[str] = field(default_factory=set)
     prelude: list[str] = field(default_factory=list)  # first lines: importorskip of a mock library

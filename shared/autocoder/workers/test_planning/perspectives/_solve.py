@@ -19,11 +19,12 @@ from autocoder.workers.test_planning.inventory import Inventory, Param, Subject
 from autocoder.workers.test_planning.perspectives._calls import (
     SAMPLES,
     base_type,
+    call_code,
     callable_params,
     init_params,
     module_import,
 )
-from autocoder.workers.test_planning.perspectives._facts import Facts, Site, caught
+from autocoder.workers.test_planning.perspectives._facts import Conds, Facts, Site, caught
 
 SAFE = (
     ast.Expression,
@@ -110,8 +111,11 @@ def _candidates(name: str, trees: list[ast.Expression], param: Param, search: bo
             found += [w for c in constants for w in around(c)]
         elif any(isinstance(o, ast.Call) and ast.unparse(o) == f"len({name})" for o in operands):
             found += ["x" * w for c in constants if isinstance(c, int) for w in around(c) if w >= 0]
-    extras: dict[str, list[Any]] = {"str": [""], "list": [[]], "dict": [{}]}
+    extras: dict[str, list[Any]] = {"str": [""], "list": [[]], "dict": [{}], "bool": [False, True],
+                                    "int": [0]}  # fmt: skip
     extra = extras.get(base_type(param.annotation) or "", [])
+    if param.annotation and ("Optional" in param.annotation or "None" in param.annotation):
+        extra = [*extra, None]  # ``if x is None`` / ``if not x`` on an optional parameter
     return list({(type(v), repr(v)): v for v in [*found, *plain, *extra]}.values())
 
 
@@ -132,12 +136,13 @@ def solve(
     search: bool = True,
 ) -> tuple[dict[str, str], dict[str, str]] | None:
     """Arguments (source text) for ``subject`` and its class that make every condition hold,
-    ``fixed`` values kept; only defaults and samples unless ``search``. None when none is found."""
+    ``fixed`` values kept; only defaults and samples unless ``search``. None when none is found,
+    and for a condition on ``*args`` or ``**kwargs`` (a call cannot be written to set them)."""
     trees = [condition(c) for c, _ in conds]
     if any(t is None for t in trees):
         return None
     exprs = [t for t in trees if t is not None]
-    params = {p.name: p for p in callable_params(subject)}
+    params = {p.name: p for p in callable_params(subject) if not p.kind.startswith("var_")}
     owner = inventory.by_id.get(f"{subject.module}:{subject.owner}")
     init = {p.name: p for p in init_params(owner, inventory)} if owner else {}
     attrs = facts.get(f"{subject.module}:{subject.owner}.__init__", Facts()).self_attrs
@@ -163,6 +168,33 @@ def solve(
             inits = {attrs[k[6:]]: repr(v) for k, v in trial.items() if attrs.get(k[6:]) in init}
             return values, inits
     return None
+
+
+def rebound_names(conds: Conds, rebound: dict[str, list[tuple[int, int]]], line: int) -> set[str]:
+    """The names of ``conds`` assigned before ``line`` in a block holding it (``name = name or
+    x``): a condition on such a name is not about the argument, solving it would miss the site."""
+    trees = [t for c, _ in conds if (t := condition(c)) is not None]
+    names = {n.id for t in trees for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return {n for n in names if any(a < line <= b for a, b in rebound.get(n, []))}
+
+
+def solve_arguments(
+    subject: Subject, inventory: Inventory, facts: dict[str, Facts], conds: Conds | None
+) -> tuple[dict[str, str], dict[str, str]] | None:
+    """Arguments that get every call of ``subject`` to a line reached under ``conds``
+    (:func:`._boundaries.reaching_conditions`; None: not known to be reached), or None."""
+    if conds is None:
+        return None
+    return solve(subject, inventory, facts, list(conds), {}) if conds else ({}, {})
+
+
+def call_reaching(
+    subject: Subject, inventory: Inventory, facts: dict[str, Facts], conds: Conds | None
+) -> tuple[str, set[str]] | None:
+    """The call of ``subject`` (and its imports) whose arguments reach a line reached under
+    ``conds``; None when no arguments are found to get there."""
+    solution = solve_arguments(subject, inventory, facts, conds)
+    return None if solution is None else call_code(subject, inventory, *solution)
 
 
 def exception_ref(subject: Subject, inventory: Inventory, exc: str) -> tuple[str, set[str]] | None:

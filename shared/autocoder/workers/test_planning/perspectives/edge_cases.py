@@ -22,6 +22,7 @@ from autocoder.workers.test_planning.perspectives._calls import (
     callable_subject,
     init_params,
     sample_value,
+    unbuildable_entry,
 )
 from autocoder.workers.test_planning.perspectives._edge_tests import edge_test, property_test
 from autocoder.workers.test_planning.perspectives._edge_values import (
@@ -203,4 +204,6 @@ class EdgeCaseDiscovery:
             "functions_examined": len(subjects),
             "reaching_outside": len(outside),
         }
-        return finish(ctx, list(specs.values()), summary, metrics)
+        return finish(
+            ctx, list(specs.values()), summary, metrics, skipped=unbuildable_entry(inventory)
+        )

@@ -20,6 +20,8 @@ from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
 from autocoder.workers.test_planning.perspectives._boundaries import (
     function_facts,
+    reaching_conditions,
+    rebinds,
 )
 from autocoder.workers.test_planning.perspectives._calls import (
     MOCK_IMPORT,
@@ -27,17 +29,24 @@ from autocoder.workers.test_planning.perspectives._calls import (
     callable_subject,
     module_import,
     ordered_imports,
+    unbuildable_entry,
 )
 from autocoder.workers.test_planning.perspectives._facts import (
     BOUNDARY_KINDS,
     Boundary,
+    Conds,
     Facts,
     Site,
     caught,
 )
 from autocoder.workers.test_planning.perspectives._fakes import IN_TMP, fake_block
 from autocoder.workers.test_planning.perspectives._setup import setup_lines
-from autocoder.workers.test_planning.perspectives._solve import exception_ref, solve
+from autocoder.workers.test_planning.perspectives._solve import (
+    call_reaching,
+    exception_ref,
+    rebound_names,
+    solve,
+)
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import make_spec, render, slug, test_name
 
@@ -93,10 +102,14 @@ def _test(name: str, exc: str | None, call: str, imports: set[str], setup: list[
 class _Planner:
     """Turns one function's failure sites and boundaries into specs."""
 
-    def __init__(self, inventory: Inventory, facts: dict[str, Facts]) -> None:
-        self.inventory, self.facts = inventory, facts
+    def __init__(
+        self, inventory: Inventory, facts: dict[str, Facts], reached: dict[str, dict[int, Conds]]
+    ) -> None:
+        self.inventory, self.facts, self.reached = inventory, facts, reached
         self.kinds: Counter[str] = Counter()
         self.unreached = 0  # raises no derivable arguments reach: no test
+        self.faults_not_reached = 0  # boundaries no arguments reach: a fault there proves nothing
+        self.rebound: dict[str, dict[str, list[tuple[int, int]]]] = {}  # id -> name -> bindings
 
     def _spec(self, subject: Subject, what: str, key: str, line: int, why: str, inputs: str,
               expected: str, code: str, mocks: str = "") -> TestSpec:  # fmt: skip
@@ -111,6 +124,8 @@ class _Planner:
     def _call(
         self, subject: Subject, site: Site, fixed: dict[str, Any]
     ) -> tuple[str, set[str]] | None:
+        if rebound_names(site.conds, self.rebound.get(subject.id, {}), site.line):
+            return None
         solution = solve(subject, self.inventory, self.facts, list(site.conds), fixed)
         return None if solution is None else call_code(subject, self.inventory, *solution)
 
@@ -142,12 +157,17 @@ class _Planner:
         exc = {"index": "IndexError" if site.detail.lstrip("-").isdigit() else "KeyError",
                "convert": "ValueError"}.get(site.what)  # fmt: skip
         bad = {"IndexError": [], "KeyError": {}, "ValueError": "not-a-number"}.get(exc or "")
+        if exc and site.line not in self.reached.get(subject.id, {}):
+            return None  # ``s and s[0]``, a loop, after a return: the bad value may not get there
         solved = self._call(subject, site, {site.param or "": bad} if exc else {})
         if solved is None or (exc and caught(site.caught, exc)):
             return None
         call, imports = solved
         setup, guard = self._guard(subject, self.facts[subject.id].boundaries)
         imports |= guard
+        if exc is None and "MagicMock(" in call:
+            return None  # a MagicMock argument on the way to ``return None``: isinstance, strptime
+            # and arithmetic refuse it, so the test breaks on its own input (seen on click)
         if exc is None:
             code = _test(test_name(subject, "returns_none"), None, call, imports, setup)
             why = f"{subject.id} returns values but falls back to None on one path."
@@ -160,8 +180,15 @@ class _Planner:
         key, expected = f"{site.what}:{what}", f"raises {exc}"
         return self._spec(subject, site.what, key, site.line, why, call, expected, code)
 
-    def environment(self, subject: Subject, b: Boundary) -> TestSpec:
-        call, imports = call_code(subject, self.inventory)
+    def _reaching(self, subject: Subject, b: Boundary) -> tuple[str, set[str]] | None:
+        """The call whose arguments get to ``b`` (:func:`._solve.call_reaching`), or None."""
+        conds = self.reached.get(subject.id, {}).get(b.line)
+        return call_reaching(subject, self.inventory, self.facts, conds)
+
+    def environment(
+        self, subject: Subject, b: Boundary, reaching: tuple[str, set[str]]
+    ) -> TestSpec:
+        call, imports = reaching
         fakes, guard = self._guard(
             subject, [x for x in self.facts[subject.id].boundaries if x.root != b.root]
         )
@@ -175,14 +202,20 @@ class _Planner:
                           "raises KeyError", code, mocks)  # fmt: skip
 
     def boundary(self, subject: Subject, fact: Facts, b: Boundary) -> TestSpec | None:
+        """A fault injected into ``b`` propagates: only with arguments solved to reach ``b``
+        (else the test fails on "DID NOT RAISE", a defect of the test, not of the code)."""
+        reaching = self._reaching(subject, b)
+        if reaching is None:
+            self.faults_not_reached += injection(b) is not None or b.call == "os.environ[]"
+            return None
         if b.call == "os.environ[]" and b.arg is not None:
-            return self.environment(subject, b)
+            return self.environment(subject, b, reaching)
         inject = injection(b)
         if inject is None or not b.patchable or fact.caught_at(b.line, inject[1].split("(")[0]):
             return None
         category, error, needed = inject
         exc = error.split("(", 1)[0]
-        call, imports = call_code(subject, self.inventory)
+        call, imports = reaching
         imports |= {needed, MOCK_IMPORT, module_import(subject)}
         name = test_name(subject, f"propagates_{exc}_from_{b.call}")
         code = _test(name, exc, call, imports, fake_block(fact.boundaries, b, error))
@@ -217,9 +250,10 @@ class FailureModeAnalysis:
         require_python(ctx)
         inventory = build_inventory(ctx)
         facts = function_facts(ctx, inventory)
-        planner = _Planner(inventory, facts)
+        callable_ones = [s for s in inventory.subjects if callable_subject(s, inventory)]
+        planner = _Planner(inventory, facts, reaching_conditions(ctx, callable_ones))
+        planner.rebound = rebinds(ctx, callable_ones)
         specs: list[TestSpec | None] = []
-        callable_ones = (s for s in inventory.subjects if callable_subject(s, inventory))
         for subject in (s for s in callable_ones if s.id in facts):
             fact = facts[subject.id]
             specs += [planner.raised(subject, s) for s in fact.sites if s.what == "raise"]
@@ -240,5 +274,8 @@ class FailureModeAnalysis:
             "functions_that_can_fail": len(subjects),
             "by_failure": dict(planner.kinds.most_common()),
             "raises_not_reached": planner.unreached,
+            "faults_not_reached": planner.faults_not_reached,
         }
-        return finish(ctx, list(unique.values()), summary, metrics)
+        return finish(
+            ctx, list(unique.values()), summary, metrics, skipped=unbuildable_entry(inventory)
+        )

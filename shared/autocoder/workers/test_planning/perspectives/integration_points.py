@@ -1,10 +1,12 @@
 """Integration Points: where the target's functions reach the outside world.
 
 Network clients, databases, the filesystem, subprocesses, environment variables, clocks and
-randomness, found by :mod:`._boundaries`. Every boundary call becomes an integration spec whose
-test replaces the module-level names the function goes through with fakes and proves the call is
-reached: the fake for the boundary under test raises ``BoundaryReached`` (a ``BaseException``, so
-no ``except Exception`` in the target hides it), the others return plain values.
+randomness, found by :mod:`._boundaries`. Every boundary call that the function's arguments can
+be solved to reach (:func:`._boundaries.reaching_conditions`, :func:`._solve.call_reaching`)
+becomes an integration spec whose test replaces the module-level names the function goes through
+with fakes and proves the call is reached: the fake for the boundary under test raises
+``BoundaryReached`` (a ``BaseException``, so no ``except Exception`` in the target hides it), the
+others return plain values.
 
 Sample arguments and the call come from :mod:`._calls` (:func:`._calls.call_code`), the fakes for a
 function's boundaries from :mod:`._fakes` (:func:`._fakes.fake_block`).
@@ -20,18 +22,24 @@ from autocoder.engine.toolkit import require_python
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.codegen import literal
 from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
+from autocoder.workers.test_planning.perspectives._boundaries import (
+    function_facts,
+    reaching_conditions,
+)
 from autocoder.workers.test_planning.perspectives._calls import (
     MOCK_IMPORT,
-    call_code,
     module_import,
     ordered_imports,
+    unbuildable_entry,
 )
+from autocoder.workers.test_planning.perspectives._clients import client_specs
 from autocoder.workers.test_planning.perspectives._facts import Boundary
 from autocoder.workers.test_planning.perspectives._fakes import (
     IN_TMP,
     fake_block,
     integration_points,
 )
+from autocoder.workers.test_planning.perspectives._solve import call_reaching
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import make_spec, render, test_name
 
@@ -42,9 +50,9 @@ REACHED = (
 
 
 def _reached_test(
-    subject: Subject, inventory: Inventory, found: list[Boundary], b: Boundary
+    call: tuple[str, set[str]], subject: Subject, found: list[Boundary], b: Boundary
 ) -> str:
-    call, imports = call_code(subject, inventory)
+    call_text, imports = call
     body = "\n".join(f"    {line}" for line in fake_block(found, b, "BoundaryReached"))
     fake = f"fakes[{literal(b.root)}]" + (f".{b.path}" if b.path else "")
     what = f"reaches_{b.kind}_{b.call}"
@@ -53,13 +61,27 @@ def _reached_test(
         checks += f"    assert {b.arg!r} in str({fake}.call_args)\n"
     code = (
         f"{REACHED}\n\ndef {test_name(subject, what)}(monkeypatch, tmp_path):\n"
-        f"    {IN_TMP}\n{body}\n    with pytest.raises(BoundaryReached):\n        {call}\n{checks}"
+        f"    {IN_TMP}\n{body}\n    with pytest.raises(BoundaryReached):\n"
+        f"        {call_text}\n{checks}"
     )
     heads = ordered_imports({*imports, MOCK_IMPORT, "import pytest", module_import(subject)})
     return render(heads, code)
 
 
-def _spec(subject: Subject, inventory: Inventory, found: list[Boundary], b: Boundary) -> TestSpec:
+def first_through_its_fake(b: Boundary, found: list[Boundary]) -> bool:
+    """Whether ``b`` comes before every other call through the same fake: the fake raises on
+    its first call, so a later one (``environ["B"]`` after ``environ["A"]``) is never reached."""
+    same = [x.line for x in found if (x.root, x.path) == (b.root, b.path) and x != b]
+    return all(line > b.line for line in same)
+
+
+def _spec(
+    subject: Subject,
+    inventory: Inventory,
+    found: list[Boundary],
+    b: Boundary,
+    call: tuple[str, set[str]],
+) -> TestSpec:
     arg = f" ({b.arg!r})" if b.arg is not None else ""
     return make_spec(
         perspective=IntegrationPoints.name,
@@ -69,10 +91,10 @@ def _spec(subject: Subject, inventory: Inventory, found: list[Boundary], b: Boun
         key=f"{b.kind}:{b.call}:{b.arg}",
         rationale=f"{subject.id} reaches the {b.kind} through {b.call}{arg} at "
         f"{subject.file}:{b.line}; a test must control this boundary.",
-        inputs=f"sample arguments; every boundary of {subject.qualname} faked",
+        inputs=f"{call[0]}; every boundary of {subject.qualname} faked",
         expected=f"the call reaches {b.call}{arg} exactly once",
         mocks=f"patch {subject.module}.{b.root} with a fake ({b.call} raises BoundaryReached)",
-        test_code=_reached_test(subject, inventory, found, b),
+        test_code=_reached_test(call, subject, found, b),
         inventory=inventory,
         line=b.line,
     )
@@ -88,14 +110,25 @@ class IntegrationPoints:
         points = integration_points(ctx, inventory)
         specs: dict[str, tuple[TestSpec, str]] = {}
         unpatchable: list[str] = []
+        facts = function_facts(ctx, inventory)
+        reached = reaching_conditions(ctx, [inventory.by_id[sid] for sid in points])
+        not_reached = 0
         for subject_id, found in sorted(points.items()):
             subject = inventory.by_id[subject_id]
             for b in found:
-                if b.patchable:
-                    spec = _spec(subject, inventory, found, b)
+                conds = reached[subject_id].get(b.line)
+                call = call_reaching(subject, inventory, facts, conds)
+                if not b.patchable:
+                    unpatchable.append(f"{subject_id} {b.call} (line {b.line})")
+                elif call is not None and first_through_its_fake(b, found):
+                    spec = _spec(subject, inventory, found, b, call)
                     specs[spec.id] = (spec, b.kind)
                 else:
-                    unpatchable.append(f"{subject_id} {b.call} (line {b.line})")
+                    not_reached += 1
+        clients = client_specs(ctx, inventory, IntegrationPoints.name, IntegrationPoints.id)
+        handled = {s.subject for s in clients}  # these get no MagicMock-request test
+        specs = {k: v for k, v in specs.items() if v[0].subject not in handled}
+        specs.update({s.id: (s, "framework client") for s in clients})
         by_kind = Counter(kind for _, kind in specs.values())
         kinds = ", ".join(f"{n} {k}" for k, n in by_kind.most_common())
         summary = (
@@ -107,12 +140,19 @@ class IntegrationPoints:
         )
         late = (
             f"; {len(unpatchable)} go through local imports and get no test" if unpatchable else ""
+        ) + (
+            f"; {not_reached} get no test: no arguments are found that reach them (a branch on "
+            "a value a test cannot set, a loop, an earlier return) or they come after a call "
+            "through the same fake"
+            if not_reached
+            else ""
         )
         metrics = {
             "integration_points": len(specs),
             "functions_with_boundaries": len(points),
             "by_boundary": dict(by_kind.most_common()),
             "unpatchable": unpatchable[:20],
+            "not_reached_on_every_call": not_reached,
         }
         listing = {
             sid: [f"{b.kind} {b.call} line {b.line}" for b in found]
@@ -124,4 +164,5 @@ class IntegrationPoints:
             summary + late + ".",
             metrics,
             {"boundaries": listing},
+            skipped=unbuildable_entry(inventory),
         )

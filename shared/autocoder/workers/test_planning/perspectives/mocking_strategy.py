@@ -18,21 +18,26 @@ from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.engine.toolkit import require_python
 from autocoder.schema import TestSpec
 from autocoder.workers.test_planning.inventory import Inventory, Subject, build_inventory
-from autocoder.workers.test_planning.perspectives._boundaries import function_facts
+from autocoder.workers.test_planning.perspectives._boundaries import (
+    function_facts,
+    reaching_conditions,
+)
 from autocoder.workers.test_planning.perspectives._calls import (
     call_code,
     ordered_imports,
     result_check,
+    unbuildable_entry,
 )
-from autocoder.workers.test_planning.perspectives._facts import Boundary
+from autocoder.workers.test_planning.perspectives._facts import Boundary, Conds, Facts
 from autocoder.workers.test_planning.perspectives._fakes import IN_TMP, integration_points
 from autocoder.workers.test_planning.perspectives._mock_plans import Plan, plan_for
+from autocoder.workers.test_planning.perspectives._solve import solve_arguments
 from autocoder.workers.test_planning.results import finish
 from autocoder.workers.test_planning.specs import make_spec, render, test_name
 
 
 def _test(subject: Subject, inventory: Inventory, plan: Plan) -> str:
-    call, imports = call_code(subject, inventory, plan.args)
+    call, imports = call_code(subject, inventory, plan.args, plan.init_args)
     checks = list(dict.fromkeys([*plan.checks, result_check(subject)]))
     checks = [c for c in checks if c]
     if plan.reproducible and subject.returns != "None":
@@ -47,6 +52,27 @@ def _test(subject: Subject, inventory: Inventory, plan: Plan) -> str:
     fixtures = ", ".join(f for f in ("monkeypatch", "tmp_path") if f in body)
     code = f"def {test_name(subject, 'with_its_boundaries_faked')}({fixtures}):\n{body}"
     return render(ordered_imports({*imports, *plan.imports, "import pytest"}), code)
+
+
+PINNED = ("clock", "randomness")  # stand-ins the test pins without checking they were used
+
+
+def observable(
+    subject: Subject,
+    inventory: Inventory,
+    facts: dict[str, Facts],
+    found: list[Boundary],
+    reached: dict[int, Conds],
+) -> tuple[dict[str, str], dict[str, str]] | None:
+    """The arguments with which a test of ``subject`` uses every one of its boundaries, so each
+    stand-in can be checked: None when one goes through a local import (it cannot be patched)
+    or no arguments are found that reach them all (one in a loop, behind a branch on a value a
+    test cannot set). A pinned clock or seed is not checked: it need not be reached."""
+    checked = [b for b in found if b.kind not in PINNED]
+    if not all(b.patchable for b in found) or not all(b.line in reached for b in checked):
+        return None
+    conds = tuple(dict.fromkeys(c for b in checked for c in reached[b.line]))
+    return solve_arguments(subject, inventory, facts, conds)
 
 
 def _spec(subject: Subject, inventory: Inventory, found: list[Boundary], plan: Plan) -> TestSpec:
@@ -77,11 +103,17 @@ class MockingStrategy:
         require_python(ctx)
         inventory = build_inventory(ctx)
         facts = function_facts(ctx, inventory)
-        points = integration_points(ctx, inventory)
-        plans = {
-            sid: plan_for(inventory.by_id[sid], found, facts[sid])
-            for sid, found in sorted(points.items())
-        }
+        found_points = integration_points(ctx, inventory)
+        reached = reaching_conditions(ctx, [inventory.by_id[sid] for sid in found_points])
+        plans: dict[str, Plan] = {}
+        for sid, found in sorted(found_points.items()):
+            subject = inventory.by_id[sid]
+            solved = observable(subject, inventory, facts, found, reached[sid])
+            plan = plan_for(subject, found, facts[sid]) if solved is not None else None
+            if plan is not None and solved is not None and not set(plan.args) & set(solved[0]):
+                plan.args, plan.init_args = {**solved[0], **plan.args}, solved[1]
+                plans[sid] = plan
+        points = {sid: found_points[sid] for sid in plans}
         specs = [
             _spec(inventory.by_id[sid], inventory, points[sid], plan) for sid, plan in plans.items()
         ]
@@ -103,6 +135,7 @@ class MockingStrategy:
             "integration_points": total,
             "faked_with_magicmock": fakes,
             "stand_ins": dict(stand_ins.most_common()),
+            "functions_not_observable": len(found_points) - len(points),
         }
         details = {"strategies": {sid: p.how for sid, p in list(plans.items())[:40]}}
-        return finish(ctx, specs, summary, metrics, details)
+        return finish(ctx, specs, summary, metrics, details, skipped=unbuildable_entry(inventory))

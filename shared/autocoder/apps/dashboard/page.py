@@ -1,0 +1,203 @@
+"""The dashboard page: its layout and what each tab's timer tick and each filter change send.
+
+Every tab's tick renders the shared snapshot (:mod:`cache`); what it sends is made once per
+snapshot and tab state and handed to every session (:class:`SharedOutputs`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import gradio as gr
+from gradio.events import api as endpoint
+
+from autocoder.apps.dashboard import views
+from autocoder.apps.dashboard.cache import SharedSnapshot, Shown
+from autocoder.apps.dashboard.sessions import DEFAULT_SESSIONS, SharedOutputs, bound_sessions
+from autocoder.workers import catalog
+
+TITLE = "autocoder · Monitoring Dashboard"
+TABLE_HEIGHT = 2400  # px: a page of rows shows whole, without a scroll box inside the page
+
+
+def _plot() -> gr.Plot:
+    return gr.Plot(show_label=False, elem_classes="ac-chart")
+
+
+def _dropdown(label: str) -> gr.Dropdown:
+    return gr.Dropdown(
+        label=label, choices=[views.ALL], value=views.ALL, interactive=True, allow_custom_value=True
+    )
+
+
+def metric_slots() -> int:
+    """One metrics box per table the catalog's workers show."""
+    return max(1, sum(len(info.metrics) for info in catalog.workers()))
+
+
+def render(
+    shown: Shown,
+    values: tuple[str | None, ...],
+    seen: dict[str, Any],
+    now: datetime,
+    slots: int | None = None,
+    pages: tuple[float | None, float | None] = (1, 1),
+) -> tuple[Any, ...]:
+    """What one tab's tick sends; the charts and the filter choices only when they changed."""
+    slots = metric_slots() if slots is None else slots
+    snapshot = shown.snapshot
+    choices = views.filter_choices(snapshot)
+    same_charts = seen.get("charts") == shown.charts_key
+    choices_key = hash(repr(choices))  # a tab's state stays two numbers, whatever the data
+    same_choices = seen.get("choices") == choices_key
+    picked = views.kept_filters(values, choices)
+    return (
+        views.banner_html(snapshot),
+        views.overview_markdown(snapshot, now),
+        views.worker_rows(snapshot, now),
+        *views.metrics_markdown(snapshot, slots),
+        *(gr.skip() if same_charts else figure for figure in shown.figures),
+        *(gr.skip() if same_choices else gr.Dropdown(choices=choices[k], value=v)
+          for k, v in zip(views.FILTER_KEYS, picked, strict=True)),
+        *tables(snapshot, picked, pages, now),
+        {"charts": shown.charts_key, "choices": choices_key},
+    )  # fmt: skip
+
+
+def tables(
+    snapshot: Any, values: Sequence[str | None], pages: Sequence[float | None], now: datetime
+) -> tuple[Any, ...]:
+    """The findings page and its label, then the specs page and its label."""
+    out: list[Any] = []
+    for rows, page in zip((snapshot.latest_findings, snapshot.latest_specs), pages, strict=True):
+        shown, label = views.page_of(views.filter_findings(rows, *values), page)
+        out += [views.finding_rows(shown, now), label]
+    return tuple(out)
+
+
+class PageEvents:
+    """The page's listeners: every session gets the same postprocessed output objects.
+
+    They are made once per snapshot (:class:`SharedOutputs`), so a tab keeps no copy of its own.
+    """
+
+    def __init__(
+        self, shared: SharedSnapshot, outputs: list[Any], table_outputs: list[Any], slots: int
+    ) -> None:
+        self.shared, self.slots = shared, slots
+        self.page, self.tables = SharedOutputs(outputs), SharedOutputs(table_outputs)
+
+    async def refresh(
+        self, worker: str | None, perspective: str | None, severity: str | None,
+        findings_page: float | None, specs_page: float | None, tab: dict[str, Any],
+    ) -> tuple[Any, ...]:  # fmt: skip
+        shown, values = await self.shared.get(), (worker, perspective, severity)
+        pages = (findings_page, specs_page)
+        key = (values, pages, tab.get("charts"), tab.get("choices"))
+
+        def made() -> tuple[Any, ...]:
+            return render(shown, values, tab, _now(), self.slots, pages)
+
+        return await self.page.get(shown, key, made)
+
+    async def table_pages(
+        self, worker: str | None, perspective: str | None, severity: str | None,
+        findings_page: float | None, specs_page: float | None,
+    ) -> tuple[Any, ...]:  # fmt: skip
+        """Both tables at the pages asked for, after a filter or a page number changed."""
+        shown, values = await self.shared.get(), (worker, perspective, severity)
+        pages = (findings_page, specs_page)
+
+        def made() -> tuple[Any, ...]:
+            return tables(shown.snapshot, values, pages, _now())
+
+        return await self.tables.get(shown, (values, pages), made)
+
+    async def findings(
+        self, worker: str | None, perspective: str | None, severity: str | None
+    ) -> dict[str, Any]:
+        """Every latest analysis finding matching the filters (``/findings``: no paging)."""
+        snapshot = (await self.shared.get()).snapshot
+        rows = views.filter_findings(snapshot.latest_findings, worker, perspective, severity)
+        return {"headers": views.FINDING_HEADERS, "data": views.finding_rows(rows, _now())}
+
+    async def summary(self) -> dict[str, Any]:
+        return (await self.shared.get()).snapshot.summary()
+
+
+def first_pages() -> tuple[int, int]:
+    """Both tables back on page 1: a new filter starts a new list."""
+    return 1, 1
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _table(headers: list[str], elem_id: str) -> tuple[gr.Dataframe, gr.Markdown, gr.Number]:
+    """A findings-like table with its page number and a label saying which rows it shows."""
+    table = gr.Dataframe(
+        headers=headers, datatype=views.FINDING_TYPES, column_widths=views.FINDING_WIDTHS,
+        interactive=False, wrap=True, elem_id=elem_id, elem_classes="ac-table",
+        max_height=TABLE_HEIGHT,
+    )  # fmt: skip
+    with gr.Row():
+        label = gr.Markdown(elem_id=f"{elem_id}-rows")
+        page = gr.Number(
+            label="page", value=1, minimum=1, precision=0, step=1, elem_id=f"{elem_id}-page",
+            scale=0, min_width=120,
+        )  # fmt: skip
+    return table, label, page
+
+
+def build_blocks(
+    shared: SharedSnapshot, refresh_s: float, max_sessions: int = DEFAULT_SESSIONS
+) -> gr.Blocks:
+    """The page, keeping at most ``max_sessions`` sessions (see ``sessions``)."""
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
+        gr.Markdown(f"# {TITLE}")
+        banner = gr.HTML(elem_id="banner")
+        overview = gr.Markdown(elem_id="overview")
+        gr.Markdown("## Workers")
+        workers = gr.Dataframe(
+            headers=views.WORKER_COLUMNS, datatype=views.WORKER_TYPES,
+            column_widths=views.WORKER_WIDTHS, interactive=False, wrap=True, elem_id="workers",
+            elem_classes="ac-table",
+        )  # fmt: skip
+        gr.Markdown("## Metrics")
+        with gr.Row():
+            counts = [gr.Markdown() for _ in range(metric_slots())]
+        plots = [_plot()]
+        with gr.Row():
+            plots += [_plot(), _plot()]
+        gr.Markdown("## Latest findings")
+        with gr.Row():
+            filters = [_dropdown(key) for key in views.FILTER_KEYS]
+        with gr.Tabs():
+            with gr.Tab("Analysis findings", elem_id="findings-tab"):
+                findings, findings_label, findings_page = _table(views.FINDING_HEADERS, "findings")
+            with gr.Tab("Test specs", elem_id="specs-tab"):
+                specs, specs_label, specs_page = _table(views.SPEC_HEADERS, "specs")
+        seen = gr.State({})  # which charts and choices this tab has: two numbers
+        shown_tables = [findings, findings_label, specs, specs_label]
+        outputs = [banner, overview, workers, *counts, *plots, *filters, *shown_tables, seen]
+        events = PageEvents(shared, outputs, shown_tables, len(counts))
+        asked = [*filters, findings_page, specs_page]
+        private: dict[str, Any] = {"postprocess": False, "api_visibility": "private"}
+        gr.Timer(refresh_s).tick(
+            events.refresh, inputs=[*asked, seen], outputs=outputs, api_name="refresh", **private
+        )
+        blocks.load(events.refresh, inputs=[*asked, seen], outputs=outputs,
+                    api_name="refresh_on_load", **private)  # fmt: skip
+        gr.on([f.input for f in filters], first_pages, outputs=[findings_page, specs_page],
+              api_name="first_pages", api_visibility="private", queue=False)  # fmt: skip
+        changed = [f.input for f in filters] + [findings_page.change, specs_page.change]
+        gr.on(changed, events.table_pages, inputs=asked, outputs=shown_tables,
+              api_name="table_pages", **private)  # fmt: skip
+        endpoint(events.findings, api_name="findings")
+        endpoint(events.summary, api_name="summary")
+    bound_sessions(blocks, max_sessions)
+    built: gr.Blocks = blocks
+    return built
