@@ -86,7 +86,8 @@ def findings_summary(findings: list[dict[str, Any]]) -> dict[str, Any]:
 
 def marked_lines(fixture: Path) -> list[dict[str, Any]]:
     """Every ``planted: RULE`` and ``safe: RULE`` mark: the line it is on, or the next code line
-    when the mark is a comment line of its own (``# planted: x`` above the code)."""
+    when the mark is a comment line of its own (``# planted: x`` above the code); a mark after
+    commented-out code (``# "csrf.Middleware",  # planted: x``) is about that line."""
     marks = []
     files = (p for p in fixture.rglob("*") if p.is_file() and p.suffix != ".md")  # not the README
     for path in sorted(p for p in files if p.stat().st_size < 10**6):
@@ -97,7 +98,9 @@ def marked_lines(fixture: Path) -> list[dict[str, Any]]:
         for number, text in enumerate(lines, 1):
             for match in MARK.finditer(text):
                 line = number
-                if text.lstrip().startswith(("#", "{#", "<!--", "//")):
+                before = text[: match.start()].rstrip().rstrip("#").rstrip()
+                commented_code = before.lstrip("# ").startswith(("'", '"'))  # # "x",  # planted
+                if text.lstrip().startswith(("#", "{#", "<!--", "//")) and not commented_code:
                     line = next((n for n in range(number + 1, len(lines) + 1)
                                  if lines[n - 1].strip()), number)  # fmt: skip
                 rel = path.relative_to(fixture).as_posix()

@@ -111,8 +111,9 @@ def test_corrupt_shards_are_reported_once_and_skipped_for_good(tmp_path: Path) -
     update = tail.poll()
     assert [r["iteration"] for r in update.new_records] == [1, 4]
     assert len(update.problems) == 2
-    assert "000000002.jsonl skipped: not valid JSON" in update.problems[1]
+    assert "000000002.jsonl skipped: line 1 is not valid JSON" in update.problems[1]
     assert "000000003.jsonl skipped: status" in update.problems[0]
+    assert update.unreadable == [shard_path(RECORDS, 2)]  # a schema-invalid shard is not one
     write(tmp_path, files_of([record(5)]))
     later = tail.poll()
     assert [r["iteration"] for r in later.new_records] == [5] and later.problems == []
@@ -515,3 +516,36 @@ def test_a_repaired_shard_no_longer_degrades_the_banner(tmp_path: Path) -> None:
     (root / shard_path(RECORDS, 2)).rename(quarantine)
     snap = data.refresh()
     assert (snap.banner, snap.problems) == ("All Systems Operational", [])
+
+
+def test_a_partly_bad_shard_degrades_until_autocoder_repair_rewrites_it_in_place(
+    tmp_path: Path,
+) -> None:
+    from autocoder.store.integrity import repair
+
+    two_workers(tmp_path, [record(1), record(3)])
+    root = tmp_path / "autocoder-analysis-results"
+    write(root, {shard_path(RECORDS, 2): jsonl([record(2)]) + b"garbage\n"})
+    clock = Clock(T0 + timedelta(minutes=4))
+    data = DashboardData(sources_at(tmp_path), clock=clock, min_refresh_s=0)
+    snap = data.refresh()
+    assert snap.banner_detail == f"Analysis: 1 unreadable shard {shard_path(RECORDS, 2)}"
+    assert data.refresh().banner == "Degraded"  # a shard not rewritten is not read again
+    (done,) = repair(root)
+    assert done.kept == 1 and (root / shard_path(RECORDS, 2)).is_file()  # rewritten in place
+    clock.now += timedelta(seconds=30)
+    snap = data.refresh()
+    assert (snap.banner, snap.problems) == ("All Systems Operational", [])
+
+
+def test_rows_the_schema_refuses_are_a_problem_but_not_an_unreadable_shard(
+    tmp_path: Path,
+) -> None:
+    two_workers(tmp_path, [record(1), record(3)])
+    root = tmp_path / "autocoder-analysis-results"
+    write(root, {shard_path(RECORDS, 2): jsonl([{**record(2), "status": "maybe"}])})
+    write(root, {shard_path(FINDINGS, 3): b""})  # an empty shard is no rows, not a problem
+    snap = DashboardData(sources_at(tmp_path), clock=Clock(T0 + timedelta(minutes=4))).refresh()
+    assert snap.banner == "All Systems Operational"
+    assert [p for p in snap.problems if "000000002.jsonl" in p] != []
+    assert not any("empty" in p for p in snap.problems)

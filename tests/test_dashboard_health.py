@@ -7,13 +7,14 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 
 from autocoder.apps.dashboard.health import (
     Ping,
-    ago,
+    ago_seconds,
     banner,
     error_rate,
     failing,
@@ -89,7 +90,7 @@ def test_failed_ping_of_a_stale_worker_is_in_the_reason() -> None:
 
 
 def test_relative_ages() -> None:
-    assert [ago(s) for s in (0.2, 5, 59, 60, 3599, 3600, 86400 * 3)] == [
+    assert [ago_seconds(s) for s in (0.2, 5, 59, 60, 3599, 3600, 86400 * 3)] == [
         "just now", "5 s ago", "59 s ago", "1 min ago", "59 min ago", "1 h ago", "3 d ago",
     ]  # fmt: skip
 
@@ -103,7 +104,7 @@ def test_error_rate_counts_only_the_last_24_hours() -> None:
     assert error_rate([], now) is None
 
 
-def view(name: str, status: WorkerStatus, reason: str = "why", **health: str) -> WorkerView:
+def view(name: str, status: WorkerStatus, reason: str = "why", **health: Any) -> WorkerView:
     return WorkerView(
         name, name.title(), "", status, reason, 1, None, None, None, None, 60.0, **health
     )
@@ -183,7 +184,8 @@ def test_unreadable_shards_degrade_the_banner_even_with_every_iteration_ok() -> 
 
 
 def test_every_deployed_worker_failing_or_offline_is_down() -> None:
-    views = [view("analysis", "online", failing="the last 3 iterations failed: a"),
+    views = [view("analysis", "online", failing="the last 3 iterations failed: a",
+                  iterations_down=True),
              view("test-planning", "offline", "b", failing="the last 4 iterations failed: c")]  # fmt: skip
     state, detail, online, expected = banner(views)
     assert (state, online, expected) == ("Down", 1, 2)
@@ -193,6 +195,15 @@ def test_every_deployed_worker_failing_or_offline_is_down() -> None:
     ]
     damaged_only = [view("analysis", "online", damaged="1 unreadable shard x")]
     assert banner(damaged_only)[0] == "Degraded"  # it still writes good records
+
+
+def test_workers_failing_only_in_part_are_degraded_not_down_as_their_pages_say() -> None:
+    half = "5 of the last 9 iterations failed: a"
+    views = [
+        view("analysis", "online", failing=half),
+        view("test-planning", "online", failing=half),
+    ]
+    assert banner(views)[0] == "Degraded"
 
 
 def test_the_banner_names_a_worker_by_its_short_title() -> None:

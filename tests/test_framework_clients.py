@@ -319,3 +319,15 @@ def test_vulnweb_s_constant_redirects_get_aiohttp_client_tests(tmp_path: Path) -
     tests = {t.subject.id: t.outcome.describe() for t in client_tests(ctx, build_inventory(ctx))}
     assert tests["vulnweb.aio:home"] == tests["vulnweb.aio:back"] == "302 to '/'"
     assert "vulnweb.aio:proxy" not in tests  # it fetches a URL: no fixed outcome
+
+
+def test_a_route_method_that_is_not_an_http_verb_never_becomes_code(tmp_path: Path) -> None:
+    hostile = "GET(); import os; os.system('echo PWNED'); client.get"
+    app = (
+        "from flask import Flask\n\napp = Flask(__name__)\n\n\n"
+        f"@app.route('/x', methods=[{hostile!r}])\ndef x():\n    return 'x'\n\n\n"
+        "@app.route('/y', methods=['POST'])\ndef y():\n    return 'y'\n"
+    )
+    tests = _tests(tmp_path, {"shop/__init__.py": "", "shop/app.py": app})
+    assert set(tests) == {"y"} and tests["y"].method == "post"
+    assert all("os.system" not in t.test_code for t in tests.values())

@@ -447,3 +447,11 @@ def test_a_setup_py_that_computes_its_requirements_is_not_guessed(tmp_path: Path
     }
     result = run_on(tmp_path, files)
     assert sorted(f.rule for f in result.findings) == ["DEP001", "no-dependency-declaration"]
+
+
+def test_a_setup_py_nested_too_deep_to_parse_is_a_value_error_naming_it() -> None:
+    from autocoder.workers.analysis.perspectives._requirements import Declarations, _setup_py_specs
+
+    deep = "x = " + " + ".join(["[1]"] * 20000) + "\nsetup(install_requires=x)\n"
+    with pytest.raises(ValueError, match=r"setup\.py cannot be read: RecursionError"):
+        _setup_py_specs(deep, "setup.py", Declarations())  # becomes unreadable-declaration

@@ -22,8 +22,9 @@ SECRET_VALUES = (
     "AKIAIOSFODNN7EXAMPLE",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 )
+KEY_BODY = ["MIIEow" + "Ab3+" * 15 + "xY", *["Qz9/" * 16] * 4]  # key-shaped, built at run time
 PRIVATE_KEY = (
-    "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAz1x9\n-----END RSA PRIVATE KEY-----\n"
+    "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(KEY_BODY) + "\n-----END RSA PRIVATE KEY-----\n"
 )
 
 

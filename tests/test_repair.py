@@ -8,15 +8,28 @@ import json
 import logging
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from datasets import load_dataset
 
-from autocoder.schema import FINDINGS, RECORDS
-from autocoder.store.integrity import QUARANTINE_DIR, bad_shards, check_shard
-from autocoder.store.layout import shard_path
+from autocoder.cli import main
+from autocoder.schema import FINDINGS, RECORDS, Record
+from autocoder.store.integrity import (
+    QUARANTINE_DIR,
+    Repaired,
+    bad_shards,
+    check_shard,
+    quarantine,
+    refresh_card_sizes,
+    repair,
+)
+from autocoder.store.layout import LOCK_PATH, dataset_lock, shard_path
 from autocoder.store.local import LocalStore
+from autocoder.store.manifest import PushManifest
 from autocoder.workers.analysis.info import ANALYSIS
 
 from enginekit import LongLines, make_worker, spec
@@ -107,3 +120,87 @@ def test_repair_of_a_folder_without_datasets_names_it(tmp_path: Path) -> None:
         f"autocoder: error: --data-dir '{tmp_path}' holds no dataset folder (one with data/ in "
         "it); give the folder the workers write to"
     )
+
+
+def _in_thread(target: Callable[[], object]) -> threading.Thread:
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_repair_waits_for_the_lock_a_store_holds_while_it_writes(dataset: Path) -> None:
+    path = shard_path(FINDINGS, 2)
+    with (dataset / path).open("ab") as fh:
+        fh.write(b"garbage\n")
+    with dataset_lock(dataset):  # what LocalStore.append holds while it writes an iteration
+        waiting = _in_thread(lambda: repair(dataset))
+        waiting.join(0.5)
+        assert waiting.is_alive() and not (dataset / QUARANTINE_DIR).exists()
+    waiting.join(10)
+    assert not waiting.is_alive() and (dataset / QUARANTINE_DIR / path).is_file()
+    assert bad_shards(dataset) == []
+
+
+def test_a_store_append_waits_for_a_repair_and_then_counts_the_repaired_sizes(
+    dataset: Path,
+) -> None:
+    store = LocalStore(dataset, "T", "d", spec(LongLines()).configs)
+    with (dataset / shard_path(FINDINGS, 2)).open("ab") as fh:
+        fh.write(b"garbage\n" * 1000)  # a repair shrinks the shard by 8,000 bytes
+    record = Record.model_validate({**json.loads((dataset / shard_path(RECORDS, 4)).read_text()),
+                                    "iteration": 5})  # fmt: skip
+    with dataset_lock(dataset):  # what repair holds while it moves shards and rewrites the card
+        appending = _in_thread(lambda: store.append(record, {}, {}))
+        appending.join(0.5)
+        assert appending.is_alive() and not (dataset / shard_path(RECORDS, 5)).exists()
+        (done,) = repair_unlocked(dataset)
+        assert done.kept > 0 and done.shard.path == shard_path(FINDINGS, 2)
+    appending.join(10)
+    assert not appending.is_alive() and (dataset / shard_path(RECORDS, 5)).is_file()
+    card = yaml.safe_load((dataset / "README.md").read_text().split("---\n")[1])
+    sizes = {info["config_name"]: info["dataset_size"] for info in card["dataset_info"]}
+    on_disk = sum(f.stat().st_size for f in (dataset / FINDINGS.folder).rglob("*.jsonl"))
+    assert sizes["findings"] == on_disk  # not the size before the repair plus the new shard
+    assert len(_rows(dataset)) == 5
+
+
+def repair_unlocked(root: Path) -> list[Repaired]:
+    """What ``repair`` does under its lock, for a test that holds the lock itself."""
+    done = [quarantine(bad) for bad in bad_shards(root)]
+    refresh_card_sizes(root)
+    return done
+
+
+def test_the_lock_file_is_neither_pushed_nor_read_as_data(dataset: Path) -> None:
+    with dataset_lock(dataset):
+        pass
+    assert (dataset / LOCK_PATH).is_file()
+    assert not any(".lock" in rel for rel in PushManifest(dataset).changed())
+    assert len(_rows(dataset)) == 4
+    LocalStore(dataset, "T", "d", spec(LongLines()).configs)  # clearing .tmp keeps the lock file
+    assert (dataset / LOCK_PATH).is_file()
+
+
+@pytest.mark.parametrize(
+    ("card", "why"),
+    [
+        ("# no front matter\n", "does not start with a `---` YAML front matter block"),
+        ("---\nconfigs:\n- config_name: default\n  data_files: data/records/*/*.jsonl\n---\n",
+         "has no data_files list of {split, path}"),
+        ("---\n- a list\n---\n", "its front matter is not a mapping"),
+        ("---\nconfigs: [\n---\n", "its front matter is not valid YAML"),
+    ],
+)  # fmt: skip
+def test_repair_of_a_folder_with_a_card_it_cannot_update_is_one_line_and_moves_nothing(
+    dataset: Path, card: str, why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (dataset / "README.md").write_text(card)
+    path = shard_path(FINDINGS, 2)
+    with (dataset / path).open("ab") as fh:
+        fh.write(b"garbage\n")
+    assert main(["repair", "--data-dir", str(dataset.parent)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"autocoder: error: cannot update the dataset card {dataset}/README.md")
+    assert why in err and "nothing was moved" in err
+    assert not (dataset / QUARANTINE_DIR).exists() and bad_shards(dataset)[0].path == path

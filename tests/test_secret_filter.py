@@ -118,3 +118,28 @@ def test_what_detect_secrets_flags_in_the_planted_template_is_cleared(tmp_path: 
     assert hits, "detect-secrets no longer flags the integrity hash: the test proves nothing"
     lines = (tmp_path / "templates" / "item.html").read_text().splitlines()
     assert all(is_not_a_secret(f, lines[n - 1]) for f, n in hits)
+
+
+def test_a_private_key_marker_with_no_key_body_is_not_a_secret() -> None:
+    from autocoder.workers.analysis.perspectives._secret_filter import empty_private_key
+
+    template = [
+        '    return f"-----BEGIN RSA PRIVATE KEY-----\\n{body}\\n-----END RSA PRIVATE KEY-----\\n"'
+    ]
+    truncated = [
+        'KEY = "-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEAz1x9\\n-----END RSA PRIVATE KEY-----"'
+    ]
+    assert empty_private_key(template, 1) is not None
+    assert empty_private_key(truncated, 1) is not None
+
+
+def test_a_private_key_with_a_body_stays_a_secret() -> None:
+    from autocoder.workers.analysis.perspectives._secret_filter import empty_private_key
+
+    body = ["MIIEow" + "Ab3+" * 15 + "xY", *["Qz9/" * 16] * 4]  # built here, never a real key
+    pem = ["-----BEGIN RSA PRIVATE KEY-----", *body, "-----END RSA PRIVATE KEY-----"]
+    assert empty_private_key(pem, 1) is None
+    escaped = [
+        'K = "-----BEGIN PRIVATE KEY-----\\n' + "\\n".join(body) + '\\n-----END PRIVATE KEY-----"'
+    ]
+    assert empty_private_key(escaped, 1) is None

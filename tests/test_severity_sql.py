@@ -106,7 +106,11 @@ def test_sql_built_from_identifiers_placeholders_and_fragments_is_medium(
 def test_bidirectional_marks_in_locale_data_are_low_but_in_code_stay_high(
     tmp_path: Path,
 ) -> None:
-    files = {"conf/locale/fa/formats.py": "X = 1\n", "pkg/auth.py": "X = 1\n"}
+    files = {
+        "conf/locale/fa/formats.py": "DATE_FORMAT = 'j F Y'\n",
+        "conf/locale/ar/hidden.py": "if user != 'admin':  # text\n    grant()\n",
+        "pkg/auth.py": "X = 'x'\n",
+    }
     src = SourceFiles.discover(write_files(tmp_path / "t", files))
     made = [
         Finding(tool="bandit", rule="B613", severity="high", file=f, line=1,
@@ -116,5 +120,7 @@ def test_bidirectional_marks_in_locale_data_are_low_but_in_code_stay_high(
     ]  # fmt: skip
     rated, _ = severity.rate(made, "security", src)
     assert [(f.file, f.severity) for f in rated] == [
-        ("conf/locale/fa/formats.py", "low"), ("pkg/auth.py", "high")
+        ("conf/locale/fa/formats.py", "low"),
+        ("conf/locale/ar/hidden.py", "high"),  # code in a locale folder is still code
+        ("pkg/auth.py", "high"),
     ]  # fmt: skip

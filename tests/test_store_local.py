@@ -179,3 +179,51 @@ def test_once_on_an_unusable_data_dir_prints_one_line_and_exits_2(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(blocker) in err and "Traceback" not in err
+
+
+LINE_BREAKS = "a\u2028b\u2029c\x85d"  # line breaks to str.splitlines, raw characters in a shard
+
+
+def test_a_line_separator_in_a_message_round_trips_through_latest_and_load_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from autocoder.cli import main
+    from autocoder.store.integrity import bad_shards
+    from autocoder.workers.analysis.info import ANALYSIS
+
+    store = LocalStore(tmp_path / ANALYSIS.dataset, "T", "d", (RECORDS, FINDINGS))
+    first = _record(1)
+    first.analysis["summary"] = LINE_BREAKS
+    finding = _finding(first, 1, "high").model_copy(update={"message": LINE_BREAKS})
+    store.append(first, {"findings": [finding]}, {})
+    assert "\u2028".encode() in (store.root / "data/records/0000/000000001.jsonl").read_bytes()
+
+    assert bad_shards(store.root) == []
+    assert store.latest()["analysis"]["summary"] == LINE_BREAKS  # type: ignore[index]
+    assert [r["message"] for r in rows_of_iteration(store.reader, FINDINGS, 1)] == [LINE_BREAKS]
+    assert main(["latest", "analysis", "--data-dir", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["analysis"]["summary"] == LINE_BREAKS and err == ""
+    assert load_dataset(str(store.root))["train"][0]["analysis"]["summary"] == LINE_BREAKS
+    assert load_dataset(str(store.root), "findings")["train"]["message"] == [LINE_BREAKS]
+
+
+def test_nan_is_stored_as_null_and_a_nan_line_written_by_hand_is_unreadable(
+    tmp_path: Path,
+) -> None:
+    from autocoder.store.integrity import bad_shards
+    from autocoder.store.layout import shard_path
+
+    store = LocalStore(tmp_path / "ds", "T", "d", (RECORDS, FINDINGS))
+    first = _record(1)
+    first.analysis["metrics"] = {"ratio": float("nan"), "spread": [float("inf"), 1.5]}
+    store.append(first, {}, {})
+    assert bad_shards(store.root) == []
+    loaded = load_dataset(str(store.root))["train"][0]["analysis"]["metrics"]
+    assert loaded == {"ratio": None, "spread": [None, 1.5]}
+
+    (store.root / shard_path(RECORDS, 2)).write_text('{"iteration": 2, "x": NaN}\n')
+    (bad,) = bad_shards(store.root)
+    assert (bad.path, bad.line) == (shard_path(RECORDS, 2), 1) and "NaN" in bad.why
+    with pytest.raises(StoreError, match="autocoder repair"):
+        store.latest()

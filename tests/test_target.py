@@ -166,3 +166,17 @@ def test_a_missing_target_names_the_flag_when_it_was_the_flag(tmp_path: Path) ->
         Target(missing, tmp_path / "clones", given_as="--target").prepare()
     with pytest.raises(TargetError, match=r"^AUTOCODER_TARGET='.*nowhere' does not exist"):
         Target(missing, tmp_path / "clones").prepare()
+
+
+def test_two_workers_on_one_url_each_read_their_own_clone(shop_repo: Path, tmp_path: Path) -> None:
+    from autocoder.apps.service import WorkerService
+    from autocoder.settings import Settings
+    from autocoder.workers.catalog import worker_spec
+
+    settings = Settings(target=f"file://{shop_repo}", data_dir=tmp_path / "data")
+    roots = {
+        name: WorkerService(worker_spec(name), settings).target.prepare().root
+        for name in ("analysis", "test-planning")
+    }
+    assert roots["analysis"] != roots["test-planning"]  # one's fetch never resets the other's files
+    assert all((root / "shop" / "orders.py").exists() for root in roots.values())

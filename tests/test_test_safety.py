@@ -335,3 +335,65 @@ def test_a_test_of_code_that_waits_for_a_terminal_is_broken_not_a_possible_bug(
     ran = run_generated_tests(root, [spec], 300)[0]
     assert ran.status == "error" and is_broken(ran), ran.status_detail
     assert "stdin" in ran.status_detail
+
+
+@pytest.mark.parametrize(
+    "serve",
+    [
+        "from werkzeug.serving import run_simple\n\n\ndef serve(app):\n    run_simple('0.0.0.0', 80, app)\n",
+        "import uvicorn\n\n\ndef serve(app):\n    uvicorn.run(app)\n",
+        "from http.server import HTTPServer\n\n\ndef serve(app):\n    HTTPServer(('', 80), app).serve_forever()\n",
+    ],
+)
+def test_a_test_of_code_that_starts_a_server_is_unsafe(tmp_path: Path, serve: str) -> None:
+    ctx = context(write_target(tmp_path, {"web/__init__.py": "", "web/run.py": serve}), tmp_path)
+    spec = _spec(
+        "web.run:serve", "from web.run import serve\n\n\ndef test_it():\n    serve(None)\n"
+    )
+    how = unfaked_reach(spec, call_graph(ctx))
+    assert how is not None and "uses the network" in how, how
+
+
+def test_a_test_of_code_that_needs_a_framework_context_is_broken_not_a_possible_bug(
+    tmp_path: Path,
+) -> None:
+    code = (
+        "def current():\n    raise RuntimeError('Working outside of application context.\\n\\n"
+        "This typically means...')\n"
+    )
+    root = write_target(tmp_path, {"ctx.py": code})
+    body = "def test_it():\n    assert current() is None\n"
+    spec = _spec("ctx:current", body, file="ctx.py").model_copy(
+        update={"test_code": f"import pytest\n\nfrom ctx import current\n\n\n{body}"}
+    )
+    ran = run_generated_tests(root, [spec], 300)[0]
+    assert ran.status == "error" and is_broken(ran), ran.status_detail
+
+
+PROMPTS = {
+    "cli/__init__.py": "",
+    "cli/ask.py": (
+        "import getpass\n\nprompt_func = input\n\n\n"
+        "def ask(question: str) -> str:\n    return prompt_func(question)\n\n\n"
+        "def secret() -> str:\n    return getpass.getpass('token: ')\n\n\n"
+        "def main() -> None:\n    print(ask('name? '))\n"
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "waits"),
+    [
+        ("cli.ask:ask", "    ask('name? ')\n", True),  # through a module-level alias of input
+        ("cli.ask:secret", "    secret()\n", True),
+        ("cli.ask:main", "    from click.testing import CliRunner\n\n"
+         "    CliRunner().invoke(main, input='x\\n')\n", False),  # the runner answers
+    ],
+)  # fmt: skip
+def test_a_test_of_code_that_waits_for_the_terminal_is_unsafe_unless_a_runner_answers(
+    tmp_path: Path, subject: str, body: str, waits: bool
+) -> None:
+    ctx = context(write_target(tmp_path, PROMPTS), tmp_path)
+    spec = _spec(subject, f"from cli.ask import ask, main, secret\n\n\ndef test_it():\n{body}")
+    how = unfaked_reach(spec, call_graph(ctx))
+    assert (how is not None and "terminal" in how) if waits else how is None, how

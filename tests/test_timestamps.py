@@ -34,3 +34,8 @@ def test_no_value_is_never_and_unparseable_text_is_shown_as_it_is() -> None:
 def test_clock_skew_reads_as_in_the_future_and_now_as_just_now() -> None:
     assert timestamps.ago(NOW + timedelta(seconds=30), NOW) == "in 30 s"
     assert timestamps.ago(NOW, NOW) == "just now"
+
+
+def test_an_absurd_epoch_reads_as_the_raw_value_not_a_crash() -> None:
+    assert timestamps.when(1e300, NOW) == "1e+300"
+    assert timestamps.when(float("nan"), NOW) == "nan"

@@ -267,3 +267,14 @@ def test_a_redirect_back_to_the_requests_own_path_is_not_an_open_redirect(tmp_pa
     assert rules_in(tmp_path, {"views.py": code}) == []
     mixed = code.replace("url + '?e=1'", "url + request.GET['next']")
     assert rules_in(tmp_path, {"views.py": mixed}) == [("AC-WEB-OPEN-REDIRECT", 6)]
+
+
+def test_an_absolute_uri_built_from_request_data_is_an_open_redirect(tmp_path: Path) -> None:
+    code = (
+        "from django.http import HttpResponseRedirect\n\n\ndef go(request):\n"
+        "    nxt = request.GET['next']\n"
+        "    return HttpResponseRedirect(request.build_absolute_uri(nxt))\n"
+    )
+    assert rules_in(tmp_path, {"views.py": code}) == [("AC-WEB-OPEN-REDIRECT", 6)]
+    own = code.replace("request.build_absolute_uri(nxt)", "request.build_absolute_uri()")
+    assert rules_in(tmp_path, {"views.py": own}) == []

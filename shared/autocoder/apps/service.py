@@ -54,7 +54,8 @@ class WorkerService:
         )
         self.target = Target(
             settings.target,
-            settings.cache_path / "targets",
+            # one clone per worker: another worker's fetch never resets files this one reads
+            settings.cache_path / "targets" / spec.name,
             settings.fetch_interval_s,
             github_token=settings.github_token.get_secret_value()
             if settings.github_token

@@ -17,7 +17,10 @@ def parse_time(value: str | float | datetime | None) -> datetime | None:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, int | float):
-        moment = datetime.fromtimestamp(value, UTC)
+        try:
+            moment = datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):  # an absurd epoch in a record
+            return None
     else:
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -2,7 +2,10 @@
 
 Each bad shard goes to ``quarantine/`` inside its dataset folder and a partly good one is
 rewritten with its readable lines (see :mod:`autocoder.store.integrity`), so
-``datasets.load_dataset`` reads the folder again and no readable row is lost.
+``datasets.load_dataset`` reads the folder again and no readable row is lost. It takes each
+folder's lock (``.tmp/dataset.lock``, which workers hold only while they write an iteration), so
+it can run while the workers do. A card it cannot update stops it with one line before anything
+moves.
 """
 
 from __future__ import annotations

@@ -42,13 +42,21 @@ def is_test_file(path: str) -> bool:
     )
 
 
+# Folder names that hold documentation, examples and benchmarks rather than the product; each
+# perspective composes what it leaves out of these.
+DOCS_DIRS = frozenset({"docs", "doc"})
+EXAMPLE_DIRS = frozenset({"examples", "example"})
+BENCH_DIRS = frozenset({"bench", "benchmarks"})
 # Folders whose packages are not the project's own code: test suites and their fixture trees,
 # documentation and examples, build output and installed environments.
-NOT_PROJECT_DIRS = TEST_DIRS | frozenset(
-    {
-        "fixtures", "docs", "doc", "examples", "example", "build", "dist", "node_modules",
-        "site-packages", "venv", ".venv", "env", "__pycache__",
-    }
+NOT_PROJECT_DIRS = (
+    TEST_DIRS
+    | DOCS_DIRS
+    | EXAMPLE_DIRS
+    | frozenset(
+        {"fixtures", "build", "dist", "node_modules", "site-packages", "venv", ".venv", "env",
+         "__pycache__"}
+    )
 )  # fmt: skip
 
 

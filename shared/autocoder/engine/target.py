@@ -125,8 +125,10 @@ class Target:
         return Checkout(root=root, repo=str(root), commit=head_commit(root))
 
     def _prepare_clone(self) -> Checkout:
-        """Clone once, fetch when due, under a file lock on the clone: workers sharing a URL
-        (``autocoder up``) share one clone, and never clone or fetch into it at once."""
+        """Clone once, fetch when due, under a file lock on the clone: two processes given the
+        same clone folder never clone or fetch into it at once. Each worker has its own folder
+        (:class:`autocoder.apps.service.WorkerService`), so a fetch never resets files another
+        worker is reading."""
         self._clone.parent.mkdir(parents=True, exist_ok=True)
         with clone_lock(self._clone):
             if not (self._clone / ".git").exists():

@@ -35,6 +35,7 @@ from autocoder.errors import ToolError
 PER_TEST_TIMEOUT_S = 30.0  # pytest-timeout: one hung test cannot stall the whole run
 MAX_DETAIL = 300  # characters of a failure's most telling line
 STATUSES = ("passed", "failed", "error", "skipped")
+MESSAGE_CHARS = 2000  # of a failure's message kept: enough for its first lines
 NO_TESTS_COLLECTED = 5  # pytest's exit code when it found no test
 _NODE_ID = re.compile(r"^\S+\.py::")  # a line of ``pytest --collect-only -q``
 _LOCATION = re.compile(r"^(\S[^:]*\.py):\d+: (.*)$")  # a traceback entry's location line
@@ -52,6 +53,7 @@ class TestOutcome:
     detail: str  # the exception's last line or the skip reason; "" when it passed
     where: str = ""  # the file of the frame that raised (a failure or error), as pytest names it
     raised: str = ""  # the exception's type name there (``TypeError``, ``AssertionError``)
+    message: str = ""  # the whole exception message, its first lines too (capped)
 
 
 @dataclass(frozen=True)
@@ -212,14 +214,17 @@ def read_junit(report: Path) -> tuple[TestOutcome, ...]:
 
 
 def _outcome(case: ET.Element) -> TestOutcome:
-    status, detail, where = "passed", "", ("", "")
+    status, detail, where, message = "passed", "", ("", ""), ""
     for tag, found_status in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
         found = case.find(tag)
         if found is not None:
             status, detail = found_status, _detail(found)
             where = _raised_in(found.text or "") if found_status != "skipped" else ("", "")
+            message = (found.get("message") or "")[:MESSAGE_CHARS]
             break
-    return TestOutcome(case.get("classname", ""), case.get("name", ""), status, detail, *where)
+    return TestOutcome(
+        case.get("classname", ""), case.get("name", ""), status, detail, *where, message
+    )
 
 
 def _raised_in(text: str) -> tuple[str, str]:

@@ -7,9 +7,12 @@ restored from the highest shard on start.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,8 @@ SHARDS_PER_FOLDER = 1000
 STATE_PATH = "state/worker-state.json"
 TMP_DIR = ".tmp"
 CARD_PATH = "README.md"
+# In the temp folder: never pushed to the Hub (see manifest) and outside the card's data globs.
+LOCK_PATH = f"{TMP_DIR}/dataset.lock"
 
 
 def shard_path(config: DatasetConfig, iteration: int) -> str:
@@ -34,8 +39,25 @@ def is_record_shard(path: str) -> bool:
     return path.startswith(RECORDS.folder + "/") and path.endswith(".jsonl")
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None, at any depth."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
 def jsonl_line(row: dict[str, Any]) -> bytes:
-    return (json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n").encode()
+    """One shard line. NaN and Infinity are not JSON (``load_dataset`` fails on them, and the
+    readers reject them): they are written as null, as pydantic's ``model_dump_json`` does."""
+    try:
+        text = json.dumps(row, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(row), ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode()
 
 
 def jsonl(rows: Iterable[dict[str, Any]]) -> bytes:
@@ -63,3 +85,21 @@ def atomic_write(root: Path, relative: str, content: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+@contextmanager
+def dataset_lock(root: Path) -> Iterator[None]:
+    """Hold the dataset folder's lock: an exclusive ``flock`` on ``root/.tmp/dataset.lock``.
+
+    ``LocalStore`` holds it while it writes one iteration, ``autocoder repair`` while it moves
+    shards and rewrites the card, so neither loses what the other wrote. The file stays (removing
+    a lock file another process may hold would break the lock).
+    """
+    path = root / LOCK_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

@@ -17,9 +17,11 @@ from autocoder.schema import RECORDS, DatasetConfig, Record, dataset_card, sever
 from autocoder.store.integrity import bad_shards
 from autocoder.store.layout import (
     CARD_PATH,
+    LOCK_PATH,
     STATE_PATH,
     TMP_DIR,
     atomic_write,
+    dataset_lock,
     jsonl,
     jsonl_line,
     shard_path,
@@ -36,7 +38,9 @@ class LocalStore:
     Each append writes, in this order, the extra configs' shards, the worker state, and last the
     record shard. The record shard is the commit point: after ``kill -9`` at any moment, a restart
     sees either the whole iteration or none of it, and re-runs that iteration under the same
-    shard names (the state is a union of sets, so re-applying it is harmless).
+    shard names (the state is a union of sets, so re-applying it is harmless). The writes of an
+    append hold the folder's :func:`~autocoder.store.layout.dataset_lock`, as ``autocoder
+    repair`` does, so a repair while the worker runs loses nothing.
 
     The record, every row and the state are scrubbed of secrets together before they are
     serialised (:mod:`autocoder.redaction`): nothing from the target reaches a file, and so the
@@ -71,12 +75,10 @@ class LocalStore:
     def _prepare(self) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(self.root / TMP_DIR, ignore_errors=True)  # half-written files of a crash
-            self._sizes = {
-                c.name: sum(p.stat().st_size for p in (self.root / c.folder).rglob("*.jsonl"))
-                for c in self.configs
-            }
-            self._write_card()
+            with dataset_lock(self.root):
+                _clear_temp(self.root)
+                self._sizes = self._disk_sizes()
+                self._write_card()
             self.problems = [bad.message() for bad in bad_shards(self.root)]
         except OSError as e:
             raise self._unwritable(e) from e
@@ -90,15 +92,30 @@ class LocalStore:
             f"cannot write the dataset folder {self.root} ({why}: {where}); {_fix(error)}"
         )
 
+    def _disk_sizes(self) -> dict[str, int]:
+        return {
+            c.name: sum(p.stat().st_size for p in (self.root / c.folder).rglob("*.jsonl"))
+            for c in self.configs
+        }
+
     def _write_card(self) -> None:
         card = dataset_card(self._title, self._description, self.configs, self._sizes).encode()
         path = self.root / CARD_PATH
         if not path.exists() or path.read_bytes() != card:
             atomic_write(self.root, CARD_PATH, card)
+        self._card = card
+
+    def _resync_sizes(self) -> None:
+        """After someone else rewrote the card (``autocoder repair`` shrinks shards and sets the
+        sizes), count the shards on disk again rather than add to stale sizes."""
+        path = self.root / CARD_PATH
+        if not path.is_file() or path.read_bytes() != self._card:
+            self._sizes = self._disk_sizes()
 
     def append(
         self, record: Record, items: dict[str, list[BaseModel]], state: dict[str, Any]
     ) -> None:
+        """Write one iteration, holding the folder's :func:`dataset_lock` (only while writing)."""
         extras = [c for c in self.configs if c is not RECORDS and items.get(c.name)]
         parts, _ = scrub_parts(
             {
@@ -113,15 +130,18 @@ class LocalStore:
             payloads[config.name], dropped = self._capped(parts[config.name])
             if dropped:
                 overflow[config.name] = dropped
-            atomic_write(self.root, shard_path(config, record.iteration), payloads[config.name])
         state_file = json.dumps(parts["state"]).encode()
-        atomic_write(self.root, STATE_PATH, state_file)
         row = _annotated(parts[RECORDS.name], {**payloads, "state": state_file}, overflow)
         payloads[RECORDS.name] = jsonl([row])
-        atomic_write(self.root, shard_path(RECORDS, record.iteration), payloads[RECORDS.name])
-        for name, payload in payloads.items():  # after the commit point: see dataset_card
-            self._sizes[name] = self._sizes.get(name, 0) + len(payload)
-        self._write_card()
+        with dataset_lock(self.root):
+            self._resync_sizes()
+            for config in extras:
+                atomic_write(self.root, shard_path(config, record.iteration), payloads[config.name])
+            atomic_write(self.root, STATE_PATH, state_file)
+            atomic_write(self.root, shard_path(RECORDS, record.iteration), payloads[RECORDS.name])
+            for name, payload in payloads.items():  # after the commit point: see dataset_card
+                self._sizes[name] = self._sizes.get(name, 0) + len(payload)
+            self._write_card()
 
     def _capped(self, rows: list[dict[str, Any]]) -> tuple[bytes, int]:
         """The shard of ``rows`` within ``max_shard_bytes``, and how many rows it left out."""
@@ -137,6 +157,16 @@ class LocalStore:
 
     def state(self) -> dict[str, Any]:
         return read_state(self.reader)
+
+
+def _clear_temp(root: Path) -> None:
+    """Remove the half-written files a crash left in the temp folder, but not the lock file."""
+    lock = root / LOCK_PATH
+    for entry in (root / TMP_DIR).iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        elif entry != lock:
+            entry.unlink(missing_ok=True)
 
 
 def _fix(error: OSError) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from autocoder.errors import StoreError
 from autocoder.schema import RECORDS, DatasetConfig
 from autocoder.store.dataset import Dataset, LocalDataset
-from autocoder.store.integrity import check_shard
+from autocoder.store.integrity import bad_shard, parse_shard
 from autocoder.store.layout import STATE_PATH, is_record_shard, iteration_of, shard_path
 
 DatasetReader = Dataset  # the old name of the interface
@@ -35,18 +35,25 @@ __all__ = [
 ]
 
 
-def parse_rows(text: str, path: str) -> list[dict[str, Any]]:
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            raise StoreError(
-                f"unreadable shard {path}: line {number} is not valid JSON ({e.msg}); move it aside"
-            ) from e
-    return rows
+def parse_rows(text: str | bytes, path: str) -> list[dict[str, Any]]:
+    """The rows of a shard's content, read by :func:`~autocoder.store.integrity.parse_shard`
+    (the reading ``autocoder repair`` and the dashboard share); a bad line is a StoreError."""
+    parsed = parse_shard(text.encode() if isinstance(text, str) else text)
+    if parsed.bad is not None:
+        number, why = parsed.bad
+        raise StoreError(f"unreadable shard {path}: line {number} {why}; move it aside")
+    return parsed.rows
+
+
+def _local_bytes(dataset: LocalDataset, path: str) -> bytes | None:
+    """A local shard's bytes as they are on disk (None: no such file), so undecodable bytes
+    count as unreadable here as in ``autocoder repair``."""
+    try:
+        return (dataset.root / path).read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise StoreError(f"cannot read {dataset.root / path}: {e}") from e
 
 
 def record_paths(dataset: Dataset) -> list[str]:
@@ -56,16 +63,17 @@ def record_paths(dataset: Dataset) -> list[str]:
 def read_shard(dataset: Dataset, path: str) -> list[dict[str, Any]]:
     """The rows of one shard; an unreadable local shard is the line of
     :meth:`~autocoder.store.integrity.BadShard.message`, as at a worker's start."""
-    text = dataset.read_text(path)
-    if text is None:
+    if not isinstance(dataset, LocalDataset):
+        text = dataset.read_text(path)
+        return [] if text is None else parse_rows(text, path)
+    data = _local_bytes(dataset, path)
+    if data is None:
         return []
-    try:
-        return parse_rows(text, path)
-    except StoreError:
-        bad = check_shard(dataset.root, path) if isinstance(dataset, LocalDataset) else None
-        if bad is None:
-            raise
-        raise StoreError(bad.message()) from None
+    parsed = parse_shard(data)
+    bad = bad_shard(dataset.root, path, parsed)
+    if bad is not None:
+        raise StoreError(bad.message())
+    return parsed.rows
 
 
 def latest_record(dataset: Dataset) -> dict[str, Any] | None:

@@ -9,14 +9,16 @@ already has, the start of the backfill window, or ``backfill_max``. Extra config
 specs) are read only for the newest ``ok`` iteration of each perspective among the new records.
 So the cost of a poll follows what is new, not the length of the history.
 
-A missing repo or folder is ``exists=False``; a corrupt shard is reported in ``problems`` and
-skipped for good; a Hub failure raises :class:`HubUnavailable` or :class:`StoreError` and leaves
-the tail where it was, so the next poll tries again.
+A missing repo or folder is ``exists=False``; a shard that is not read is reported in
+``problems`` and skipped for good; one whose lines fail the parse ``autocoder repair`` uses
+(:func:`~autocoder.store.integrity.parse_shard`) is also listed in ``unreadable``, while one
+with rows the schema refuses is not (repair cannot fix it). A Hub failure raises
+:class:`HubUnavailable` or :class:`StoreError` and leaves the tail where it was, so the next
+poll tries again.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from autocoder.schema import RECORDS, DatasetConfig, Record
 from autocoder.store.dataset import Dataset, HubDataset, LocalDataset
+from autocoder.store.integrity import parse_shard
 from autocoder.store.layout import SHARDS_PER_FOLDER, shard_path
 
 BUCKET = re.compile(r"\d{4}")
@@ -48,23 +51,42 @@ class TailUpdate:
     new_records: list[dict[str, Any]] = field(default_factory=list)
     new_rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # shards failing the shared parse
     listed: list[str] = field(default_factory=list)  # folders listed (diagnostics)
     read: int = 0  # shards read
 
 
-def _parse(text: str, path: str, model: type[BaseModel]) -> list[dict[str, Any]] | str:
-    """The shard's rows, validated against ``model``, or why the shard is skipped."""
-    try:
-        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-        for row in rows:
+def _texts(source: Dataset, paths: list[str]) -> dict[str, bytes | None]:
+    """Each shard's content as the source reads it: through ``read_texts`` for a local folder as
+    for a Hub repo (undecodable bytes replaced), so both tails answer alike."""
+    texts = source.read_texts(paths)
+    return {path: None if text is None else text.encode() for path, text in texts.items()}
+
+
+def _parse(
+    data: bytes | None, path: str, model: type[BaseModel], update: TailUpdate
+) -> list[dict[str, Any]]:
+    """The shard's rows, validated against ``model``; [] when it is missing or skipped (then
+    ``update`` says why)."""
+    if data is None:
+        return []
+    parsed = parse_shard(data)
+    if parsed.bad is not None:
+        line, why = parsed.bad
+        update.problems.append(f"corrupt shard {path} skipped: line {line} {why}")
+        update.unreadable.append(path)
+        return []
+    for number, row in enumerate(parsed.rows, start=1):
+        try:
             model.model_validate(row)
-    except json.JSONDecodeError as e:
-        return f"corrupt shard {path} skipped: not valid JSON lines ({e.msg}, line {e.lineno})"
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(map(str, first["loc"])) or "row"
-        return f"corrupt shard {path} skipped: {where}: {first['msg']}"
-    return rows if rows else f"empty shard {path} skipped"
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(map(str, first["loc"])) or "row"
+            update.problems.append(
+                f"invalid shard {path} skipped: {where}: {first['msg']} (row {number})"
+            )
+            return []
+    return parsed.rows
 
 
 def _epoch(row: dict[str, Any]) -> float:
@@ -134,14 +156,10 @@ class DatasetTail:
             if not chunk:
                 break
             last = max(last, chunk[0])
-            texts = self.source.read_texts([shard_path(RECORDS, i) for i in chunk])
+            shards = _texts(self.source, [shard_path(RECORDS, i) for i in chunk])
             update.read += len(chunk)
-            for path, text in texts.items():
-                parsed = _parse(text, path, Record) if text is not None else []
-                if isinstance(parsed, str):
-                    update.problems.append(parsed)
-                    continue
-                for row in parsed[-1:]:
+            for path, data in shards.items():
+                for row in _parse(data, path, Record, update)[-1:]:
                     moment = _epoch(row)
                     cutoff = max(cutoff, moment - self.backfill_s)
                     if moment < cutoff:
@@ -160,13 +178,9 @@ class DatasetTail:
         iterations = sorted(newest.values())
         out: dict[str, list[dict[str, Any]]] = {}
         for config in self.configs:
-            texts = self.source.read_texts([shard_path(config, i) for i in iterations])
+            shards = _texts(self.source, [shard_path(config, i) for i in iterations])
             update.read += len(iterations)
             out[config.name] = []
-            for path, text in texts.items():
-                parsed = _parse(text, path, config.model) if text is not None else []
-                if isinstance(parsed, str):
-                    update.problems.append(parsed)
-                else:
-                    out[config.name].extend(parsed)
+            for path, data in shards.items():
+                out[config.name].extend(_parse(data, path, config.model, update))
         return out

@@ -35,6 +35,7 @@ from autocoder.apps.dashboard.model import (
 )
 from autocoder.apps.dashboard.pings import ping_all
 from autocoder.apps.dashboard.sources import tail_for, worker_sources
+from autocoder.apps.iteration_health import judge
 from autocoder.schema import SEVERITIES, severity_rank, utc_timestamp
 from autocoder.settings import Settings
 from autocoder.store.locate import hub_token
@@ -180,6 +181,7 @@ class DashboardData:
             space_url=source.space_url,
             interval_s=source.interval_s,
             failing=failing(history.outcomes),
+            iterations_down=judge(history.outcomes).word == "down",
             damaged=unreadable_shards(history.bad_shards),
             last_error=history.last_error[1] if history.last_error else None,
             last_error_at=history.last_error[0] if history.last_error else None,

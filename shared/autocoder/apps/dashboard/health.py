@@ -41,7 +41,7 @@ class Ping:
     error: str | None = None  # why it failed: "HTTP 503", "no answer within 3 s", ...
 
 
-def ago(seconds: float) -> str:
+def ago_seconds(seconds: float) -> str:
     """A short relative age of a non-negative duration: "42 s ago", "25 min ago", "just now"."""
     return relative(max(seconds, 0.0))
 
@@ -78,13 +78,13 @@ def worker_status(
     if newest is None:
         return "waiting for first iteration", f"dataset exists; no iteration recorded yet{failed}"
     age = max((now - newest).total_seconds(), 0.0)
-    said = f"last iteration {ago(age)} ({_interval(interval_s)})"
+    said = f"last iteration {ago_seconds(age)} ({_interval(interval_s)})"
     status = _age_status(age, interval_s)
     if status == "online":
         return status, said
     if _ping_is_recent(ping, interval_s, now):
         assert ping is not None and ping.last_completed_at is not None
-        done = ago(max((now - ping.last_completed_at).total_seconds(), 0.0))
+        done = ago_seconds(max((now - ping.last_completed_at).total_seconds(), 0.0))
         return "online", f"{said}; /health reports an iteration completed {done}"
     return status, said + failed
 
@@ -140,7 +140,9 @@ def describe(view: WorkerView) -> str | None:
 
 
 def _is_down(view: WorkerView) -> bool:
-    return view.status != "online" or view.failing is not None
+    """Offline, stale or waiting, or every recent iteration failed; a worker whose iterations
+    fail only in part is degraded, as its own page says."""
+    return view.status != "online" or view.iterations_down
 
 
 def banner(views: Sequence[WorkerView]) -> tuple[Banner, str, int, int]:

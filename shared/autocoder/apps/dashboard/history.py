@@ -6,11 +6,11 @@ page needs (health, charts, the latest rows, skipped perspectives) is read off t
 
 from __future__ import annotations
 
-import re
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from autocoder.apps.dashboard.health import DAY_S
@@ -21,13 +21,13 @@ from autocoder.errors import StoreError
 from autocoder.redaction import redact_text
 from autocoder.schema import severity_rank
 from autocoder.store.dataset import HubDataset, LocalDataset
+from autocoder.store.integrity import check_shard
 from autocoder.store.tail import DatasetTail
 
 HOUR_S = 3600.0
 WEEK_S = 7 * DAY_S
 ROWS_PER_PASS = 100  # latest findings kept per perspective (its newest pass), most severe first
 COMMITS_SHOWN = 20
-SHARD_PATH = re.compile(r"shard (\S+\.jsonl)")
 
 
 BAD_SHARDS_KEPT = 100
@@ -94,6 +94,7 @@ class WorkerHistory:
     last_error: tuple[str, str] | None = None  # (timestamp, redacted message) of the newest error
     skipped: dict[str, SkippedRun] = field(default_factory=dict)  # perspective -> its latest skip
     bad_shards: list[str] = field(default_factory=list)  # paths of shards that could not be read
+    checked: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # path -> stat read
     version: int = 0  # changes whenever the chart series change
 
     def poll(self, now: datetime) -> None:
@@ -108,7 +109,7 @@ class WorkerHistory:
             self._clear()
         self.exists = update.exists
         self.problems.extend(update.problems)
-        self._note_bad_shards(update.problems)
+        self._note_bad_shards(update.unreadable)
         self._forget_repaired()
         for record in update.new_records:
             self._add(record)
@@ -120,7 +121,7 @@ class WorkerHistory:
         self.newest = None
         self.last_error = None
         boxes = (self.recent, self.hours, self.by_commit, self.specs, self.rows, self.outcomes,
-                 self.skipped, self.bad_shards)  # fmt: skip
+                 self.skipped, self.bad_shards, self.checked)  # fmt: skip
         for box in boxes:
             box.clear()
         self.version += 1
@@ -155,26 +156,42 @@ class WorkerHistory:
         else:
             self.skipped.pop(perspective, None)
 
-    def _note_bad_shards(self, problems: list[str]) -> None:
-        """The shard each problem names (the whole message when it names none), each once."""
-        for problem in problems:
-            found = SHARD_PATH.search(problem)
-            path = found.group(1) if found else problem
+    def _note_bad_shards(self, paths: list[str]) -> None:
+        """The shards that failed the parse ``autocoder repair`` uses, each once."""
+        for path in paths:
             if path not in self.bad_shards and len(self.bad_shards) < BAD_SHARDS_KEPT:
                 self.bad_shards.append(path)
 
     def _forget_repaired(self) -> None:
-        """Bad shards of a local dataset that are gone (``autocoder repair`` moved them to
-        ``quarantine/``) no longer count; on the Hub they count until the dashboard restarts."""
+        """Bad shards of a local dataset that ``autocoder repair`` fixed no longer count: a
+        shard gone (moved to ``quarantine/``), or one that now passes the check repair uses
+        (rewritten with its good lines). A shard is read again only when its size, mtime or
+        inode changed since it was last checked. On the Hub they count until the dashboard
+        restarts."""
         source = self.tail.source
         if not self.bad_shards or not isinstance(source, LocalDataset):
             return
-        gone = {path for path in self.bad_shards if not (source.root / path).exists()}
-        if gone:
-            self.bad_shards = [path for path in self.bad_shards if path not in gone]
-            kept = [p for p in self.problems if not any(path in p for path in gone)]
+        fixed = {path for path in self.bad_shards if self._repaired(source.root, path)}
+        if fixed:
+            self.bad_shards = [path for path in self.bad_shards if path not in fixed]
+            kept = [p for p in self.problems if not any(path in p for path in fixed)]
             self.problems.clear()
             self.problems.extend(kept)
+            for path in fixed:
+                self.checked.pop(path, None)
+
+    def _repaired(self, root: Path, path: str) -> bool:
+        try:
+            stat = (root / path).stat()  # before reading: a later rewrite is checked next time
+            key = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+            if self.checked.get(path) == key:
+                return False
+            self.checked[path] = key
+            return check_shard(root, path) is None
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
 
     def _take_rows(
         self, records: list[dict[str, Any]], new_rows: dict[str, list[dict[str, Any]]]

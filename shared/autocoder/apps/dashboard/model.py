@@ -73,6 +73,7 @@ class WorkerView:
     space_url: str | None
     interval_s: float
     failing: str | None = None  # "the last 3 iterations failed: ..." (see health.failing)
+    iterations_down: bool = False  # every recent iteration failed (iteration_health "down")
     damaged: str | None = None  # "1 unreadable shard data/records/..." (health.unreadable_shards)
     last_error: str | None = None  # the newest error message (redacted), whenever it was
     last_error_at: str | None = None  # ISO timestamp of the record that carried it

@@ -78,3 +78,19 @@ def _own_scope(function: ast.AST) -> list[ast.AST]:
         if not isinstance(node, ast.ClassDef):
             pending.extend(ast.iter_child_nodes(node))
     return out
+
+
+def is_text_constant_line(f: Finding, sources: SourceFiles) -> bool:
+    """Whether the flagged line is a module-level ``NAME = "text"`` (or a tuple/list of texts)
+    and nothing else: data, such as a locale's date formats, not code a reader could misread."""
+    tree = sources.parse(f.file)
+    for node in tree.body if tree else []:
+        if node.lineno <= f.line <= (node.end_lineno or node.lineno):
+            if not (
+                isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets)
+            ):
+                return False
+            value = node.value
+            items = value.elts if isinstance(value, ast.Tuple | ast.List) else [value]
+            return all(isinstance(i, ast.Constant) and isinstance(i.value, str) for i in items)
+    return False

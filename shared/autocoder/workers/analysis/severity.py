@@ -126,9 +126,14 @@ def _is_context_folder(folder: str, dirs: list[str], name: str) -> bool:
 def false_high(f: Finding, sources: SourceFiles) -> Rating | None:
     """Known patterns a tool rates high that are not problems: made ``info`` (``low`` for
     bidirectional marks in locale data, which are the language's text, not a Trojan Source)."""
-    if f.rule == "B613" and LOCALE_DIRS & set(f.file.split("/")[:-1]):
-        return Rating("low", "bidirectional marks in locale data write a right-to-left "
-                      "language's own text direction (CWE-838 is about them in code)")  # fmt: skip
+    if (
+        f.rule == "B613"
+        and LOCALE_DIRS & set(f.file.split("/")[:-1])
+        and flagged_code.is_text_constant_line(f, sources)
+    ):
+        return Rating("low", "bidirectional marks in a locale's text constant write a "
+                      "right-to-left language's own text direction (CWE-838 is about them in "
+                      "code)")  # fmt: skip
     if f.rule == "F821" and flagged_code.only_in_local_annotations(f, sources):
         return Rating("info", "the name is only used in a local variable annotation, which Python "
                       "never evaluates (a type checker's concern, not a NameError)")  # fmt: skip

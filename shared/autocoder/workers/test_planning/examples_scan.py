@@ -43,8 +43,8 @@ def constructions(tree: ast.AST) -> dict[str, list[str]]:
 
 
 def doctest_source(tree: ast.Module) -> str:
-    """The ``>>>`` and ``...`` lines of every docstring in the module, as one source text (lines
-    that do not parse alone are left out)."""
+    """The ``>>>`` lines of every docstring in the module, as one source text. A construction
+    continued on ``...`` lines does not parse alone and is left out, as is any other such line."""
     lines: list[str] = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):

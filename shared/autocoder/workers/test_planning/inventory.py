@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from autocoder import __version__
-from autocoder.engine.modules import is_test_file
+from autocoder.engine.modules import DOCS_DIRS, EXAMPLE_DIRS, is_test_file
 from autocoder.engine.perspective import RunContext
 from autocoder.engine.toolkit import cached_per_file
 from autocoder.workers.test_planning.codegen import is_dotted
@@ -161,7 +161,7 @@ def _subject_from_json(module: str, file: str, data: dict[str, Any]) -> Subject:
     )
 
 
-EXAMPLE_FOLDERS = ("examples", "example", "docs", "doc")
+EXAMPLE_FOLDERS = EXAMPLE_DIRS | DOCS_DIRS
 
 
 def example_file(file: str) -> bool:

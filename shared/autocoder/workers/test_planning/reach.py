@@ -28,15 +28,18 @@ from autocoder.engine.perspective import RunContext
 from autocoder.engine.toolkit import cached_per_file
 from autocoder.schema import TestSpec
 
-TOOL, VERSION = "autocoder-tp-reach", f"{__version__}-2"
+TOOL, VERSION = "autocoder-tp-reach", f"{__version__}-3"
 PROCESS, DELETE = "runs a process", "deletes or moves files"
 NETWORK, PACKAGES = "uses the network", "runs a package manager"
+TERMINAL = "waits for a person at the terminal"  # no generated test can answer a prompt
 ROOTS = {"subprocess": PROCESS, "pexpect": PROCESS, "pty": PROCESS, "webbrowser": PROCESS,
          "runpy": PROCESS, "pip": PACKAGES, "ensurepip": PACKAGES, "socket": NETWORK,
          "requests": NETWORK, "httpx": NETWORK, "urllib3": NETWORK, "smtplib": NETWORK,
          "ftplib": NETWORK, "telnetlib": NETWORK, "poplib": NETWORK, "imaplib": NETWORK,
          "paramiko": NETWORK, "boto3": NETWORK, "huggingface_hub": NETWORK,
-         "gradio_client": NETWORK, "websockets": NETWORK, "httpx2": NETWORK}  # fmt: skip
+         "gradio_client": NETWORK, "websockets": NETWORK, "httpx2": NETWORK,
+         "socketserver": NETWORK, "getpass": TERMINAL, "termios": TERMINAL, "tty": TERMINAL,
+         "msvcrt": TERMINAL, "curses": TERMINAL}  # fmt: skip
 # Names under a network root that build values and never connect (a Hub error, a commit op).
 OFFLINE = ("huggingface_hub.errors.", "huggingface_hub.utils.", "huggingface_hub.constants.",
            "huggingface_hub.CommitOperation", "httpx.Response", "httpx.Request",
@@ -48,9 +51,12 @@ CALLS = {"os.system": PROCESS, "os.popen": PROCESS, "os.fork": PROCESS, "os.kill
          "os.replace": DELETE, "os.truncate": DELETE, "shutil.rmtree": DELETE,
          "shutil.move": DELETE, "aiohttp.ClientSession": NETWORK, "aiohttp.request": NETWORK,
          "asyncio.open_connection": NETWORK, "datasets.load_dataset": NETWORK,
-         "datasets.load_dataset_builder": NETWORK}  # fmt: skip
+         "datasets.load_dataset_builder": NETWORK, "werkzeug.serving.run_simple": NETWORK,
+         "uvicorn.run": NETWORK, "aiohttp.web.run_app": NETWORK,
+         "wsgiref.simple_server.make_server": NETWORK, "input": TERMINAL}  # fmt: skip
 PREFIXES = {"os.exec": PROCESS, "os.spawn": PROCESS, "os.posix_spawn": PROCESS,
-            "urllib.request.": NETWORK, "http.client.": NETWORK,
+            "urllib.request.": NETWORK, "http.client.": NETWORK, "http.server.": NETWORK,
+            "sys.stdin.": TERMINAL,
             "xmlrpc.client.": NETWORK}  # fmt: skip
 METHODS = {"unlink": DELETE, "rmdir": DELETE, "rmtree": DELETE, "urlopen": NETWORK,
            "urlretrieve": NETWORK, "sendmail": NETWORK, "check_call": PROCESS,
@@ -71,6 +77,10 @@ HTTP_FAKERS = {
     "httpx_mock": "httpx",
     "aioresponses": "aiohttp",
 }
+# Test runners that stand in for the terminal: a CliRunner invocation answers prompts from its
+# ``input=`` and swaps stdin, so what waits for a person reads the runner instead.
+TERMINAL_FAKERS = ("CliRunner",)
+TERMINAL_NAMES = {"input", "stdin", "getpass", "termios", "tty", "msvcrt", "curses"}
 PATCHERS = {"setattr", "delattr", "patch", "object", "dict", "setitem", "multiple"}
 PATCHING = ("monkeypatch", "mock", "patch", "mocker")  # what a patch call's name holds
 
@@ -110,6 +120,23 @@ def aliases(tree: ast.AST, module: str) -> dict[str, str]:
             origin = ".".join([*base, *([node.module] if node.module else [])])
             for a in node.names:
                 found[a.asname or a.name] = f"{origin}.{a.name}" if origin else a.name
+    return found | _module_aliases(tree, found)
+
+
+def _module_aliases(tree: ast.AST, imported: dict[str, str]) -> dict[str, str]:
+    """``prompt_func = input`` or ``run = subprocess.run`` at module level: calling the name
+    calls what it names (click's prompts call ``visible_prompt_func``)."""
+    found: dict[str, str] = {}
+    for node in tree.body if isinstance(tree, ast.Module) else []:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Name | ast.Attribute)
+        ):
+            named = resolve(dotted(node.value), imported)
+            if danger(named, methods=False):
+                found[node.targets[0].id] = named
     return found
 
 
@@ -265,7 +292,8 @@ def _faked_clients(tree: ast.Module) -> set[str]:
     used |= {
         n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in HTTP_FAKERS
     }  # importorskip("x")
-    return {client for faker, client in HTTP_FAKERS.items() if faker in used}
+    clients = {client for faker, client in HTTP_FAKERS.items() if faker in used}
+    return clients | (TERMINAL_NAMES if used & set(TERMINAL_FAKERS) else set())
 
 
 def unfaked_reach(spec: TestSpec, graph: CallGraph) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -113,15 +114,17 @@ def write_run_files(out: Path, specs: list[dict[str, Any]]) -> None:
     ]
     local = Path(repo) if repo and Path(repo).is_dir() else None
     if local is not None:
-        paths = " ".join(os.path.relpath(local / f, out) for f in folders)
+        paths = " ".join(shlex.quote(os.path.relpath(local / f, out)) for f in folders)
         (out / "pytest.ini").write_text(PYTEST_INI.format(paths=paths), encoding="utf-8")
     (out / "README.md").write_text(readme_text(out, repo, folders, local, specs), encoding="utf-8")
 
 
 PLAIN_FOLDER = re.compile(r"\.|[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*")
-PYTEST_INI = """# Written by autocoder: the target's source folders, relative to this file.
+PYTEST_INI = """# Written by autocoder: the target's source folders, relative to this file;
+# one test file that cannot import its subject does not stop the others.
 [pytest]
 pythonpath = {paths}
+addopts = --continue-on-collection-errors
 """
 
 

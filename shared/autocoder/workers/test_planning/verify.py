@@ -144,12 +144,20 @@ def missed_injected_fault(test: TestOutcome, code: str) -> bool:
 
 
 TERMINAL = ("reading from stdin while output is captured", "'/dev/tty'", "EOF when reading a line")
+# The framework's own words for "called outside the context it documents it needs".
+FRAMEWORK_CONTEXT = ("Working outside of application context", "Working outside of request "
+                     "context", "There is no active click context", "Apps aren't loaded yet",
+                     "settings are not configured")  # fmt: skip
 
 
 def needs_a_terminal(test: TestOutcome) -> bool:
     """Whether a test failed because the code waited for a person at a terminal (``input()``,
-    a prompt, ``/dev/tty``): no generated test can answer it, so it says nothing of the code."""
-    return test.status == "failed" and any(sign in test.detail for sign in TERMINAL)
+    a prompt, ``/dev/tty``) or needs a framework context the test never set up (Flask's
+    application or request context, an active click context, Django's settings): no generated
+    test answers a prompt or builds that context, so the failure says nothing of the code."""
+    signs = (*TERMINAL, *FRAMEWORK_CONTEXT)
+    said = f"{test.detail}\n{test.message}"
+    return test.status == "failed" and any(sign in said for sign in signs)
 
 
 def is_broken(spec: TestSpec) -> bool:

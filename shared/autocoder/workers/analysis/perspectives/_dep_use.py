@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from autocoder.engine.modules import is_test_file
+from autocoder.engine.modules import BENCH_DIRS, DOCS_DIRS, EXAMPLE_DIRS, is_test_file
 from autocoder.engine.sources import SourceFiles
 from autocoder.workers.analysis.perspectives._dep_names import USED_WITHOUT_IMPORT, import_names
 from autocoder.workers.analysis.perspectives._requirements import normalise_name
@@ -30,7 +30,7 @@ _DRIVERS = {
     "mysql": ("mysqlclient", "pymysql", "aiomysql"),
     "oracle": ("oracledb", "cx-oracle"),
 }
-_DEV_DIRS = frozenset({"docs", "doc", "bench", "benchmarks", "examples", "example", "scripts"})
+_DEV_DIRS = DOCS_DIRS | EXAMPLE_DIRS | BENCH_DIRS | {"scripts"}
 _DEV_FILES = frozenset({"noxfile.py", "tasks.py", "setup.py", "fabfile.py", "conftest.py"})
 _DYNAMIC_IMPORT_WORDS = ("import", "library", "module", "find_spec", "backend")
 _OPTIONAL = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})

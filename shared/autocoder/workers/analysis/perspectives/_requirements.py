@@ -175,6 +175,8 @@ def _setup_py_specs(text: str, file: str, found: Declarations) -> Specs | None:
         read = setup_py_specs(text, is_dev_group)
     except SyntaxError as exc:
         raise ValueError(f"setup.py does not parse: {exc.msg} at line {exc.lineno}") from exc
+    except (RecursionError, MemoryError, ValueError) as exc:  # nested too deep, or a NUL byte
+        raise ValueError(f"setup.py cannot be read: {type(exc).__name__}") from None
     if read is None:
         return None
     name, specs = read

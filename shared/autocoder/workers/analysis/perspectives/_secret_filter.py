@@ -91,3 +91,26 @@ def _could_be_credential(text: str) -> bool:
     if " " in text or len(text) < 8:
         return False
     return len(text) >= 20 or (any(c.isdigit() for c in text) and any(c.isalpha() for c in text))
+
+
+_KEY_BEGIN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY( BLOCK)?-----")
+_KEY_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY( BLOCK)?-----")
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/=]{16,}")
+KEY_BODY_CHARS = 100  # the smallest real private key (EC P-256, PEM) has ~160 base64 characters
+KEY_LINES = 60  # how far below the BEGIN line a key body is looked for
+
+
+def empty_private_key(lines: list[str], line: int) -> str | None:
+    """Why the private key flagged at ``line`` (1-based) holds no key, or None when it may: the
+    text between its BEGIN and END markers (escaped ``\\n`` included) has too few base64
+    characters to be one, as in a template (``{body}``) or a truncated sample."""
+    window = "\n".join(lines[line - 1 : line - 1 + KEY_LINES]).replace("\\n", "\n")
+    begin = _KEY_BEGIN.search(window)
+    if begin is None:
+        return None
+    end = _KEY_END.search(window, begin.end())
+    body = window[begin.end() : end.start() if end else len(window)]
+    found = sum(len(run) for run in _BASE64_RUN.findall(body))
+    if found >= KEY_BODY_CHARS:
+        return None
+    return f"a private key marker with no key in it ({found} base64 characters)"

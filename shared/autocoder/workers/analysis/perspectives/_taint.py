@@ -32,7 +32,7 @@ PROPAGATORS = frozenset(
     {
         "str", "bytes", "format", "join", "urljoin", "Path", "PurePath", "PosixPath", "normpath",
         "abspath", "realpath", "expanduser", "b64decode", "urlsafe_b64decode", "unquote",
-        "unquote_plus", "loads", "dict", "list", "tuple", "getattr", "fspath",
+        "unquote_plus", "loads", "dict", "list", "tuple", "getattr", "fspath", "build_absolute_uri",
     }
 )  # fmt: skip
 # methods that give clean data whatever they are called on (checks, counts, escapes)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autocoder.engine.modules import is_test_file
+from autocoder.engine.modules import BENCH_DIRS, DOCS_DIRS, EXAMPLE_DIRS, is_test_file
 from autocoder.engine.names import (
     dotted_name,
     from_module,
@@ -36,8 +36,7 @@ BY_NAME_DIRS = ("management.commands", "templatetags")
 APP_HOOKS = frozenset({"apps", "admin", "signals", "checks", "urls", "handlers"})
 # Code that is not the product under test: documentation, examples, benchmarks, migrations
 # (generated schema steps) and the build or task files at the top.
-NOT_PRODUCT_DIRS = frozenset({"docs", "doc", "examples", "example", "bench", "benchmarks",
-                              "migrations"})  # fmt: skip
+NOT_PRODUCT_DIRS = DOCS_DIRS | EXAMPLE_DIRS | BENCH_DIRS | {"migrations"}
 NOT_PRODUCT_FILES = frozenset({"setup.py", "noxfile.py", "fabfile.py", "manage.py", "conftest.py"})
 
 

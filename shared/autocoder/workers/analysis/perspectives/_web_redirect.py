@@ -21,9 +21,26 @@ LOCATION_ATTRS = frozenset(
 
 def only_current_location(func: FunctionNode, target: ast.expr | None) -> bool:
     """True when every request attribute ``target`` is built from (through the function's
-    assignments) is the request's own location (``path``, ``full_path``, ``url``...)."""
+    assignments) is the request's own location (``path``, ``full_path``, ``url``...), and no
+    location method is given an argument on the way (``build_absolute_uri(next_url)``)."""
     if target is None:
         return False
+    assigned = _assignments(func)
+    attrs, pending, seen = set(), [target], set()
+    while pending:
+        for node in ast.walk(pending.pop()):
+            if isinstance(node, ast.Attribute) and _on_request(node.value):
+                attrs.add(node.attr)
+            elif _with_arguments(node):
+                return False  # build_absolute_uri(next_url) is wherever next_url says
+            elif isinstance(node, ast.Name) and node.id not in seen:
+                seen.add(node.id)
+                pending += assigned.get(node.id, [])
+    return bool(attrs) and attrs <= LOCATION_ATTRS
+
+
+def _assignments(func: FunctionNode) -> dict[str, list[ast.expr]]:
+    """Name -> the values the function assigns to it."""
     assigned: dict[str, list[ast.expr]] = {}
     for node in ast.walk(func):
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign) and node.value:
@@ -31,15 +48,17 @@ def only_current_location(func: FunctionNode, target: ast.expr | None) -> bool:
             for t in targets:
                 for name in (n for n in ast.walk(t) if isinstance(n, ast.Name)):
                     assigned.setdefault(name.id, []).append(node.value)
-    attrs, pending, seen = set(), [target], set()
-    while pending:
-        for node in ast.walk(pending.pop()):
-            if isinstance(node, ast.Attribute) and _on_request(node.value):
-                attrs.add(node.attr)
-            elif isinstance(node, ast.Name) and node.id not in seen:
-                seen.add(node.id)
-                pending += assigned.get(node.id, [])
-    return bool(attrs) and attrs <= LOCATION_ATTRS
+    return assigned
+
+
+def _with_arguments(node: ast.AST) -> bool:
+    """A call of a request's location method with arguments: it builds another location."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and _on_request(node.func.value)
+        and bool(node.args or node.keywords)
+    )
 
 
 def _on_request(node: ast.expr) -> bool:

@@ -18,7 +18,10 @@ from autocoder.engine.sources import SourceFiles
 from autocoder.errors import PerspectiveSkipped, ToolError
 from autocoder.schema import SEVERITIES, Finding, Severity, severity_rank
 from autocoder.workers.analysis import evidence
-from autocoder.workers.analysis.perspectives._secret_filter import is_not_a_secret
+from autocoder.workers.analysis.perspectives._secret_filter import (
+    empty_private_key,
+    is_not_a_secret,
+)
 from autocoder.workers.analysis.perspectives._web_rules import TOOL as WEB_TOOL
 from autocoder.workers.analysis.perspectives._web_rules import web_findings
 from autocoder.workers.analysis.severity import CREDENTIAL_MARK
@@ -179,6 +182,9 @@ def _secret_findings(ctx: RunContext, result: PerspectiveResult) -> list[Finding
         for line, types in by_line.items():
             if is_not_a_secret(file, src.line_text(file, line)):  # an SRI hash, a git rev...
                 cleared += 1
+                continue
+            if types == {"Private Key"} and empty_private_key(src.lines(file), line):
+                cleared += 1  # a template or a truncated sample: the markers, no key
                 continue
             findings.append(_secret_finding(src, file, line, types))
     result.metrics["secret_lines_not_secrets"] = cleared

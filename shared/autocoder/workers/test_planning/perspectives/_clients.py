@@ -87,7 +87,8 @@ def _route_method(decorator: ast.Call) -> str | None:
     for keyword in decorator.keywords:
         if keyword.arg == "methods" and isinstance(keyword.value, ast.List | ast.Tuple):
             first = keyword.value.elts[0] if keyword.value.elts else None
-            return str(first.value).lower() if isinstance(first, ast.Constant) else None
+            said = str(first.value).lower() if isinstance(first, ast.Constant) else ""
+            return said if said in METHODS else None  # the target's text never becomes code
     return "get"
 
 
@@ -123,6 +124,8 @@ def render_test(subject: Subject, test: ClientTest, app: str) -> str:
     """The whole test module. ``app`` is what serves the routes: a module-level name, a factory
     call (``create_app()``), or Django's settings module."""
     framework, method, path, outcome_ = test.framework, test.method, test.path, test.outcome
+    if method not in METHODS:
+        raise ValueError(f"not an HTTP method a test client has: {method!r}")
     checks = _asserts(outcome_, framework)
     name = _name(test.handler, method, outcome_)
     request = _request(framework, method, path)
