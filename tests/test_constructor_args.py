@@ -321,3 +321,18 @@ def test_this_repository_s_protocols_and_record_classes_get_no_made_up_instance(
     assert len([p for p in init_params(subject, inventory) if p.default is None]) == 12
     inventory_class = "autocoder.workers.test_planning.inventory:Inventory"
     assert not callable_subject(inventory.by_id[f"{inventory_class}.by_id"], inventory)
+
+
+@pytest.mark.parametrize(
+    ("annotation", "admits_none"),
+    [("int | None", True), ("Optional[int]", True), ("t.Optional[str]", True),
+     ("Union[int, None]", True), ("list[str | None]", False), ("dict[str, int | None]", False),
+     ("str", False), (None, False)],
+)  # fmt: skip
+def test_only_an_annotation_that_itself_admits_none_is_optional(
+    annotation: str | None, admits_none: bool
+) -> None:
+    # Before, `redact(text, secrets: list[str | None])` got secrets=None from Hypothesis.
+    from autocoder.workers.test_planning.perspectives._calls import optional
+
+    assert optional(annotation) is admits_none

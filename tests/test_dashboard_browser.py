@@ -11,14 +11,14 @@ shard in the analysis dataset. The page must say so in the banner, and stay read
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
+from browserkit import NEEDS_CHROMIUM, TIMEOUT_MS
+from browserkit import browser as chromium
 from test_dashboard_app import dashboard, worker_data  # noqa: F401 - the module's fixture
 
 from autocoder.schema import RECORDS, utc_timestamp
@@ -26,12 +26,6 @@ from autocoder.store.layout import jsonl, shard_path
 
 from appkit import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
-TIMEOUT_MS = 60_000
 MISSING = (
     "AUTOCODER_TARGET='/nope' does not exist: set it to a folder or a git URL this Space can "
     "reach, then restart the worker"
@@ -62,14 +56,7 @@ BROKEN_WORDS_JS = """
 }
 """
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs /usr/bin/chromium: apt-get install -y --no-install-recommends chromium "
-        "(scripts/test does it when run as root)",
-    ),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 def _record(i: int, at: datetime, status: str, error: str | None) -> dict[str, Any]:
@@ -103,84 +90,69 @@ def test_the_page_tells_the_truth_about_health_and_stays_readable(
     worker_data: Path,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     data = troubled(worker_data, tmp_path / "data")
-    home = tmp_path / "home"
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-           "XDG_CACHE_HOME": str(home / ".cache")}  # fmt: skip
-    with serving(dashboard(data, refresh_s=2.0)) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            args=[*ARGS, f"--disk-cache-dir={tmp_path / 'cache'}"],
-            env=env,
-            viewport={"width": 1400, "height": 1000},
+    with serving(dashboard(data, refresh_s=2.0)) as url, chromium(tmp_path) as browser:
+        page = browser.new_page()
+        page.goto(url, timeout=TIMEOUT_MS)
+        banner = page.locator("#ac-banner")
+        expect(banner).to_contain_text("Degraded", timeout=TIMEOUT_MS)
+        expect(banner).to_contain_text(f"Implementation: the last 3 iterations failed: {MISSING}")
+        expect(banner).to_contain_text(f"Analysis: 1 unreadable shard {shard_path(RECORDS, 7)}")
+        overview = page.locator("#overview")
+        expect(overview).to_contain_text("Skipped perspectives")
+        expect(overview).to_contain_text("Code Ownership (Implementation Worker), ")
+        expect(overview).to_contain_text(SKIPPED)
+
+        workers = page.locator("#workers")
+        for title in ("Analysis Worker", "Test Planning Worker", "Implementation Worker"):
+            expect(workers).to_contain_text(title, timeout=TIMEOUT_MS)
+        clipped = workers.locator(".ac-clip")
+        expect(clipped.first).to_have_attribute("title", re.compile(re.escape(MISSING)))
+        assert len(clipped.first.inner_text()) < len(MISSING)  # cut short, whole on hover
+        assert WHEN.search(workers.inner_text())
+        charts = page.locator(".js-plotly-plot")
+        expect(charts).to_have_count(3, timeout=TIMEOUT_MS)
+
+        findings = page.locator("#findings")
+        expect(findings).to_contain_text("Security Audit", timeout=TIMEOUT_MS)
+        assert "test-planning" not in findings.inner_text()  # specs have their own tab
+        assert WHEN.search(findings.inner_text())
+        label = page.locator("#findings-rows")
+        expect(label).to_contain_text(re.compile(r"rows 1-20 of \d+ · page 1 of \d+"))
+        total = int(re.search(r"of (\d+) ·", label.inner_text()).group(1))  # type: ignore[union-attr]
+        page.locator("#findings-page input").fill("2")
+        page.locator("#findings-page input").press("Enter")
+        expect(label).to_contain_text(f"rows 21-{min(40, total)} of {total} · page 2")
+        page.wait_for_timeout(2500)  # one timer tick: it keeps the page the tab is on
+        expect(label).to_contain_text("page 2")
+
+        page.get_by_label("severity").click()
+        page.get_by_role("option", name="high", exact=True).click()
+        expect(findings).not_to_contain_text("untested-module", timeout=TIMEOUT_MS)  # low
+        expect(label).to_contain_text("page 1 of")  # a new filter starts on page 1
+        expect(page.locator("#findings-page input")).to_have_value("1")
+
+        for table in ("#workers", "#findings"):
+            assert page.evaluate(BROKEN_WORDS_JS, f"{table} th") == []
+        assert page.evaluate(BROKEN_WORDS_JS, "#workers .body-cell") == []
+        header = page.locator("#workers thead").bounding_box()
+        assert header is not None and header["height"] < 80  # two lines at most
+
+        specs = page.evaluate(
+            "() => document.querySelectorAll('.js-plotly-plot')[2].data"
+            ".map((t) => [t.name, (t.line || {}).dash || 'solid'])"
         )
-        try:
-            page = browser.new_page()
-            page.goto(url, timeout=TIMEOUT_MS)
-            banner = page.locator("#ac-banner")
-            expect(banner).to_contain_text("Degraded", timeout=TIMEOUT_MS)
-            expect(banner).to_contain_text(
-                f"Implementation: the last 3 iterations failed: {MISSING}"
-            )
-            expect(banner).to_contain_text(f"Analysis: 1 unreadable shard {shard_path(RECORDS, 7)}")
-            overview = page.locator("#overview")
-            expect(overview).to_contain_text("Skipped perspectives")
-            expect(overview).to_contain_text("Code Ownership (Implementation Worker), ")
-            expect(overview).to_contain_text(SKIPPED)
+        assert specs == [["active", "solid"], ["total", "dash"]]  # total on top, dashed
 
-            workers = page.locator("#workers")
-            for title in ("Analysis Worker", "Test Planning Worker", "Implementation Worker"):
-                expect(workers).to_contain_text(title, timeout=TIMEOUT_MS)
-            clipped = workers.locator(".ac-clip")
-            expect(clipped.first).to_have_attribute("title", re.compile(re.escape(MISSING)))
-            assert len(clipped.first.inner_text()) < len(MISSING)  # cut short, whole on hover
-            assert WHEN.search(workers.inner_text())
-            charts = page.locator(".js-plotly-plot")
-            expect(charts).to_have_count(3, timeout=TIMEOUT_MS)
+        page.get_by_role("tab", name="Test specs").click()
+        expect(page.locator("#specs")).to_contain_text("rationale", timeout=TIMEOUT_MS)
+        assert page.evaluate(BROKEN_WORDS_JS, "#specs th") == []
+        page.get_by_role("tab", name="Analysis findings").click()
 
-            findings = page.locator("#findings")
-            expect(findings).to_contain_text("Security Audit", timeout=TIMEOUT_MS)
-            assert "test-planning" not in findings.inner_text()  # specs have their own tab
-            assert WHEN.search(findings.inner_text())
-            label = page.locator("#findings-rows")
-            expect(label).to_contain_text(re.compile(r"rows 1-20 of \d+ · page 1 of \d+"))
-            total = int(re.search(r"of (\d+) ·", label.inner_text()).group(1))  # type: ignore[union-attr]
-            page.locator("#findings-page input").fill("2")
-            page.locator("#findings-page input").press("Enter")
-            expect(label).to_contain_text(f"rows 21-{min(40, total)} of {total} · page 2")
-            page.wait_for_timeout(2500)  # one timer tick: it keeps the page the tab is on
-            expect(label).to_contain_text("page 2")
-
-            page.get_by_label("severity").click()
-            page.get_by_role("option", name="high", exact=True).click()
-            expect(findings).not_to_contain_text("untested-module", timeout=TIMEOUT_MS)  # low
-            expect(label).to_contain_text("page 1 of")  # a new filter starts on page 1
-            expect(page.locator("#findings-page input")).to_have_value("1")
-
-            for table in ("#workers", "#findings"):
-                assert page.evaluate(BROKEN_WORDS_JS, f"{table} th") == []
-            assert page.evaluate(BROKEN_WORDS_JS, "#workers .body-cell") == []
-            header = page.locator("#workers thead").bounding_box()
-            assert header is not None and header["height"] < 80  # two lines at most
-
-            specs = page.evaluate(
-                "() => document.querySelectorAll('.js-plotly-plot')[2].data"
-                ".map((t) => [t.name, (t.line || {}).dash || 'solid'])"
-            )
-            assert specs == [["active", "solid"], ["total", "dash"]]  # total on top, dashed
-
-            page.get_by_role("tab", name="Test specs").click()
-            expect(page.locator("#specs")).to_contain_text("rationale", timeout=TIMEOUT_MS)
-            assert page.evaluate(BROKEN_WORDS_JS, "#specs th") == []
-            page.get_by_role("tab", name="Analysis findings").click()
-
-            page.wait_for_timeout(2500)  # one timer tick: the page must still be whole after it
-            expect(charts).to_have_count(3)
-            expect(banner).to_contain_text("Degraded")
-            page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
-        finally:
-            browser.close()
+        page.wait_for_timeout(2500)  # one timer tick: the page must still be whole after it
+        expect(charts).to_have_count(3)
+        expect(banner).to_contain_text("Degraded")
+        page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000

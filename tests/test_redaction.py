@@ -279,3 +279,13 @@ def test_an_unwritable_cache_folder_is_a_store_error_naming_it(tmp_path: Path) -
     with pytest.raises(StoreError, match="AUTOCODER_CACHE_DIR") as caught:
         ResultCache(blocker / "results.sqlite3")
     assert str(blocker) in str(caught.value)
+
+
+def test_an_empty_needle_is_held_by_every_string_and_ends() -> None:
+    # Found by a generated Hypothesis test of this repository: find("") matched at the end
+    # of the joined text forever.
+    from autocoder.redaction.batch import Batch
+
+    assert Batch(["a", "", "bc"]).holding("") == [0, 1, 2]
+    assert Batch([]).holding("") == []
+    assert Batch(["xab", "ab"]).holding("ab") == [0, 1]

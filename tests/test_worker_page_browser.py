@@ -7,14 +7,14 @@ screenshots land in the test's tmp dir as ``planning.png`` and ``failing.png``.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browserkit import NEEDS_CHROMIUM, TIMEOUT_MS, browser
 
 from autocoder.apps.service import WorkerService
 from autocoder.apps.worker_app import build_app
@@ -24,43 +24,9 @@ from autocoder.workers.catalog import worker_spec
 
 from appkit import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
-TIMEOUT_MS = 60_000
 ONE_LINE_PX = 34  # a header or short cell taller than this has wrapped
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs /usr/bin/chromium: apt-get install -y --no-install-recommends chromium "
-        "(scripts/test does it when run as root)",
-    ),
-]
-
-
-@contextmanager
-def browser(tmp_path: Path) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    home = tmp_path / "home"
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-           "XDG_CACHE_HOME": str(home / ".cache")}  # fmt: skip
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            args=[*ARGS, f"--disk-cache-dir={tmp_path / 'cache'}"],
-            env=env,
-            viewport={"width": 1400, "height": 1000},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture

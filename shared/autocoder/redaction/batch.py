@@ -48,6 +48,8 @@ class Batch:
 
     def holding(self, needle: str) -> list[int]:
         """The indexes of the strings holding ``needle`` (looked for in lower case if it is)."""
+        if not needle:  # in every string; find("") would match at the end forever
+            return list(range(len(self.texts)))
         text = self.low if needle.islower() else self.big
         out: list[int] = []
         at = text.find(needle)

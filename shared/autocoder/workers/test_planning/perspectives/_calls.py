@@ -8,6 +8,8 @@ Strategy, Failure Mode Analysis and Edge Case Discovery.
 
 from __future__ import annotations
 
+import ast
+
 from autocoder.workers.test_planning.inventory import Inventory, Param, Subject
 from autocoder.workers.test_planning.perspectives._constructors import (
     kind_reason,
@@ -243,7 +245,30 @@ CHECKS = {"float": "(int, float)", "int": "int", "str": "str", "bool": "bool", "
 
 
 def optional(annotation: str | None) -> bool:
-    return "None" in (annotation or "") or "Optional" in (annotation or "")
+    """Whether the annotation itself admits None (``int | None``, ``Optional[int]``,
+    ``Union[int, None]``); ``list[str | None]`` is a list, never None."""
+    try:
+        node = ast.parse((annotation or "").strip().strip("'\""), mode="eval").body
+    except SyntaxError:
+        return "None" in (annotation or "")
+    return _admits_none(node)
+
+
+def _admits_none(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return node.value is None
+    if isinstance(node, ast.Name | ast.Attribute):
+        return ast.unparse(node).split(".")[-1] == "None"
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _admits_none(node.left) or _admits_none(node.right)
+    if isinstance(node, ast.Subscript):
+        kind = ast.unparse(node.value).split(".")[-1]
+        if kind == "Optional":
+            return True
+        if kind == "Union":
+            items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            return any(_admits_none(item) for item in items)
+    return False
 
 
 def result_check(subject: Subject) -> str:
