@@ -29,7 +29,9 @@ from autocoder.apps.dashboard import charts, views
 from autocoder.apps.dashboard.app import SharedSnapshot, build_app, render
 from autocoder.apps.dashboard.data import DashboardData
 from autocoder.apps.dashboard.model import MetricCounts, SkippedRun, Snapshot, WorkerView
+from autocoder.apps.dashboard.page import metric_slots
 from autocoder.apps.dashboard.sources import worker_sources
+from autocoder.apps.dashboard.tabs import table_tabs
 from autocoder.cli import main
 from autocoder.errors import ConfigError
 from autocoder.settings import Settings, load_settings
@@ -303,26 +305,37 @@ async def test_a_first_read_that_fails_shows_down_with_the_reason() -> None:
     assert shown.snapshot.banner == "Down" and "OSError: disk gone" in shown.snapshot.banner_detail
 
 
+def _outputs() -> tuple[int, int, int]:
+    """Where a tick's charts, filters and tables start: after the banner, the overview, the
+    workers and one box per metrics table of the catalog."""
+    charts_at = 3 + metric_slots()
+    return charts_at, charts_at + 3, charts_at + 6
+
+
 async def test_a_tick_sends_the_charts_and_choices_only_when_they_changed() -> None:
     shown = await SharedSnapshot(Provider(snapshot())).get()
+    charts_at, filters_at, tables_at = _outputs()
     first = render(shown, ("All", "All", "All"), {}, NOW)
-    assert len(first) == 17 and first[6:9] == shown.figures
-    assert first[9].choices == [("All", "All"), ("analysis", "analysis"),
-                                ("test-planning", "test-planning")]  # fmt: skip
+    assert len(first) == tables_at + 2 * len(table_tabs()) + 1
+    assert first[charts_at:filters_at] == shown.figures
+    assert first[filters_at].choices == [("All", "All"), ("analysis", "analysis"),
+                                         ("test-planning", "test-planning")]  # fmt: skip
     again = render(shown, ("analysis", "gone", "All"), first[-1], NOW)
-    assert again[6:12] == (gr.skip(),) * 6
-    assert [row[1] for row in again[12]] == ["analysis"]  # "gone" no longer filters
-    assert again[13] == "rows 1-1 of 1 · page 1 of 1" and again[14:16] == ([], "no rows")
+    assert again[charts_at:tables_at] == (gr.skip(),) * 6
+    assert [row[1] for row in again[tables_at]] == ["analysis"]  # "gone" no longer filters
+    assert again[tables_at + 1] == "rows 1-1 of 1 · page 1 of 1"
+    assert again[tables_at + 2 : tables_at + 4] == ([], "no rows")
 
 
 async def test_a_tick_sends_the_page_of_findings_the_tab_is_on() -> None:
     rows = [{**snapshot().latest_findings[0], "line": n} for n in range(45)]
     shown = await SharedSnapshot(Provider(snapshot(latest_findings=rows))).get()
+    tables_at = _outputs()[2]
     second = render(shown, ("All", "All", "All"), {}, NOW, pages=(2, 1))
-    assert [row[4] for row in second[12]] == [f"a.py:{n}" for n in range(20, 40)]
-    assert second[13] == "rows 21-40 of 45 · page 2 of 3"
+    assert [row[4] for row in second[tables_at]] == [f"a.py:{n}" for n in range(20, 40)]
+    assert second[tables_at + 1] == "rows 21-40 of 45 · page 2 of 3"
     beyond = render(shown, ("All", "All", "All"), {}, NOW, pages=(9, 1))
-    assert beyond[13] == "rows 41-45 of 45 · page 3 of 3"  # a page past the end is the last
+    assert beyond[tables_at + 1] == "rows 41-45 of 45 · page 3 of 3"  # past the end: the last
 
 
 def test_refresh_period_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:

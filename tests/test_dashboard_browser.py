@@ -149,6 +149,9 @@ def test_the_page_tells_the_truth_about_health_and_stays_readable(
         page.get_by_role("tab", name="Test specs").click()
         expect(page.locator("#specs")).to_contain_text("rationale", timeout=TIMEOUT_MS)
         assert page.evaluate(BROKEN_WORDS_JS, "#specs th") == []
+        page.get_by_role("tab", name="Patches").click()  # the implementation worker's own tab
+        expect(page.locator("#patches")).to_contain_text("fixer", timeout=TIMEOUT_MS)
+        expect(page.locator("#patches-rows")).to_contain_text("no rows")  # it made none yet
         page.get_by_role("tab", name="Analysis findings").click()
 
         page.wait_for_timeout(2500)  # one timer tick: the page must still be whole after it

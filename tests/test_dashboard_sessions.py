@@ -27,6 +27,8 @@ from gradio.routes import App
 from autocoder.apps.dashboard import views
 from autocoder.apps.dashboard.app import build_app
 from autocoder.apps.dashboard.model import MetricCounts, Snapshot, WorkerView
+from autocoder.apps.dashboard.page import metric_slots
+from autocoder.apps.dashboard.tabs import table_tabs
 from autocoder.cli import main
 from autocoder.errors import ConfigError
 from autocoder.settings import load_settings
@@ -37,7 +39,7 @@ SESSIONS_ENV = "AUTOCODER_DASHBOARD_SESSIONS"
 
 SPACE_APP = Path(__file__).parent.parent / "4_monitoring_dashboard" / "app.py"
 FILTERS = ["All", "All", "All"]
-INPUTS = [*FILTERS, 1, 1]  # the filters, then the page numbers of the findings and specs tables
+INPUTS = [*FILTERS, *(1 for _ in table_tabs())]  # the filters, then each table's page number
 MB = 1024 * 1024
 
 
@@ -221,7 +223,8 @@ async def test_the_oldest_sessions_are_dropped_and_come_back_whole() -> None:
             held = list(gradio_app(app).state_holder.session_data)
             assert held == sessions[2:]
             tick = await call_event(client, url, events["refresh"], sessions[0], [*INPUTS, None])
-    plots = tick[6:9]
+    charts_at = 3 + metric_slots()  # after the banner, the overview, the workers, the metrics
+    plots = tick[charts_at : charts_at + 3]
     assert all(p and p.get("type") == "plotly" for p in plots)  # the charts again, not skipped
 
 

@@ -29,10 +29,7 @@ from autocoder.engine.target import Target
 from autocoder.engine.worker import Worker
 from autocoder.errors import PerspectiveSkipped
 from autocoder.store.local import LocalStore
-from autocoder.workers.analysis.info import ANALYSIS
-from autocoder.workers.analysis.spec import analysis_spec
-from autocoder.workers.test_planning import spec as test_planning
-from autocoder.workers.test_planning.info import TEST_PLANNING
+from autocoder.workers import catalog
 from autocoder.workers.test_planning.perspectives.ci_integration import GATE
 
 from enginekit import Crashes, LongLines
@@ -67,7 +64,7 @@ def python_snippets(document: Path) -> list[str]:
 def worker_for(info: WorkerInfo, state: str, target: Path, data: Path) -> Worker:
     """A worker with the real info, insights and record shape of ``info``'s worker, whose
     rotation ends in an iteration of ``state``."""
-    real = analysis_spec() if info is ANALYSIS else test_planning.test_planning_spec()
+    real = info.spec()
     last = {"ok": [], "skipped": [NoPackage()], "error": [Crashes()]}[state]
     spec = WorkerSpec(
         info=info,
@@ -89,7 +86,7 @@ def user_folder(
     fresh datasets cache (a new user's), as the current directory."""
     state: str = request.param
     data = tmp_path / "autocoder-data"
-    for info in (ANALYSIS, TEST_PLANNING):
+    for info in catalog.runnable():
         worker = worker_for(info, state, shop_dir, data)
         for _ in range(len(worker.spec.registry)):
             asyncio.run(worker.run_iteration())
@@ -116,7 +113,7 @@ def test_every_python_snippet_of_a_document_runs_verbatim(
 
 
 def test_the_dataset_cards_load_dataset_examples_run(user_folder: Path) -> None:
-    for info in (ANALYSIS, TEST_PLANNING):
+    for info in catalog.runnable():
         folder = user_folder / "autocoder-data" / info.dataset
         examples = INLINE_LOAD.findall((folder / "README.md").read_text(encoding="utf-8"))
         assert examples, f"the {info.dataset} card shows no load_dataset example"
@@ -141,7 +138,7 @@ def test_every_python_snippet_runs_verbatim_against_the_hub(
     """The same snippets with ``USER/`` pointed at the test Hub, where the workers' datasets are
     private repos read with HF_TOKEN (as DEPLOYMENT_GUIDE.md says)."""
     api = HfApi(token=TEST_TOKEN)
-    for info in (ANALYSIS, TEST_PLANNING):
+    for info in catalog.runnable():
         repo = f"{TEST_USER}/{info.dataset}"
         api.create_repo(repo, repo_type="dataset", private=True)
         api.upload_folder(

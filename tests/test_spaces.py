@@ -19,7 +19,7 @@ from appkit import free_port
 
 ROOT = Path(__file__).parent.parent
 DASHBOARD = "4_monitoring_dashboard"
-SPACES = ["1_analysis_worker", "2_test_planning_worker", DASHBOARD]
+SPACES = ["1_analysis_worker", "2_test_planning_worker", "3_implementation_worker", DASHBOARD]
 
 
 def _card(folder: str) -> dict:

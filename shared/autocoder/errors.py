@@ -55,6 +55,14 @@ class Unauthorized(AutocoderError):
     """A control action was asked for by a visitor who may not take it."""
 
 
+class FixerError(AutocoderError):
+    """A fixer could not make its change: it crashed, timed out, or found nothing to change."""
+
+
+class PatchError(AutocoderError):
+    """A patch does not apply: to a scratch copy at its base commit, or to the user's checkout."""
+
+
 def redact(text: str, secrets: list[str | None]) -> str:
     """Return ``text`` with every non-empty secret value replaced by ``***``."""
     for secret in secrets:

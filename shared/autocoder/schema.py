@@ -185,6 +185,34 @@ class SpecRow(RowMeta, TestSpec):
     :class:`RowMeta` ones)."""
 
 
+PatchStatus = Literal["verified", "checked", "failed", "unverified"]
+
+
+class PatchFields(_Model):
+    """A change the implementation worker made and checked, with what it answers."""
+
+    id: str = Field(description="patch-<16 hex>: the item, base commit and diff")
+    item_id: str
+    fingerprints: list[str] = Field(description="the findings it answers")
+    spec_ids: list[str] = Field(description="the test specifications it answers")
+    base_commit: str | None = Field(description="the target commit the diff applies to")
+    fixer: str = Field(description="what made the change: 'ruff', 'libcst:requests-timeout'")
+    files: list[str] = Field(description="repo-relative files it changes or adds")
+    diff: str = Field(description="unified diff against base_commit (a/ and b/ prefixes)")
+    status: PatchStatus = Field(
+        description="verified: every check that was allowed ran and passed, the tests included; "
+        "checked: the static checks passed and the tests were not allowed to run; failed; "
+        "unverified: a check could not run"
+    )
+    failed_step: str = Field(default="", description="the first step that failed, if any")
+    evidence: dict[str, Any] = Field(description="each verification step and its output")
+
+
+class PatchRow(RowMeta, PatchFields):
+    """One patch of one iteration: the row of the ``patches`` config (the patch's fields, then
+    the :class:`RowMeta` ones)."""
+
+
 @dataclass(frozen=True)
 class DatasetConfig:
     """A config of a dataset: its name, the folder its shards live in, and its row model."""
@@ -201,6 +229,7 @@ class DatasetConfig:
 RECORDS = DatasetConfig("default", "data/records", Record)
 FINDINGS = DatasetConfig("findings", "data/findings", FindingRow)
 SPECS = DatasetConfig("specs", "data/specs", SpecRow)
+PATCHES = DatasetConfig("patches", "data/patches", PatchRow)
 
 
 def _feature(annotation: Any) -> dict[str, Any]:

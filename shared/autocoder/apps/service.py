@@ -11,7 +11,7 @@ from tenacity import AsyncRetrying, RetryCallState, stop_never
 
 from autocoder.engine.cache import ResultCache
 from autocoder.engine.logbuffer import logged_as
-from autocoder.engine.perspective import RunOptions
+from autocoder.engine.perspective import Perspective, RunOptions
 from autocoder.engine.spec import WorkerSpec
 from autocoder.engine.target import Target
 from autocoder.engine.worker import Worker
@@ -23,6 +23,7 @@ from autocoder.store.local import LocalStore
 from autocoder.store.locate import open_dataset
 from autocoder.store.reader import recent_records
 from autocoder.store.retry import RetryAfterOrBackoff, StopAfterWaiting, failure, retry_outages
+from autocoder.workers import catalog
 
 log = logging.getLogger("autocoder.service")
 SHUTDOWN_GRACE_S = 30.0  # how long shutdown waits for the running iteration before cancelling it
@@ -96,6 +97,7 @@ class WorkerService:
             hub=self.hub,
             secrets=self.settings.secrets(),
             peers=self.peer_reader,
+            perspective_of=self.peer_perspective,
         )
         if self.hub is not None:
             self.hub.start()
@@ -134,6 +136,17 @@ class WorkerService:
         except TimeoutError:
             return
         raise asyncio.CancelledError
+
+    def peer_perspective(self, name: str) -> Perspective | None:
+        """Another worker's perspective named ``name`` (the implementation worker runs the one
+        that raised a finding again on its patched copy), or None when no worker has it."""
+        for info in catalog.runnable():
+            if info.name == self.spec.name:
+                continue
+            for perspective in info.spec().registry:
+                if perspective.name == name:
+                    return perspective
+        return None
 
     def peer_reader(self, dataset: str) -> Dataset | None:
         """Another worker's dataset: the local folder when it has records, else its Hub repo

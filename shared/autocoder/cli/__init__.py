@@ -1,4 +1,4 @@
-"""The autocoder command: up, serve, once, latest, sarif, tests, gate, repair.
+"""The autocoder command: up, serve, once, latest, sarif, tests, gate, repair, patches, apply.
 
 Every flag also reads an environment variable (``--target`` / ``AUTOCODER_TARGET`` and so on),
 flags win. Exit status: 0; 1 when ``gate`` fails; 2 for a usage error and for every error,
@@ -9,7 +9,8 @@ goes away (``autocoder sarif | head``), click ends the command quietly, status 1
 The app is built on each call from the worker catalog (:func:`build_app`): a worker added to
 ``autocoder.workers.catalog.CATALOG`` is offered by serve, once and latest and started by up,
 with no change here. One module per command group: :mod:`.apps` (up, serve), :mod:`.runs`
-(once), :mod:`.results` (latest, sarif, tests, gate), :mod:`.repair` (repair).
+(once), :mod:`.results` (latest, sarif, tests, gate), :mod:`.repair` (repair), :mod:`.patches`
+(patches, apply).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Annotated
 import typer
 
 from autocoder import __version__
-from autocoder.cli import apps, repair, results, runs
+from autocoder.cli import apps, patches, repair, results, runs
 from autocoder.cli.common import Invocation
 from autocoder.errors import AutocoderError, one_line
 
@@ -62,6 +63,7 @@ def build_app() -> typer.Typer:
     runs.register(app)
     results.register(app)
     repair.register(app)
+    patches.register(app)
     return app
 
 

@@ -46,6 +46,9 @@ class RunContext:
     # that perspective's id (None when nothing was handed on yet): see :mod:`.handoff`.
     handoff: dict[str, Any] = field(default_factory=dict)
     handoff_from: str | None = None
+    # Another worker's perspective by display name ("Security Audit"), or None: to run it again,
+    # e.g. on a patched scratch copy, without this worker importing the other's package.
+    perspective_of: Callable[[str], Perspective | None] = lambda _name: None
 
 
 @dataclass

@@ -110,6 +110,7 @@ class WorkerInfo:
     folder: str  # the Space folder in this repository: "1_analysis_worker"
     configs: tuple[DatasetConfig, ...]  # RECORDS first, then the extra configs
     table_rows: Mapping[str, TableRow] = field(default_factory=dict)  # config -> findings row
+    table_titles: Mapping[str, str] = field(default_factory=dict)  # config -> dashboard tab
     metrics: tuple[MetricTable, ...] = ()
     charts: frozenset[str] = frozenset()  # "findings_by_commit", "specs_over_time"
     page_table: PageTable | None = None

@@ -140,7 +140,7 @@ def test_environment(cache_dir: Path | None, root: Path) -> Iterator[TestEnv]:
         with tempfile.TemporaryDirectory(prefix="autocoder-testenv-") as tmp:
             yield create(Path(tmp) / "env")
         return
-    folder = cache_dir / "testenvs" / environment_key(root)
+    folder = (cache_dir / "testenvs" / environment_key(root)).resolve()  # tests run elsewhere
     env = TestEnv(folder) if folder.is_dir() else _create_cached(folder)
     own = fingerprint([str(env.site_packages), str(folder / "bin")])
     try:

@@ -70,6 +70,7 @@ class Worker:
         hub: HubSync | None = None,
         secrets: list[str | None] | None = None,
         peers: Callable[[str], DatasetReader | None] | None = None,
+        perspective_of: Callable[[str], Perspective | None] | None = None,
     ) -> None:
         self.interval_s = spec.default_interval_s if interval_s is None else interval_s
         if self.interval_s < 0 or iteration_timeout_s <= 0:
@@ -83,6 +84,7 @@ class Worker:
         self.iteration_timeout_s = iteration_timeout_s
         self._secrets = secrets or []
         self._peers = peers or (lambda _name: None)
+        self._perspective_of = perspective_of or (lambda _name: None)
         self._sources: SourceFiles | None = None  # the last snapshot: its hashes are reused
         self.running = True  # start/stop controls flip this; the loop itself lives until close()
         self.current: str | None = None
@@ -198,6 +200,7 @@ class Worker:
             peers=self._peers,
             handoff=copy.deepcopy(self.handoffs.current.data),
             handoff_from=self.handoffs.current.perspective_id,
+            perspective_of=self._perspective_of,
         )
         result = perspective.run(ctx)
         result.handoff = handoff.checked(perspective.name, result.handoff)

@@ -59,7 +59,7 @@ def _latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def series(histories: list[WorkerHistory]) -> dict[str, Any]:
-    """The chart series and the latest findings table of the snapshot."""
+    """The chart series and the latest rows of each config (each a table of the page)."""
     per_hour = [
         {"worker": h.source.name, "hour": datetime.fromtimestamp(hour * HOUR_S, UTC).isoformat(),
          "iterations": h.hours[hour]}
@@ -75,14 +75,25 @@ def series(histories: list[WorkerHistory]) -> dict[str, Any]:
         {"timestamp": stamp, "test_specs_total": total, "test_specs_active": active}
         for _, stamp, total, active in points[::-step][::-1]
     ]
-    rows = [r for h in histories for pass_rows in h.rows.values() for r in pass_rows]
+    latest = _latest_by_config(histories)
     return {
         "iterations_per_hour": per_hour,
         "findings_by_commit": by_commit,
         "specs_over_time": specs,
-        "latest_findings": _latest([r for r in rows if r.get("config") == "findings"]),
-        "latest_specs": _latest([r for r in rows if r.get("config") != "findings"]),
+        "latest_findings": latest.get("findings", []),
+        "latest_specs": latest.get("specs", []),
+        "latest": latest,
     }
+
+
+def _latest_by_config(histories: list[WorkerHistory]) -> dict[str, list[dict[str, Any]]]:
+    """The latest rows of every worker, by the config they come from (each its own table)."""
+    by_config: dict[str, list[dict[str, Any]]] = {}
+    for history in histories:
+        for pass_rows in history.rows.values():
+            for row in pass_rows:
+                by_config.setdefault(row["config"], []).append(row)
+    return {config: _latest(rows) for config, rows in by_config.items()}
 
 
 class DashboardData:

@@ -121,6 +121,9 @@ class Snapshot:
     problems: list[str] = field(default_factory=list)  # corrupt shards skipped, Hub errors...
     skipped: list[SkippedRun] = field(default_factory=list)  # latest run skipped, per perspective
     latest_specs: list[dict[str, Any]] = field(default_factory=list)  # test specs, like findings
+    # Every extra config's rows by config name ("findings", "specs", "patches"), like findings;
+    # ``latest_findings`` and ``latest_specs`` are its first two, kept for their readers.
+    latest: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The overview numbers for ``GET /api/summary``."""
@@ -136,6 +139,17 @@ class Snapshot:
             "problems": self.problems,
             "skipped_perspectives": [run.summary() for run in self.skipped],
         }
+
+    @property
+    def latest_by_config(self) -> dict[str, list[dict[str, Any]]]:
+        """The latest rows of each config; those of a snapshot made with only the two named
+        lists (an older reader, a test) under ``findings`` and ``specs``."""
+        named = {"findings": self.latest_findings, "specs": self.latest_specs}
+        return {**{config: rows for config, rows in named.items() if rows}, **self.latest}
+
+    def rows_of(self, config: str) -> list[dict[str, Any]]:
+        """The latest rows of one config, most severe first ([] when there are none)."""
+        return self.latest_by_config.get(config, [])
 
     def counts(self, summary_key: str) -> dict[str, int]:
         """The counts of the metrics table with this summary key ({} when there is none)."""

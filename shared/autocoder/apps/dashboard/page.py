@@ -15,7 +15,9 @@ from gradio.events import api as endpoint
 
 from autocoder.apps.dashboard import views
 from autocoder.apps.dashboard.cache import SharedSnapshot, Shown
+from autocoder.apps.dashboard.model import Snapshot
 from autocoder.apps.dashboard.sessions import DEFAULT_SESSIONS, SharedOutputs, bound_sessions
+from autocoder.apps.dashboard.tabs import TableTab, table_tabs
 from autocoder.workers import catalog
 
 TITLE = "autocoder · Monitoring Dashboard"
@@ -43,9 +45,13 @@ def render(
     seen: dict[str, Any],
     now: datetime,
     slots: int | None = None,
-    pages: tuple[float | None, float | None] = (1, 1),
+    pages: Sequence[float | None] = (),
+    tabs: tuple[TableTab, ...] | None = None,
 ) -> tuple[Any, ...]:
-    """What one tab's tick sends; the charts and the filter choices only when they changed."""
+    """What one tab's tick sends; the charts and the filter choices only when they changed.
+
+    ``pages`` are the page numbers of the ``tabs``' tables in order (1 for those not given).
+    """
     slots = metric_slots() if slots is None else slots
     snapshot = shown.snapshot
     choices = views.filter_choices(snapshot)
@@ -61,59 +67,81 @@ def render(
         *(gr.skip() if same_charts else figure for figure in shown.figures),
         *(gr.skip() if same_choices else gr.Dropdown(choices=choices[k], value=v)
           for k, v in zip(views.FILTER_KEYS, picked, strict=True)),
-        *tables(snapshot, picked, pages, now),
+        *tables(snapshot, picked, pages, now, tabs),
         {"charts": shown.charts_key, "choices": choices_key},
     )  # fmt: skip
 
 
 def tables(
-    snapshot: Any, values: Sequence[str | None], pages: Sequence[float | None], now: datetime
+    snapshot: Snapshot,
+    values: Sequence[str | None],
+    pages: Sequence[float | None],
+    now: datetime,
+    tabs: tuple[TableTab, ...] | None = None,
 ) -> tuple[Any, ...]:
-    """The findings page and its label, then the specs page and its label."""
+    """Each tab's page of rows and its label, in the tabs' order (the catalog's by default)."""
+    tabs = table_tabs() if tabs is None else tabs
+    numbers = [pages[i] if i < len(pages) else 1 for i in range(len(tabs))]
     out: list[Any] = []
-    for rows, page in zip((snapshot.latest_findings, snapshot.latest_specs), pages, strict=True):
-        shown, label = views.page_of(views.filter_findings(rows, *values), page)
+    for tab, page in zip(tabs, numbers, strict=True):
+        rows = views.filter_findings(snapshot.rows_of(tab.config), *values)
+        shown, label = views.page_of(rows, page)
         out += [views.finding_rows(shown, now), label]
     return tuple(out)
+
+
+def split_inputs(asked: Sequence[Any]) -> tuple[tuple[str | None, ...], tuple[float | None, ...]]:
+    """The page's inputs as (filter values, page numbers of the tables, in the tabs' order)."""
+    count = len(views.FILTER_KEYS)
+    return tuple(asked[:count]), tuple(asked[count:])
 
 
 class PageEvents:
     """The page's listeners: every session gets the same postprocessed output objects.
 
     They are made once per snapshot (:class:`SharedOutputs`), so a tab keeps no copy of its own.
+    Their inputs are the filters, then one page number per table (``tabs``), then the tab's
+    state for :meth:`refresh`.
     """
 
     def __init__(
-        self, shared: SharedSnapshot, outputs: list[Any], table_outputs: list[Any], slots: int
+        self,
+        shared: SharedSnapshot,
+        outputs: list[Any],
+        table_outputs: list[Any],
+        slots: int,
+        tabs: tuple[TableTab, ...] | None = None,
     ) -> None:
         self.shared, self.slots = shared, slots
+        self.tabs = table_tabs() if tabs is None else tabs
         self.page, self.tables = SharedOutputs(outputs), SharedOutputs(table_outputs)
 
-    async def refresh(
-        self, worker: str | None, perspective: str | None, severity: str | None,
-        findings_page: float | None, specs_page: float | None, tab: dict[str, Any],
-    ) -> tuple[Any, ...]:  # fmt: skip
-        shown, values = await self.shared.get(), (worker, perspective, severity)
-        pages = (findings_page, specs_page)
-        key = (values, pages, tab.get("charts"), tab.get("choices"))
+    async def refresh(self, *asked: Any) -> tuple[Any, ...]:
+        """A timer tick or the page's load: ``asked`` is the filters, the pages, the tab state."""
+        *inputs, tab = asked
+        values, pages = split_inputs(inputs)
+        shown = await self.shared.get()
+        state: dict[str, Any] = tab or {}
+        key = (values, pages, state.get("charts"), state.get("choices"))
 
         def made() -> tuple[Any, ...]:
-            return render(shown, values, tab, _now(), self.slots, pages)
+            return render(shown, values, state, _now(), self.slots, pages, self.tabs)
 
         return await self.page.get(shown, key, made)
 
-    async def table_pages(
-        self, worker: str | None, perspective: str | None, severity: str | None,
-        findings_page: float | None, specs_page: float | None,
-    ) -> tuple[Any, ...]:  # fmt: skip
-        """Both tables at the pages asked for, after a filter or a page number changed."""
-        shown, values = await self.shared.get(), (worker, perspective, severity)
-        pages = (findings_page, specs_page)
+    async def table_pages(self, *asked: Any) -> tuple[Any, ...]:
+        """Every table at the page asked for, after a filter or a page number changed."""
+        values, pages = split_inputs(asked)
+        shown = await self.shared.get()
 
         def made() -> tuple[Any, ...]:
-            return tables(shown.snapshot, values, pages, _now())
+            return tables(shown.snapshot, values, pages, _now(), self.tabs)
 
         return await self.tables.get(shown, (values, pages), made)
+
+    def first_pages(self) -> tuple[int, ...]:
+        """Every table back on page 1: a new filter starts a new list."""
+        return (1,) * len(self.tabs)
 
     async def findings(
         self, worker: str | None, perspective: str | None, severity: str | None
@@ -125,11 +153,6 @@ class PageEvents:
 
     async def summary(self) -> dict[str, Any]:
         return (await self.shared.get()).snapshot.summary()
-
-
-def first_pages() -> tuple[int, int]:
-    """Both tables back on page 1: a new filter starts a new list."""
-    return 1, 1
 
 
 def _now() -> datetime:
@@ -175,25 +198,28 @@ def build_blocks(
         gr.Markdown("## Latest findings")
         with gr.Row():
             filters = [_dropdown(key) for key in views.FILTER_KEYS]
+        tabs = table_tabs()
         with gr.Tabs():
-            with gr.Tab("Analysis findings", elem_id="findings-tab"):
-                findings, findings_label, findings_page = _table(views.FINDING_HEADERS, "findings")
-            with gr.Tab("Test specs", elem_id="specs-tab"):
-                specs, specs_label, specs_page = _table(views.SPEC_HEADERS, "specs")
+            shown_tables: list[Any] = []
+            pages: list[gr.Number] = []
+            for tab in tabs:
+                with gr.Tab(tab.title, elem_id=tab.tab_id):
+                    table, label, page = _table(tab.headers, tab.elem_id)
+                shown_tables += [table, label]
+                pages.append(page)
         seen = gr.State({})  # which charts and choices this tab has: two numbers
-        shown_tables = [findings, findings_label, specs, specs_label]
         outputs = [banner, overview, workers, *counts, *plots, *filters, *shown_tables, seen]
-        events = PageEvents(shared, outputs, shown_tables, len(counts))
-        asked = [*filters, findings_page, specs_page]
+        events = PageEvents(shared, outputs, shown_tables, len(counts), tabs)
+        asked = [*filters, *pages]
         private: dict[str, Any] = {"postprocess": False, "api_visibility": "private"}
         gr.Timer(refresh_s).tick(
             events.refresh, inputs=[*asked, seen], outputs=outputs, api_name="refresh", **private
         )
         blocks.load(events.refresh, inputs=[*asked, seen], outputs=outputs,
                     api_name="refresh_on_load", **private)  # fmt: skip
-        gr.on([f.input for f in filters], first_pages, outputs=[findings_page, specs_page],
+        gr.on([f.input for f in filters], events.first_pages, outputs=pages,
               api_name="first_pages", api_visibility="private", queue=False)  # fmt: skip
-        changed = [f.input for f in filters] + [findings_page.change, specs_page.change]
+        changed = [f.input for f in filters] + [page.change for page in pages]
         gr.on(changed, events.table_pages, inputs=asked, outputs=shown_tables,
               api_name="table_pages", **private)  # fmt: skip
         endpoint(events.findings, api_name="findings")

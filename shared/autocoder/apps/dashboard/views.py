@@ -40,8 +40,11 @@ FINDING_WIDTHS: list[str | int] = ["11%", "8%", "12%", "8%", "13%", "11%", "28%"
 SPEC_HEADERS = [
     "time", "worker", "perspective", "priority", "file:line", "kind", "rationale", "commit",
 ]  # fmt: skip
+PATCH_HEADERS = [  # severity from the patch's status (``patch_as_finding``): failed is high
+    "time", "worker", "stage", "severity", "file", "fixer", "patch", "commit",
+]  # fmt: skip
 COMMIT_SHOWN = 8  # characters of a commit hash (git's short form is 7)
-PAGE_ROWS = 20  # rows of a findings or specs page
+PAGE_ROWS = 20  # rows of a page of one latest-findings table
 ERROR_SHOWN = 90  # characters of the last error in the workers table (all of it on hover)
 MESSAGE_SHOWN = 220  # characters of a finding's message (all of it on hover)
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
@@ -185,8 +188,8 @@ def metrics_markdown(snapshot: Snapshot, slots: int) -> list[str]:
 def filter_choices(snapshot: Snapshot) -> dict[str, list[str]]:
     """The values each filter dropdown offers: ``All`` then what the latest findings hold."""
     choices: dict[str, list[str]] = {}
+    rows = [row for rows in snapshot.latest_by_config.values() for row in rows]
     for key in FILTER_KEYS:
-        rows = [*snapshot.latest_findings, *snapshot.latest_specs]
         values = {str(row.get(key)) for row in rows if row.get(key)}
         choices[key] = [ALL, *sorted(values)]
     return choices
@@ -213,8 +216,9 @@ def kept_filters(values: tuple[str | None, ...], choices: dict[str, list[str]]) 
 
 
 def _location(row: dict[str, Any]) -> str:
+    """``file:line``; the file alone for a row about the whole file (line 0 or none)."""
     file = row.get("file") or ""
-    return f"{file}:{row['line']}" if file and row.get("line") is not None else file
+    return f"{file}:{row['line']}" if file and row.get("line") else file
 
 
 def page_of(

@@ -19,6 +19,7 @@ ANALYSIS = WorkerInfo(
     folder="1_analysis_worker",
     configs=(RECORDS, FINDINGS),
     table_rows={FINDINGS.name: as_finding},
+    table_titles={FINDINGS.name: "Analysis findings"},
     metrics=(
         MetricTable(
             "Unique findings by severity",

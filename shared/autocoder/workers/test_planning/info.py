@@ -39,6 +39,7 @@ TEST_PLANNING = WorkerInfo(
     folder="2_test_planning_worker",
     configs=(RECORDS, SPECS),
     table_rows={SPECS.name: spec_as_finding},
+    table_titles={SPECS.name: "Test specs"},
     metrics=(MetricTable("Test planning (cumulative)", summary_key="test_planning", keys=COUNTS),),
     charts=frozenset({"specs_over_time"}),
     page_table=PageTable(

@@ -1,0 +1,50 @@
+"""What the implementation worker writes: the record's ``analysis`` and the ``patches`` rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from autocoder.engine.perspective import PerspectiveResult
+from autocoder.schema import PATCHES, PatchFields, PatchRow, Record
+
+NO_CHANGES = {"file": "", "code": "", "diff": "", "language": ""}
+
+
+def record_analysis(result: PerspectiveResult) -> dict[str, Any]:
+    """The record's ``analysis``: the item, the earlier stages' conclusions, this stage's
+    conclusion and content, and (Implementation Plan only, empty otherwise) the change."""
+    d = result.details
+    return {
+        "summary": result.summary,
+        "item_id": d.get("item_id", ""),
+        "item": d.get("item", {}),
+        "previous_stages": d.get("previous_stages", []),
+        "conclusion": d.get("conclusion", ""),
+        "code_changes": d.get("code_changes", dict(NO_CHANGES)),
+        "test_code": d.get("test_code", ""),
+        "verification": d.get("verification", {}),
+        "patch_id": d.get("patch_id", ""),
+        "metrics": result.metrics,
+        "skipped": result.skipped,
+        "tools": result.tools,
+        "details": d.get("content", {}),
+    }
+
+
+def patch_rows(record: Record, result: PerspectiveResult) -> dict[str, list[BaseModel]]:
+    meta = {
+        "iteration": record.iteration,
+        "timestamp": record.timestamp,
+        "worker": record.worker,
+        "perspective_name": record.perspective_name,
+        "repo": record.target.repo,
+        "commit": record.target.commit,
+    }
+    rows: list[BaseModel] = [
+        PatchRow.model_validate({**p.model_dump(), **meta})
+        for p in result.items
+        if isinstance(p, PatchFields)
+    ]
+    return {PATCHES.name: rows}

@@ -1,0 +1,107 @@
+"""How one item moves through the stages: what a stage reads from the one before it, what it
+hands on, and what it writes in its record.
+
+The handoff (see :mod:`autocoder.engine.handoff`) holds the item, the commit it was taken at,
+every earlier stage's one-line conclusion and the facts later stages build on (keyed by stage
+id). A stage runs only when its own predecessor handed on: after a failed or skipped stage the
+rest of the chain says so in a skipped record and Deep Understanding takes the next item. A stage
+that finds the target at another commit than the item's fails: the code it would change is not
+the code the earlier stages read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from autocoder.engine.perspective import PerspectiveResult, RunContext
+from autocoder.errors import PerspectiveSkipped, TargetError
+from autocoder.workers.implementation.stages import STAGES
+from autocoder.workers.implementation.workitem import WorkItem
+
+NAMES = dict(STAGES)
+ORDER = [stage_id for stage_id, _ in STAGES]
+
+
+@dataclass
+class InProgress:
+    """An item between stages: what the earlier stages concluded and found."""
+
+    item: WorkItem
+    base_commit: str | None
+    conclusions: list[dict[str, str]] = field(default_factory=list)  # {"stage", "conclusion"}
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage id -> its facts
+
+    def handoff(self, stage_id: str, conclusion: str, facts: dict[str, Any]) -> dict[str, Any]:
+        """What the next stage reads: this item with this stage's conclusion and facts added."""
+        return {
+            "item": self.item.model_dump(mode="json"),
+            "base_commit": self.base_commit,
+            "conclusions": [*self.conclusions, {"stage": NAMES[stage_id],
+                                                "conclusion": conclusion}],
+            "facts": {**self.facts, stage_id: facts},
+        }  # fmt: skip
+
+    def result(
+        self,
+        stage_id: str,
+        conclusion: str,
+        content: dict[str, Any],
+        facts: dict[str, Any] | None = None,
+        **record: Any,
+    ) -> PerspectiveResult:
+        """The stage's result: its record names the item, the earlier conclusions, this one and
+        the stage's content; ``record`` adds the Implementation Plan's keys (code_changes...)."""
+        return PerspectiveResult(
+            summary=f"{NAMES[stage_id]} of {self.item.id}: {conclusion}",
+            details={
+                "item_id": self.item.id,
+                "item": self.item.model_dump(mode="json", exclude={"test_code"}),
+                "previous_stages": self.conclusions,
+                "conclusion": conclusion,
+                "content": content,
+                **record,
+            },
+            handoff=self.handoff(stage_id, conclusion, facts if facts is not None else content),
+        )
+
+
+def started(item: WorkItem, commit: str | None) -> InProgress:
+    return InProgress(item, commit)
+
+
+def in_progress(ctx: RunContext, stage_id: str) -> InProgress:
+    """The item the stage before ``stage_id`` handed on, at the target's current commit.
+
+    Raises PerspectiveSkipped when no item is in progress (saying why), TargetError when the
+    target moved to another commit since the item was taken."""
+    before = ORDER[ORDER.index(stage_id) - 1]
+    if ctx.handoff_from != before or "item" not in ctx.handoff:
+        raise PerspectiveSkipped(f"no item in progress: {_why_none(ctx.handoff_from)}")
+    data = ctx.handoff
+    progress = InProgress(
+        WorkItem.model_validate(data["item"]), data.get("base_commit"),
+        list(data.get("conclusions", [])), dict(data.get("facts", {})),
+    )  # fmt: skip
+    if progress.base_commit != ctx.commit:
+        raise TargetError(
+            f"the target moved from {progress.base_commit} to {ctx.commit} since Deep "
+            f"Understanding took {progress.item.id}; the item starts again at the new commit"
+        )
+    return progress
+
+
+def _why_none(handed_on_by: str | None) -> str:
+    if handed_on_by is None or handed_on_by not in ORDER:
+        return "Deep Understanding has not taken an item yet"
+    if handed_on_by == ORDER[-1]:
+        return "the last item ended at Implementation Plan and Deep Understanding took no new one"
+    failed = NAMES[ORDER[ORDER.index(handed_on_by) + 1]]
+    return (
+        f"the item stopped after {NAMES[handed_on_by]}: {failed} failed or was skipped (see its "
+        "record); Deep Understanding takes the next item"
+    )
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else ('es' if word.endswith('x') else 's')}"

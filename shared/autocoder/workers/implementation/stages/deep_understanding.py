@@ -1,0 +1,94 @@
+"""Deep Understanding: take the most valuable item not taken at this commit, and show its
+evidence: the finding as the peer reported it, the code around it and the definition holding it.
+
+Items come from :mod:`..items`; an item is taken only when a fixer offers at least one candidate
+for it (at most :data:`TRIES` items are asked per iteration; the ones with none are remembered as
+unfixable at this commit and not asked again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, ClassVar
+
+from autocoder.engine.perspective import PerspectiveResult, RunContext
+from autocoder.errors import PerspectiveSkipped
+from autocoder.workers.implementation import context, fixers, items
+from autocoder.workers.implementation.fixers.test_files import test_in_tree
+from autocoder.workers.implementation.ledger import Ledger
+from autocoder.workers.implementation.stages import _chain
+from autocoder.workers.implementation.stages._chain import plural
+from autocoder.workers.implementation.workitem import WorkItem
+
+TRIES = 12  # items asked for fixes per iteration: each ask may run a tool
+
+
+class DeepUnderstanding:
+    id: ClassVar[str] = "deep_understanding"
+    name: ClassVar[str] = "Deep Understanding"
+
+    def run(self, ctx: RunContext) -> PerspectiveResult:
+        pool = items.collect(ctx, test_in_tree)
+        if not pool.items:
+            raise PerspectiveSkipped(f"no work items at this commit: {pool.why_empty()}")
+        ledger = Ledger.from_state(ctx.previous_state)
+        retired = ledger.retire_gone({item.id for item in pool.items}, ctx.commit)
+        item, fixes, passed_over = self._take(ctx, pool.items, ledger)
+        if item is None:
+            raise PerspectiveSkipped(
+                f"none of the {len(pool.items)} items at this commit is left to take: "
+                f"{passed_over or 'all were taken already'}"
+            )
+        ledger.taken[item.id] = ctx.commit
+        content = understanding(ctx, item)
+        content["fixes_offered"] = fixes
+        content["pool"] = {"items": len(pool.items), "sources": pool.read,
+                           "retired": retired, "passed_over": passed_over}  # fmt: skip
+        result = _chain.started(item, ctx.commit).result(
+            self.id, _conclusion(item, content), content
+        )
+        result.state = ledger.to_state()
+        result.metrics = {"items_in_pool": len(pool.items), "items_retired": len(retired),
+                          "items_without_fix": len(passed_over)}  # fmt: skip
+        return result
+
+    def _take(
+        self, ctx: RunContext, ranked: list[WorkItem], ledger: Ledger
+    ) -> tuple[WorkItem | None, list[str], dict[str, str]]:
+        """The best item a fixer has something for, its fixes' titles, and the items passed over
+        on the way with why."""
+        passed_over: dict[str, str] = {}
+        for item in [i for i in ranked if not ledger.done_at(i.id, ctx.commit)][:TRIES]:
+            offered, why = fixers.fixes_for(item, ctx.root, ctx.options)
+            if offered:
+                return item, [f"{fix.fixer}: {fix.title}" for fix in offered], passed_over
+            ledger.unfixable[item.id] = ctx.commit
+            passed_over[item.id] = why
+        return None, [], passed_over
+
+
+def understanding(ctx: RunContext, item: WorkItem) -> dict[str, Any]:
+    """The evidence: the finding or spec, the code at its line and the definition around it."""
+    where = context.enclosing(ctx.sources, item.file, item.line)
+    return {
+        "evidence": {"tool": item.tool, "rule": item.rule, "severity": item.severity,
+                     "file": item.file, "line": item.line, "message": item.message,
+                     "source": item.source, "fingerprints": item.fingerprints,
+                     "spec_ids": item.spec_ids, "subject": item.subject},
+        "code": context.snippet(ctx.sources, item.file, item.line),
+        "definition": asdict(where) if where is not None else None,
+    }  # fmt: skip
+
+
+def _conclusion(item: WorkItem, content: dict[str, Any]) -> str:
+    where = content["definition"]
+    inside = f" in {where['kind']} {where['qualname']}" if where else ""
+    what = (
+        f"spec {item.spec_ids[0]} for {item.subject}"
+        if item.kind == "spec"
+        else (f"{item.tool} {item.rule} ({item.severity})")
+    )
+    return (
+        f"{what} at {item.file}:{item.line}{inside}, from {item.source}: {item.message}; "
+        f"{plural(len(content['fixes_offered']), 'candidate fix')} offered"
+    )
