@@ -112,7 +112,7 @@ def test_spec_is_not_in_tree_when_the_test_differs_or_is_outside_test_files(
     assert not test_files.test_in_tree(sources, "def test_x(:\n")
 
 
-GUARDED = '''import importlib
+GUARDED = """import importlib
 import pytest
 
 for _module in ("pkg.mod",):  # skip where this environment
@@ -129,7 +129,7 @@ from pkg.mod import add
 
 def test_add_sums_two_numbers():
     assert add(1, 2) == 3
-'''
+"""
 
 
 def test_a_written_test_fails_where_its_subject_cannot_be_imported_and_its_imports_are_tidy(
