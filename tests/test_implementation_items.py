@@ -53,3 +53,9 @@ def test_an_item_is_done_once_per_commit_and_retired_when_its_finding_is_gone() 
     assert ledger.retire_gone({"item-b"}, "c2") == ["item-a"]
     assert Ledger.from_state(ledger.to_state()).retired == ["item-a"]
     assert ledger.retire_gone(set(), "c1") == []  # taken at this very commit: not gone yet
+
+
+def test_among_equals_the_item_in_code_more_modules_import_comes_first() -> None:
+    leaf = _item("medium", line=1).model_copy(update={"fan_in": 0})
+    hub = _item("medium", line=2).model_copy(update={"fan_in": 7})
+    assert sorted([leaf, hub], key=items.rank) == [hub, leaf]

@@ -13,7 +13,7 @@ resolution stops is told in :mod:`._context_refs`. Lists that go into a record a
 from __future__ import annotations
 
 import ast
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 
 from autocoder.engine.cache import ResultCache
@@ -110,6 +110,14 @@ def module_of(sources: SourceFiles, file: str, cache: ResultCache | None = None)
         return None
     index = project_index(sources, cache)
     return index.files[file].module if file in index.files else None
+
+
+def fan_in(sources: SourceFiles, cache: ResultCache | None = None) -> dict[str, int]:
+    """File -> how many first-party modules (tests left out) import its module: how far a
+    defect in it reaches, one index for every file."""
+    index = project_index(sources, cache)
+    counts = Counter(m for f in index.files.values() if not f.test for m in f.edges)
+    return {file: counts[facts.module] for file, facts in index.files.items()}
 
 
 def import_place(

@@ -20,7 +20,7 @@ from autocoder.engine.sources import SourceFiles
 from autocoder.schema import FINDINGS, SPECS, FindingRow, Severity, SpecRow, severity_rank
 from autocoder.store.peers import latest_pass
 from autocoder.store.reader import latest_per_perspective
-from autocoder.workers.implementation import fixers
+from autocoder.workers.implementation import context, fixers
 from autocoder.workers.implementation.workitem import ItemKind, WorkItem, item_id
 
 ANALYSIS = "autocoder-analysis-results"
@@ -62,7 +62,9 @@ def collect(ctx: RunContext, in_tree: InTree) -> Pool:
             f"iteration {passed.iteration}: {len(handled)} of {len(items)} findings have a fixer"
         )
     found.update((item.id, item) for item in _spec_items(ctx, in_tree, pool.read))
-    pool.items = sorted(found.values(), key=rank)
+    reach = context.fan_in(ctx.sources, ctx.cache)
+    with_reach = [i.model_copy(update={"fan_in": reach.get(i.file, 0)}) for i in found.values()]
+    pool.items = sorted(with_reach, key=rank)
     return pool
 
 
@@ -108,11 +110,12 @@ def from_spec(row: SpecRow) -> WorkItem:
     )  # fmt: skip
 
 
-def rank(item: WorkItem) -> tuple[int, int, int, str, int]:
+def rank(item: WorkItem) -> tuple[int, int, int, int, str, int]:
     """Worst first: severity, then a defect before a declaration before a missing test, then the
-    spec's priority; ties by place, so the order is the same on every run."""
-    return (severity_rank(item.severity), KIND_ORDER[item.kind], item.priority, item.file,
-            item.line)  # fmt: skip
+    spec's priority, then the code's fan-in (a module many others import first); ties by place,
+    so the order is the same on every run."""
+    return (severity_rank(item.severity), KIND_ORDER[item.kind], item.priority, -item.fan_in,
+            item.file, item.line)  # fmt: skip
 
 
 def specs_for(ctx: RunContext, subject: str) -> list[SpecRow]:

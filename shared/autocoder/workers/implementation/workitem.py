@@ -38,6 +38,7 @@ class WorkItem(BaseModel):
     subject: str = Field(default="", description="a spec's module:qualname")
     test_code: str = Field(default="", description="a spec's pytest code")
     priority: int = Field(default=3, ge=1, le=5, description="1 = do first")
+    fan_in: int = Field(default=0, ge=0, description="first-party modules importing the file")
 
 
 def item_id(kind: ItemKind, answers: str) -> str:
