@@ -59,7 +59,7 @@ def test_without_peer_datasets_every_stage_says_why_and_nothing_is_invented(
 
 
 def test_one_item_moves_through_the_six_stages_to_a_checked_patch(
-    shop_repo: Path, tmp_path: Path
+    shop_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "data"
     once("analysis", shop_repo, data, 6)
@@ -83,6 +83,9 @@ def test_one_item_moves_through_the_six_stages_to_a_checked_patch(
     assert plan["verification"]["status"] == "checked"
     assert "AUTOCODER_RUN_TARGET_TESTS" in json.dumps(plan["verification"])
     assert _git(shop_repo, "status", "--porcelain") == ""  # the user's checkout is untouched
+    capsys.readouterr()
+    assert main(["latest", "implementation", "--data-dir", str(data)]) == 0
+    assert json.loads(capsys.readouterr().out)["analysis"]["patch_id"] == patch["id"]
 
 
 def test_a_second_round_takes_another_item_at_the_same_commit(
