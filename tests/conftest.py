@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -55,3 +56,29 @@ def ledger_repo(ledger_dir: Path) -> Path:
     _git(ledger_dir, "add", "-A")
     _git(ledger_dir, "commit", "-q", "-m", "initial")
     return ledger_dir
+
+
+@pytest.fixture(scope="session")
+def analysed_target(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """stagekit.TARGET as a git repository and a data folder holding the real analysis worker's
+    six records on it: what the implementation stages read. Tests must not change either."""
+    from autocoder.cli import main
+
+    from patchkit import make_repo
+    from stagekit import TARGET
+
+    base = tmp_path_factory.mktemp("analysed")
+    root, data = base / "target", base / "data"
+    make_repo(root, TARGET)
+    before = os.environ.get("AUTOCODER_NETWORK")
+    os.environ["AUTOCODER_NETWORK"] = "0"
+    try:
+        argv = ["once", "analysis", "--target", str(root), "--data-dir", str(data),
+                "--iterations", "6"]  # fmt: skip
+        assert main(argv) == 0
+    finally:
+        if before is None:
+            del os.environ["AUTOCODER_NETWORK"]
+        else:
+            os.environ["AUTOCODER_NETWORK"] = before
+    return root, data

@@ -6,13 +6,14 @@ import asyncio
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from autocoder.engine import worker as worker_module
-from autocoder.engine.perspective import PerspectiveResult, RunOptions
+from autocoder.engine.perspective import PerspectiveResult, RunContext, RunOptions
 from autocoder.engine.spec import WorkerSpec
-from autocoder.errors import StoreError
+from autocoder.errors import PerspectiveSkipped, StoreError
 from autocoder.schema import Finding, TestSpec
 from autocoder.workers.analysis.spec import analysis_spec
 from autocoder.workers.test_planning import spec as test_planning
@@ -78,6 +79,27 @@ async def test_target_without_python_files_is_skipped_with_reason(tmp_path: Path
     record = await worker.run_iteration()
     assert record.status == "skipped"
     assert record.error == f"no Python files in {(tmp_path / 'docs').resolve()}"
+
+
+class SkipsCounting:
+    """Skips every run, counting its attempts in the state it hands back with the skip."""
+
+    id: ClassVar[str] = "skips_counting"
+    name: ClassVar[str] = "Skips Counting"
+
+    def run(self, ctx: RunContext) -> PerspectiveResult:
+        tries = ctx.previous_state.get("tries", 0) + 1
+        raise PerspectiveSkipped(f"skipped on try {tries}", state={"tries": tries})
+
+
+async def test_a_skipped_run_keeps_the_state_it_hands_back_for_the_next_run(
+    shop_dir: Path, tmp_path: Path
+) -> None:
+    first = make_worker(shop_dir, tmp_path / "data", SkipsCounting())
+    await first.run(iterations=2)
+    again = make_worker(shop_dir, tmp_path / "data", SkipsCounting())  # and across a restart
+    record = await again.run_iteration()
+    assert (record.status, record.error) == ("skipped", "skipped on try 3")
 
 
 async def test_restart_resumes_iteration_rotation_insights_and_perspective_state(

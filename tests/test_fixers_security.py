@@ -226,6 +226,15 @@ def test_flask_debug_codemod_removes_debug_true_from_app_run(tmp_path: Path) -> 
     assert fixed == source.replace(", debug=True)", ")")
 
 
+def test_a_finding_in_a_test_file_gets_no_security_fix(tmp_path: Path) -> None:
+    """The same debug run the codemod above fixes in the app is left alone in a test."""
+    source = "from flask import Flask\n\napp = Flask(__name__)\napp.run(debug=True)\n"
+    item = _item("B201", 4, file="tests/test_app.py")
+    root = _target(tmp_path / "t", "", {"tests/test_app.py": source})
+    with pytest.raises(FixerError, match=r"tests/test_app\.py:4 is in a test file"):
+        security.fixes(item, root, RunOptions())
+
+
 def test_flask_debug_codemod_refuses_a_run_of_something_not_a_flask_app(tmp_path: Path) -> None:
     source = "import unittest\n\nrunner.run(debug=True)\n"
     assert "found none" in _refused(tmp_path, source, "B201", 3)

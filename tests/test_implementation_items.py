@@ -59,3 +59,31 @@ def test_among_equals_the_item_in_code_more_modules_import_comes_first() -> None
     leaf = _item("medium", line=1).model_copy(update={"fan_in": 0})
     hub = _item("medium", line=2).model_copy(update={"fan_in": 7})
     assert sorted([leaf, hub], key=items.rank) == [hub, leaf]
+
+
+def _spec(perspective: str, test_code: str, priority: int = 2, status: str = "passed") -> WorkItem:
+    return WorkItem(
+        id=item_id("spec", perspective), kind="spec", source=perspective, tool="test-planning",
+        rule="unit", severity="low", file="pkg/mod.py", line=1, message="m",
+        spec_ids=[f"spec-{perspective}"], test_code=test_code, priority=priority,
+        spec_status=status,
+    )  # fmt: skip
+
+
+def test_two_perspectives_writing_the_same_test_give_one_item_answering_both() -> None:
+    same = "def test_f():\n    assert f(1) == 2\n"
+    reformatted = "def test_f():\n    assert f(1)==2  # same tree\n"
+    found = items.distinct_tests([_spec("Edge Cases", same, priority=3),
+                                  _spec("Failure Modes", reformatted, priority=1),
+                                  _spec("Other", "def test_g():\n    assert g()\n")])  # fmt: skip
+    assert [(i.source, i.spec_ids) for i in found] == [
+        ("Failure Modes", ["spec-Failure Modes", "spec-Edge Cases"]),
+        ("Other", ["spec-Other"]),
+    ]
+
+
+def test_a_test_nobody_has_run_comes_after_every_fix() -> None:
+    never_ran = _spec("Edge Cases", "def test_f():\n    assert f()\n", priority=1, status="not_run")
+    ran = _spec("Failure Modes", "def test_g():\n    assert g()\n", priority=1)
+    ranked = sorted([never_ran, _item("low"), ran], key=items.rank)
+    assert [i.id for i in ranked] == [_item("low").id, ran.id, never_ran.id]

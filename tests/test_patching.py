@@ -81,6 +81,7 @@ def test_make_patch_writes_a_git_diff_that_git_applies_to_the_base_commit(
     patch = patching.make_patch(root, commit, ITEM, fix, RunOptions(), tmp_path / "scratch")
     assert patch.files == ("notes.txt", "pkg/__init__.py", "pkg/core.py", "pkg/new.py")
     assert "--- /dev/null\n+++ b/pkg/new.py\n" in patch.diff
+    assert patch.added == ["pkg/new.py"]  # read from the diff: the checkout has no say
     assert "deleted file mode 100644\n" in patch.diff
     assert "-no newline at the end\n\\ No newline at end of file\n" in patch.diff
     assert "-VALUE = eval('1')\n+VALUE = int('1')\n" in patch.diff
@@ -101,10 +102,11 @@ def test_make_patch_works_on_a_folder_target_and_leaves_it_untouched(tmp_path: P
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     before = snapshot(root)
-    fix = edits({"pkg/core.py": "VALUE = 1\n"})
+    fix = edits({"pkg/core.py": "VALUE = 1\n", "tests/test_new.py": "def test_a(): pass\n"})
     patch = patching.make_patch(root, None, ITEM, fix, RunOptions(), tmp_path / "scratch")
     assert snapshot(root) == before
-    assert patch.base_commit is None and patch.new_texts == {"pkg/core.py": "VALUE = 1\n"}
+    assert patch.base_commit is None and patch.new_texts["pkg/core.py"] == "VALUE = 1\n"
+    assert patch.added == ["tests/test_new.py"]
     with patching.applied_copy(root, None, patch, RunOptions(), tmp_path / "scratch") as tree:
         assert (tree / "pkg/core.py").read_text() == "VALUE = 1\n"
 

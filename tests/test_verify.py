@@ -268,3 +268,38 @@ def test_fixing_one_of_two_identical_lines_makes_its_finding_gone(
     result = verified(tmp_path, (root, base), {"pkg/core.py": edit}, item=item,
                       recheck=SuffixedAudit())  # fmt: skip
     assert result.status == status, result.steps
+
+
+def test_a_diff_the_store_would_redact_fails_at_applies_rather_than_publish_another_patch(
+    tmp_path: Path,
+) -> None:
+    """Rows are scrubbed of secrets when stored: a diff holding one (here on a context line)
+    would be kept altered and would not apply, so it is not published as one that applies."""
+    secret = "ghp_" + "x9" * 18
+    code = f'def load(text):\n    token = "{secret}"\n    return eval(text)\n'
+    root = tmp_path / "secret"
+    base = make_repo(root, {"pkg/__init__.py": "", "pkg/core.py": code})
+    fixed = code.replace("eval(text)", "int(text)")
+    result = verified(tmp_path, (root, base), {"pkg/core.py": fixed}, recheck=EvalAudit())
+    assert (result.status, result.failed_step) == ("failed", "applies")
+    assert "redacted when stored" in result.steps[0].detail
+    assert secret not in str(result.as_evidence())
+
+
+def test_with_tests_on_a_module_the_tests_need_and_cannot_import_is_named_with_the_fix(
+    tmp_path: Path,
+) -> None:
+    """The target's tests import a library the worker's environment lacks (flask's need
+    werkzeug): the tests step says which, and how to make them run."""
+    root = tmp_path / "needs"
+    needing = "import werkzeug_not_installed.routing\n\n" + TEST
+    base = make_repo(root, {"pkg/__init__.py": "", "pkg/core.py": CORE,
+                            "tests/test_core.py": needing})  # fmt: skip
+    result = verified(tmp_path, (root, base), {"pkg/core.py": FIXED}, recheck=EvalAudit(),
+                      tests=True)  # fmt: skip
+    tests_step = next(s for s in result.steps if s.name == "tests")
+    assert tests_step.detail.startswith(
+        "the tests import werkzeug_not_installed, which the worker's environment lacks: install "
+        "it beside autocoder (pip install werkzeug_not_installed) so they can run."
+    ), tests_step
+    assert (tests_step.status, result.status) == ("not_run", "unverified")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AutocoderError(Exception):
     """Base class of every error autocoder raises on purpose."""
@@ -44,7 +46,14 @@ class ToolTimeout(ToolError):
 
 
 class PerspectiveSkipped(AutocoderError):
-    """A perspective cannot run on this target; the record says why instead of inventing output."""
+    """A perspective cannot run on this target; the record says why instead of inventing output.
+
+    ``state``, when given, is kept as the perspective's state for its next run, as an ok run's
+    is: what it learnt while finding it could not run (e.g. the items it asked in vain)."""
+
+    def __init__(self, message: str, state: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.state = state
 
 
 class UnsafeName(AutocoderError):

@@ -90,6 +90,14 @@ class Record(_Model):
     analysis: dict[str, Any]
     cumulative_insights: dict[str, Any]
 
+    def row_meta(self) -> dict[str, Any]:
+        """What every row of an extra config (findings, specs, patches) repeats of its record."""
+        return {
+            "iteration": self.iteration, "timestamp": self.timestamp, "worker": self.worker,
+            "perspective_name": self.perspective_name, "repo": self.target.repo,
+            "commit": self.target.commit,
+        }  # fmt: skip
+
     @field_validator("timestamp")
     @classmethod
     def _utc_iso(cls, value: str) -> str:

@@ -39,6 +39,7 @@ MESSAGE_CHARS = 2000  # of a failure's message kept: enough for its first lines
 NO_TESTS_COLLECTED = 5  # pytest's exit code when it found no test
 _NODE_ID = re.compile(r"^\S+\.py::")  # a line of ``pytest --collect-only -q``
 _LOCATION = re.compile(r"^(\S[^:]*\.py):\d+: (.*)$")  # a traceback entry's location line
+_MISSING = re.compile(r"No module named '([\w.]+)'")  # an ImportError's message
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,12 @@ def run_tests(
             )
         outcomes = read_junit(junit) if junit.exists() else ()
     return TestRun(outcomes, done.returncode, done.stdout, done.stderr)
+
+
+def missing_modules(output: str) -> list[str]:
+    """The top-level modules a run could not import (``No module named 'x.y'`` -> ``x``),
+    sorted: what the tests need and the environment lacks."""
+    return sorted({name.split(".")[0] for name in _MISSING.findall(output)})
 
 
 def plugin_options() -> list[str]:

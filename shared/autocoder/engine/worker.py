@@ -40,6 +40,7 @@ class Outcome:
     error: str | None
     result: PerspectiveResult | None
     checkout: Checkout | None
+    state: dict[str, Any] | None = None  # a skipped perspective's state for its next run
 
 
 def note_skipped_files(result: PerspectiveResult, sources: SourceFiles) -> PerspectiveResult:
@@ -144,6 +145,8 @@ class Worker:
         )
         if outcome.result is not None:
             self.perspective_states[perspective.id] = outcome.result.state
+        elif outcome.state is not None:
+            self.perspective_states[perspective.id] = outcome.state
         items = self.spec.item_rows(record, outcome.result) if outcome.result else {}
         handoffs = self.handoffs  # only an ok iteration hands on: see engine/handoff.py
         if outcome.status == "ok" and outcome.result is not None:
@@ -170,7 +173,7 @@ class Worker:
             )
             return Outcome("ok", None, result, checkout)
         except PerspectiveSkipped as e:
-            return Outcome("skipped", str(e), None, checkout)
+            return Outcome("skipped", str(e), None, checkout, e.state)
         except TimeoutError:
             message = (
                 f"{perspective.name} did not finish within {self.iteration_timeout_s:g}s; "

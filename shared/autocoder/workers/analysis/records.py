@@ -32,15 +32,7 @@ def record_analysis(result: PerspectiveResult) -> dict[str, Any]:
 
 def finding_rows(record: Record, result: PerspectiveResult) -> dict[str, list[BaseModel]]:
     """Every finding of the pass, one row each, for the ``findings`` config."""
-    meta = {
-        "iteration": record.iteration,
-        "timestamp": record.timestamp,
-        "worker": record.worker,
-        "perspective_id": record.perspective_id,
-        "perspective_name": record.perspective_name,
-        "repo": record.target.repo,
-        "commit": record.target.commit,
-    }
+    meta = {**record.row_meta(), "perspective_id": record.perspective_id}
     rows: list[BaseModel] = [
         FindingRow.model_validate({**meta, **f.model_dump()}) for f in result.findings
     ]

@@ -13,7 +13,8 @@ from autocoder.engine.perspective import RunContext
 from autocoder.engine.sources import SourceFiles
 from autocoder.errors import ToolError, ToolTimeout
 from autocoder.schema import Finding
-from autocoder.workers.implementation._verify_steps import TESTS_OFF, Step, Trees, plural, step
+from autocoder.workers.implementation._verify_steps import TESTS_OFF, Step, Trees, step
+from autocoder.workers.implementation.wording import plural
 
 HIGH = ("critical", "high")
 

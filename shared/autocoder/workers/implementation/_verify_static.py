@@ -12,7 +12,8 @@ from pathlib import Path
 
 from autocoder.engine import toolkit
 from autocoder.errors import ToolError
-from autocoder.workers.implementation._verify_steps import Step, Trees, plural, step
+from autocoder.workers.implementation._verify_steps import Step, Trees, step
+from autocoder.workers.implementation.wording import plural
 
 # pyflakes and pycodestyle's errors (ruff's classic defaults: E4, E7, E9, F), named: ruff 0.17's
 # own defaults grew to style rules (BLE001, I001) that say nothing about whether a change works.

@@ -36,10 +36,6 @@ class Step:
         return {**out, "reason": self.reason} if self.status == "not_run" else out
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def step(name: str, status: StepStatus, detail: str, reason: NotRunReason = "") -> Step:
     """A step whose detail is the tail of ``detail`` with any secret in it redacted (the
     target's tests and tools print what they like)."""

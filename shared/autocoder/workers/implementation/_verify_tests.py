@@ -11,7 +11,8 @@ from typing import Any
 from autocoder.engine import testrun
 from autocoder.engine.testrun import TestOutcome, TestRun
 from autocoder.errors import ToolTimeout
-from autocoder.workers.implementation._verify_steps import TESTS_OFF, Step, Trees, plural, step
+from autocoder.workers.implementation._verify_steps import TESTS_OFF, Step, Trees, step
+from autocoder.workers.implementation.wording import plural
 
 # A module that fails to collect must not hide the others' outcomes (pytest stops otherwise).
 EXTRA_ARGS = ("--continue-on-collection-errors",)
@@ -21,9 +22,27 @@ TestKey = tuple[str, str]  # (classname, name) of a junit test case
 
 def check_tests(trees: Trees) -> Step:
     """The target's tests on both copies, the new ones on the patched copy: a test that passed
-    before and fails (or is gone) after, or a new test that does not pass, fails the step."""
+    before and fails (or is gone) after, or a new test that does not pass, fails the step. A run
+    in which no test passes, or one whose tests import a module the environment lacks, proves
+    nothing: the step did not run (so the patch is unverified), naming the module and the fix."""
     if not trees.options.run_target_tests:
         return step("tests", "not_run", TESTS_OFF, "not allowed")
+    runs: list[TestRun] = []
+    checked = _check_tests(trees, runs)
+    missing = testrun.missing_modules("\n".join(run.output for run in runs))
+    if not missing:
+        return checked
+    if checked.status == "failed":  # a test that broke is a failure whatever else is missing
+        return checked
+    names = ", ".join(missing)
+    return step("tests", "not_run", (
+        f"the tests import {names}, which the worker's environment lacks: install "
+        f"{'it' if len(missing) == 1 else 'them'} beside autocoder (pip install {' '.join(missing)}"
+        f") so they can run. {checked.detail}"
+    ), "could not run")  # fmt: skip
+
+
+def _check_tests(trees: Trees, runs: list[TestRun]) -> Step:
     existing = testrun.configured_testpaths(trees.base)
     targets = [trees.patched / p.relative_to(trees.base) for p in existing]
     targets += [p for p in (trees.patched / t for t in trees.new_tests) if not _under(p, targets)]
@@ -31,10 +50,12 @@ def check_tests(trees: Trees) -> Step:
         before = _run(trees, trees.base, existing)
     except ToolTimeout as e:
         return step("tests", "not_run", f"without the patch: {e}", "could not run")
+    runs.append(before)
     try:
         after = _run(trees, trees.patched, targets)
     except ToolTimeout as e:
         return step("tests", "failed", f"with the patch: {e} (without it they finish)")
+    runs.append(after)
     if not after.outcomes:
         return step("tests", "not_run", f"pytest ran no test (exit code {after.exit_code}): "
                     f"{after.output}", "could not run")  # fmt: skip
@@ -53,6 +74,9 @@ def check_tests(trees: Trees) -> Step:
         if bad_new:
             said.append("new tests that do not pass: " + "; ".join(bad_new))
         return step("tests", "failed", " / ".join(said) + f"\n{after.output}")
+    if not any(o.status == "passed" for o in after.outcomes):
+        nothing = f"no test passes, so the run proves nothing: {_passed_detail(before, after, 0)}"
+        return step("tests", "not_run", nothing, "could not run")
     return step("tests", "passed", _passed_detail(before, after, sum(map(len, new.values()))))
 
 

@@ -12,10 +12,6 @@ from autocoder.engine.spec import IterationCounts
 from autocoder.schema import PatchFields
 
 PATCH_STATUSES = ("verified", "checked", "failed", "unverified")
-COUNTS = (
-    "items_taken", "items_finished", "items_retired", "patches_total", "patches_verified",
-    "patches_checked", "patches_failed", "patches_unverified",
-)  # fmt: skip
 
 
 class ImplementationInsights:

@@ -4,7 +4,8 @@ commit, turned into ranked :class:`WorkItem` s.
 - Findings of the Security Audit, Dependency Analysis and Code Quality Analysis that a fixer
   family handles (:func:`fixers.handles`): a finding no fixer can change is not work.
 - Test specs of every test planning perspective whose test passed or was not run (a failing or
-  blocked test is not worth adding to a team's tree) and is not in the target's tests yet.
+  blocked test is not worth adding to a team's tree) and is not in the target's tests yet. Specs
+  of several perspectives with the same test (same syntax tree) are one item answering them all.
 
 Only passes made at the target's current commit count (:func:`autocoder.store.peers.latest_pass`):
 a finding from another commit may point at code that is not there any more.
@@ -12,6 +13,7 @@ a finding from another commit may point at code that is not there any more.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,6 +23,7 @@ from autocoder.schema import FINDINGS, SPECS, FindingRow, Severity, SpecRow, sev
 from autocoder.store.peers import latest_pass
 from autocoder.store.reader import latest_per_perspective
 from autocoder.workers.implementation import context, fixers
+from autocoder.workers.implementation.fixers.test_files import normalised_tests
 from autocoder.workers.implementation.workitem import ItemKind, WorkItem, item_id
 
 ANALYSIS = "autocoder-analysis-results"
@@ -59,7 +62,8 @@ def collect(ctx: RunContext, in_tree: InTree) -> Pool:
         handled = [item for item in items if fixers.handles(item)]
         found.update((item.id, item) for item in handled)
         pool.read[source] = (
-            f"iteration {passed.iteration}: {len(handled)} of {len(items)} findings have a fixer"
+            f"iteration {passed.iteration}: {len(handled)} of {len(items)} findings are of a "
+            "kind a fixer handles"
         )
     found.update((item.id, item) for item in _spec_items(ctx, in_tree, pool.read))
     reach = context.fan_in(ctx.sources, ctx.cache)
@@ -89,7 +93,28 @@ def _spec_items(ctx: RunContext, in_tree: InTree, read: dict[str, str]) -> list[
                 "already in the tests)"
             )
         out.extend(from_spec(s) for s in new)
+    return distinct_tests(out)
+
+
+def distinct_tests(specs: list[WorkItem]) -> list[WorkItem]:
+    """One item per test: specs whose tests have the same syntax tree (two perspectives that
+    wrote the same test) become the best-ranked one, answering every spec id."""
+    by_test: dict[frozenset[str], list[WorkItem]] = {}
+    for item in specs:
+        by_test.setdefault(_test_key(item.test_code), []).append(item)
+    out = []
+    for same in by_test.values():
+        best, *rest = sorted(same, key=rank)
+        ids = [*best.spec_ids, *(i for other in rest for i in other.spec_ids)]
+        out.append(best.model_copy(update={"spec_ids": ids}) if rest else best)
     return out
+
+
+def _test_key(test_code: str) -> frozenset[str]:
+    try:
+        return normalised_tests(ast.parse(test_code)) or frozenset({test_code.strip()})
+    except (SyntaxError, ValueError):
+        return frozenset({test_code.strip()})
 
 
 def from_finding(row: FindingRow) -> WorkItem:
@@ -106,16 +131,18 @@ def from_spec(row: SpecRow) -> WorkItem:
         id=item_id("spec", row.id), kind="spec", source=row.perspective_name,
         tool="test-planning", rule=row.kind, severity=SPEC_SEVERITY[row.priority], file=row.file,
         line=row.line, message=row.rationale, spec_ids=[row.id], subject=row.subject,
-        test_code=row.test_code, priority=row.priority,
+        test_code=row.test_code, priority=row.priority, spec_status=row.status,
     )  # fmt: skip
 
 
-def rank(item: WorkItem) -> tuple[int, int, int, int, str, int]:
-    """Worst first: severity, then a defect before a declaration before a missing test, then the
-    spec's priority, then the code's fan-in (a module many others import first); ties by place,
-    so the order is the same on every run."""
-    return (severity_rank(item.severity), KIND_ORDER[item.kind], item.priority, -item.fan_in,
-            item.file, item.line)  # fmt: skip
+def rank(item: WorkItem) -> tuple[bool, int, int, int, int, str, int]:
+    """Worst first: a test nobody has run yet after everything else (it may fail or always skip);
+    then severity, then a defect before a declaration before a missing test, then the spec's
+    priority, then the code's fan-in (a module many others import first); ties by place, so the
+    order is the same on every run."""
+    never_ran = item.kind == "spec" and item.spec_status == "not_run"
+    return (never_ran, severity_rank(item.severity), KIND_ORDER[item.kind], item.priority,
+            -item.fan_in, item.file, item.line)  # fmt: skip
 
 
 def specs_for(ctx: RunContext, subject: str) -> list[SpecRow]:

@@ -56,6 +56,18 @@ class Patch:
     diff: str
     new_texts: dict[str, str]  # file -> its whole new text ("" for a removed file)
 
+    @property
+    def added(self) -> list[str]:
+        """The files the diff creates (``new file mode``), in diff order: read from the change
+        itself at its base commit, not from whatever the checkout holds now."""
+        added, current = [], ""
+        for line in self.diff.splitlines():
+            if line.startswith("diff --git a/"):
+                current = line.split(" b/", 1)[-1]
+            elif line.startswith("new file mode") and current:
+                added.append(current)
+        return added
+
 
 def patch_id(item_id: str, base_commit: str | None, diff: str) -> str:
     digest = hashlib.sha256(f"{item_id}\0{base_commit or ''}\0{diff}".encode()).hexdigest()

@@ -34,14 +34,7 @@ def record_analysis(result: PerspectiveResult) -> dict[str, Any]:
 
 
 def patch_rows(record: Record, result: PerspectiveResult) -> dict[str, list[BaseModel]]:
-    meta = {
-        "iteration": record.iteration,
-        "timestamp": record.timestamp,
-        "worker": record.worker,
-        "perspective_name": record.perspective_name,
-        "repo": record.target.repo,
-        "commit": record.target.commit,
-    }
+    meta = record.row_meta()
     rows: list[BaseModel] = [
         PatchRow.model_validate({**p.model_dump(), **meta})
         for p in result.items

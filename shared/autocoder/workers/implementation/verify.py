@@ -32,6 +32,7 @@ from autocoder.engine.cache import ResultCache
 from autocoder.engine.perspective import Perspective, RunOptions
 from autocoder.engine.scratch import scratch_copy
 from autocoder.errors import PatchError, TargetError
+from autocoder.redaction.scrub import scrub
 from autocoder.workers.implementation import _verify_recheck, _verify_static, _verify_tests
 from autocoder.workers.implementation._verify_steps import NotRunReason, Step, Trees, step
 from autocoder.workers.implementation.patching import Patch, applied_copy
@@ -97,6 +98,7 @@ def verify_patch(
     trees: Trees | None = None
     with contextlib.ExitStack() as stack:
         try:
+            _publishable(patch)
             patched = stack.enter_context(applied_copy(root, commit, patch, options, scratch_dir))
         except (PatchError, TargetError) as e:
             steps.append(step("applies", "failed", str(e)))
@@ -137,6 +139,19 @@ def label(steps: Sequence[Step]) -> VerificationStatus:
     if all(s.status == "passed" or s.reason == "not applicable" for s in steps):
         return "verified"
     return "unverified"
+
+
+def _publishable(patch: Patch) -> None:
+    """PatchError when the store would keep another diff than this one: every row is scrubbed of
+    secrets when written, so a diff holding a value that looks like one (on a changed line or
+    a context line) would be published altered, and would not apply as it was verified."""
+    _clean, redacted = scrub(patch.diff)
+    if redacted:
+        raise PatchError(
+            f"the diff holds {redacted} value(s) that look like secrets and are redacted when "
+            "stored, so the published patch would not be the one verified and would not apply; "
+            "make this change by hand"
+        )
 
 
 def _applied(patch: Patch, commit: str | None) -> str:

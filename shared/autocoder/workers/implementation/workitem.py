@@ -37,6 +37,7 @@ class WorkItem(BaseModel):
     spec_ids: list[str] = Field(default_factory=list, description="specs it answers")
     subject: str = Field(default="", description="a spec's module:qualname")
     test_code: str = Field(default="", description="a spec's pytest code")
+    spec_status: str = Field(default="", description="a spec's test run: 'passed', 'not_run'")
     priority: int = Field(default=3, ge=1, le=5, description="1 = do first")
     fan_in: int = Field(default=0, ge=0, description="first-party modules importing the file")
 

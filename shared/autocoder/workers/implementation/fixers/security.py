@@ -12,6 +12,9 @@ a path, so every use of the name changes), the xml *imports* (B405-B411: defused
 trees; the parse *calls* are covered when defusedxml is declared), lxml (B320), ``pickle`` and
 the other deserialisers (no safe drop-in), ``os.system`` (B605: its return value is a wait
 status, not a ``CompletedProcess``).
+
+Nor findings in test files: a test runs its app in debug mode, builds SQL from literals or
+hashes with MD5 on purpose, and hardening it changes what it tests, not what ships.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import RunOptions
 from autocoder.errors import FixerError
 from autocoder.workers.implementation.fixers.base import Fix
@@ -68,6 +72,11 @@ def fixes(item: WorkItem, root: Path, options: RunOptions) -> list[Fix]:
         return []
     if not item.file.endswith(".py") or item.line < 1:
         raise FixerError(f"{item.tool} {item.rule} at {item.file}:{item.line}: no Python line")
+    if is_test_file(item.file):
+        raise FixerError(
+            f"{item.tool} {item.rule} at {item.file}:{item.line} is in a test file: tests do such "
+            "things on purpose, so no security fix is offered there"
+        )
     try:
         return codemod(item, root)
     except Refused as exc:

@@ -101,7 +101,3 @@ def _why_none(handed_on_by: str | None) -> str:
         f"the item stopped after {NAMES[handed_on_by]}: {failed} failed or was skipped (see its "
         "record); Deep Understanding takes the next item"
     )
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else ('es' if word.endswith('x') else 's')}"

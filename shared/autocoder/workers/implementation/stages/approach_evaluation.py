@@ -12,7 +12,7 @@ from autocoder.workers.implementation import fixers, patching
 from autocoder.workers.implementation.fixers.base import Fix
 from autocoder.workers.implementation.scratchdir import scratch_dir
 from autocoder.workers.implementation.stages import _chain
-from autocoder.workers.implementation.stages._chain import plural
+from autocoder.workers.implementation.wording import plural
 from autocoder.workers.implementation.workitem import WorkItem
 
 
@@ -53,10 +53,15 @@ def _tried(ctx: RunContext, item: WorkItem, fix: Fix, order: int) -> dict[str, A
         patch = patching.make_patch(ctx.root, ctx.commit, item, fix, ctx.options, scratch_dir(ctx))
     except AutocoderError as e:
         return {**entry, "made": False, "error": str(e), "changed_lines": 0, "files": []}
-    changed = [line for line in patch.diff.splitlines()
-               if line[:1] in "+-" and not line.startswith(("+++", "---"))]  # fmt: skip
-    return {**entry, "made": True, "error": "", "changed_lines": len(changed),
+    return {**entry, "made": True, "error": "", "changed_lines": changed_lines(patch.diff),
             "files": list(patch.files), "diff": patch.diff}  # fmt: skip
+
+
+def changed_lines(diff: str) -> int:
+    """Lines a reviewer reads as changed: the larger of the lines added and the lines removed
+    (a line rewritten in place is one changed line, not two)."""
+    body = [line for line in diff.splitlines() if not line.startswith(("+++", "---"))]
+    return max(sum(line[:1] == "+" for line in body), sum(line[:1] == "-" for line in body))
 
 
 def _why(chosen: dict[str, Any], made: list[dict[str, Any]]) -> str:

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.workers.implementation import context
 from autocoder.workers.implementation.stages import _chain
-from autocoder.workers.implementation.stages._chain import plural
+from autocoder.workers.implementation.wording import plural
 
 
 class ArchitecturalAnalysis:

@@ -2,12 +2,14 @@
 evidence: the finding as the peer reported it, the code around it and the definition holding it.
 
 Items come from :mod:`..items`; an item is taken only when a fixer offers at least one candidate
-for it (at most :data:`TRIES` items are asked per iteration; the ones with none are remembered as
-unfixable at this commit and not asked again).
+for it. Items are asked in rank order for up to :data:`ASK_BUDGET_S` seconds an iteration (each
+ask may run a tool); the ones with none are remembered as unfixable at this commit and not asked
+again, so the next iteration goes on where this one stopped.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from typing import Any, ClassVar
 
@@ -17,10 +19,11 @@ from autocoder.workers.implementation import context, fixers, items
 from autocoder.workers.implementation.fixers.test_files import test_in_tree
 from autocoder.workers.implementation.ledger import Ledger
 from autocoder.workers.implementation.stages import _chain
-from autocoder.workers.implementation.stages._chain import plural
+from autocoder.workers.implementation.wording import plural
 from autocoder.workers.implementation.workitem import WorkItem
 
-TRIES = 12  # items asked for fixes per iteration: each ask may run a tool
+ASK_BUDGET_S = 20.0  # asking items for fixes stops after this long; the rest wait their turn
+SHOWN_REASONS = 3  # reasons quoted when no item could be taken
 
 
 class DeepUnderstanding:
@@ -36,8 +39,7 @@ class DeepUnderstanding:
         item, fixes, passed_over = self._take(ctx, pool.items, ledger)
         if item is None:
             raise PerspectiveSkipped(
-                f"none of the {len(pool.items)} items at this commit is left to take: "
-                f"{passed_over or 'all were taken already'}"
+                _none_taken(pool.items, ledger, passed_over, ctx.commit), ledger.to_state()
             )
         ledger.taken[item.id] = ctx.commit
         content = understanding(ctx, item)
@@ -58,13 +60,38 @@ class DeepUnderstanding:
         """The best item a fixer has something for, its fixes' titles, and the items passed over
         on the way with why."""
         passed_over: dict[str, str] = {}
-        for item in [i for i in ranked if not ledger.done_at(i.id, ctx.commit)][:TRIES]:
+        deadline = time.monotonic() + ASK_BUDGET_S
+        for item in [i for i in ranked if not ledger.done_at(i.id, ctx.commit)]:
+            if passed_over and time.monotonic() > deadline:
+                break
             offered, why = fixers.fixes_for(item, ctx.root, ctx.options)
             if offered:
                 return item, [f"{fix.fixer}: {fix.title}" for fix in offered], passed_over
             ledger.unfixable[item.id] = ctx.commit
             passed_over[item.id] = why
         return None, [], passed_over
+
+
+def _none_taken(
+    ranked: list[WorkItem], ledger: Ledger, passed_over: dict[str, str], commit: str | None
+) -> str:
+    """Why no item was taken: all done, or how many were asked, why not, and how many remain."""
+    total = len(ranked)
+    if not passed_over:
+        return f"all {plural(total, 'item')} at this commit were taken already"
+    waiting = sum(1 for i in ranked if not ledger.done_at(i.id, commit))
+    reasons = "; ".join(list(passed_over.values())[:SHOWN_REASONS])
+    more = len(passed_over) - SHOWN_REASONS
+    said = f"{reasons}{f'; and {more} more' if more > 0 else ''}"
+    left = (
+        f"{waiting} not asked yet are asked next iteration"
+        if waiting
+        else "every item at this commit has now been asked"
+    )
+    return (
+        f"{plural(len(passed_over), 'item')} of {total} asked, none with a fix a fixer can "
+        f"make ({said}); {left}"
+    )
 
 
 def understanding(ctx: RunContext, item: WorkItem) -> dict[str, Any]:

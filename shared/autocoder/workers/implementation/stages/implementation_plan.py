@@ -20,6 +20,7 @@ from autocoder.workers.implementation.scratchdir import scratch_dir
 from autocoder.workers.implementation.stages import _chain
 from autocoder.workers.implementation.stages._chain import InProgress
 from autocoder.workers.implementation.stages.approach_evaluation import key_of
+from autocoder.workers.implementation.workitem import WorkItem
 
 LANGUAGES = {".py": "python", ".toml": "toml", ".txt": "text", ".cfg": "ini", ".md": "markdown"}
 
@@ -35,7 +36,7 @@ class ImplementationPlan:
         patch = patching.make_patch(
             ctx.root, ctx.commit, progress.item, combined, ctx.options, scratch_dir(ctx)
         )
-        new_tests = [f for f in patch.files if is_test_file(f) and not (ctx.root / f).exists()]
+        new_tests = [f for f in patch.added if is_test_file(f)]
         checked = verify.verify_patch(
             ctx.root, ctx.commit, progress.item, patch,
             recheck=ctx.perspective_of(progress.item.source)
@@ -50,12 +51,14 @@ class ImplementationPlan:
             files=list(patch.files), diff=patch.diff, status=checked.status,
             failed_step=checked.failed_step or "", evidence=checked.as_evidence(),
         )  # fmt: skip
+        note = never_ran(progress.item, checked)
         result = progress.result(
-            self.id, _conclusion(patch, checked), _content(patch, checked, new_tests),
+            self.id, _conclusion(patch, checked) + (f" {note}" if note else ""),
+            _content(patch, checked, new_tests),
             code_changes=code_changes(patch, new_tests),
             test_code=patch.new_texts.get(new_tests[0], "") if new_tests else "",
             verification={"status": checked.status, "summary": checked.summary(),
-                          "failed_step": checked.failed_step or "",
+                          "failed_step": checked.failed_step or "", "note": note,
                           **checked.as_evidence()},
             patch_id=patch.id,
         )  # fmt: skip
@@ -105,6 +108,18 @@ def _content(
     return {"patch_id": patch.id, "fixer": patch.fixer, "files": list(patch.files),
             "new_tests": new_tests, "status": checked.status,
             "before_after": checked.before_after}  # fmt: skip
+
+
+def never_ran(item: WorkItem, checked: verify.Verification) -> str:
+    """What a reader of a test-only patch must know when nobody has seen its test run: the test
+    planning worker did not run it and neither did this one; "" otherwise."""
+    ran = any(s.name == "tests" and s.status != "not_run" for s in checked.steps)
+    if item.kind != "spec" or item.spec_status != "not_run" or ran:
+        return ""
+    return (
+        "Its test has never run: the test planning worker did not run it and the target's tests "
+        "are off here, so it may fail or always skip; run it before merging."
+    )
 
 
 def _conclusion(patch: patching.Patch, checked: verify.Verification) -> str:

@@ -5,7 +5,8 @@ not, a dependency declaration, a new test file).
 The level is a rule, stated in the record: ``high`` for a change that is not safe by
 construction to public API with callers or without any test referring to it; ``medium`` for any
 other change that is not safe by construction, or a safe one to public API no test refers to;
-``low`` otherwise (a safe change, a new test file).
+``low`` otherwise (a safe change, a new test file). Test code is not API: a change in a test
+file is judged by whether it is safe by construction alone.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, ClassVar
 
+from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.workers.implementation import context
 from autocoder.workers.implementation.stages import _chain
-from autocoder.workers.implementation.stages._chain import plural
+from autocoder.workers.implementation.wording import plural
 
 
 class RiskAnalysis:
@@ -31,7 +33,7 @@ class RiskAnalysis:
         module, qualname = where.get("module"), where.get("definition")
         public = (
             asdict(context.public_api(ctx.sources, module, qualname, ctx.cache))
-            if module and qualname else None
+            if module and qualname and not is_test_file(progress.item.file) else None
         )  # fmt: skip
         callers, tests = where.get("callers_total", 0), where.get("test_files", [])
         content: dict[str, Any] = {
@@ -45,7 +47,8 @@ class RiskAnalysis:
         content["level"], content["because"] = level(chosen["safe"], public, callers, tests)
         conclusion = (
             f"{content['level']} risk: {content['because']}; the change touches "
-            f"{plural(len(chosen['files']), 'file')} ({chosen['changed_lines']} lines changed)"
+            f"{plural(len(chosen['files']), 'file')} ({plural(chosen['changed_lines'], 'line')} "
+            "changed)"
         )
         return progress.result(self.id, conclusion, content)
 

@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.workers.implementation import items
 from autocoder.workers.implementation.stages import _chain
-from autocoder.workers.implementation.stages._chain import plural
 from autocoder.workers.implementation.verify import STATIC_STEPS
+from autocoder.workers.implementation.wording import plural
 from autocoder.workers.implementation.workitem import WorkItem
 
 
@@ -52,7 +52,8 @@ def _spec_for(ctx: RunContext, item: WorkItem, where: dict[str, Any]) -> dict[st
 
 def _conclusion(item: WorkItem, content: dict[str, Any]) -> str:
     existing, spec = content["existing_tests"], content["new_test"]
-    parts = [f"{plural(len(existing), 'existing test file')} refer to the code"]
+    refer = "refers" if len(existing) == 1 else "refer"
+    parts = [f"{plural(len(existing), 'existing test file')} {refer} to the code"]
     if spec is not None and item.kind != "spec":
         parts.append(f"spec {spec['spec_id']} ({spec['kind']}) tests {spec['subject']}")
     elif item.kind != "spec":
