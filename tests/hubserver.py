@@ -14,7 +14,11 @@ Repos live in memory: (type, "ns/name") -> a linear history of commits on main, 
 snapshot {path: bytes}. Text files upload in "regular" mode (inline base64 in the ndjson commit);
 files matching the repo's .gitattributes LFS patterns (*.parquet, ...), binary or >= 10 MiB ones
 go through the classic git-lfs batch + PUT path, as `Dataset.push_to_hub` needs.
-Not implemented: branches, tags, pull requests, Xet, pagination, Space runtime management.
+Pull requests: a commit with `create_pr=1` opens PR N (`refs/pr/N`, answered as
+`pullRequestUrl` .../discussions/N) from its `parentCommit` (else the head of main), leaving main
+alone; commits to `refs/pr/N` extend it; `GET .../discussions` lists them.
+Not implemented: branches, tags, discussion comments, merging, Xet, pagination, Space runtime
+management.
 """
 
 from __future__ import annotations
@@ -152,6 +156,16 @@ class Commit:
 
 
 @dataclass
+class PullRequest:
+    num: int
+    title: str
+    created_at: str
+    base: Commit  # the main commit it was opened from
+    commits: list[Commit] = field(default_factory=list)
+    status: str = "open"
+
+
+@dataclass
 class Repo:
     type: str  # "model" | "dataset" | "space"
     id: str  # "ns/name"
@@ -159,6 +173,7 @@ class Repo:
     created_at: str
     commits: list[Commit] = field(default_factory=list)
     sdk: str | None = None
+    prs: dict[int, PullRequest] = field(default_factory=dict)
 
     @property
     def head(self) -> Commit:
@@ -172,11 +187,34 @@ class Repo:
     def find(self, revision: str) -> Commit | None:
         if revision in ("main", "refs/heads/main"):
             return self.head
-        return next((c for c in reversed(self.commits) if c.sha == revision), None)
+        if (pr := self.pr_of(revision)) is not None:
+            return pr.commits[-1]
+        every = [*self.commits, *(c for pr in self.prs.values() for c in pr.commits)]
+        return next((c for c in reversed(every) if c.sha == revision), None)
+
+    def pr_of(self, revision: str) -> PullRequest | None:
+        """The pull request `refs/pr/N` names, if it exists."""
+        m = re.fullmatch(r"refs/pr/(\d+)", revision)
+        return self.prs.get(int(m[1])) if m else None
+
+    def open_pr(self, title: str, message: str, base: Commit, files: dict[str, bytes],
+                lfs: set[str]) -> PullRequest:  # fmt: skip
+        pr = PullRequest(len(self.prs) + 1, title, _now(), base)
+        pr.commits.append(Commit(secrets.token_hex(20), title, message, _now(), files, lfs))
+        self.prs[pr.num] = pr
+        return pr
+
+    def history(self, upto: Commit) -> list[Commit]:
+        """The commits up to `upto`, oldest first: on main, or main to a PR's base then the PR's."""
+        if upto in self.commits:
+            return self.commits[: self.commits.index(upto) + 1]
+        pr = next(pr for pr in self.prs.values() if upto in pr.commits)
+        on_main = self.commits[: self.commits.index(pr.base) + 1]
+        return [*on_main, *pr.commits[: pr.commits.index(upto) + 1]]
 
     def last_commit_for(self, path: str, upto: Commit) -> Commit:
         """The newest commit (up to `upto`) that changed `path` (a file or a folder)."""
-        history = self.commits[: self.commits.index(upto) + 1]
+        history = self.history(upto)
 
         def view(c: Commit) -> dict[str, bytes]:
             return {p: b for p, b in c.files.items() if p == path or p.startswith(path + "/")}
@@ -248,7 +286,7 @@ class _Request:
 
 _REPO_API = re.compile(
     r"^/api/(?P<type>model|dataset|space)s/(?P<ns>[^/]+)/(?P<name>[^/]+)"
-    r"(?:/(?P<action>revision|tree|preupload|commit|commits|paths-info|refs|settings)(?:/(?P<rest>.*))?)?$"
+    r"(?:/(?P<action>revision|tree|preupload|commit|commits|paths-info|refs|settings|discussions)(?:/(?P<rest>.*))?)?$"
 )
 _LFS_BATCH = re.compile(
     r"^/(?:(?P<type>dataset|space)s/)?(?P<ns>[^/]+)/(?P<name>[^/]+)\.git/info/lfs/objects/batch$"
@@ -336,10 +374,14 @@ class HubServer:
     def up(self) -> None:
         self._down = False
 
-    def files(self, repo_id: str, repo_type: str = "dataset") -> dict[str, bytes]:
-        """The head snapshot of a repo, for assertions."""
+    def files(
+        self, repo_id: str, repo_type: str = "dataset", revision: str = "main"
+    ) -> dict[str, bytes]:
+        """The snapshot of a repo at `revision` (the head of main, `refs/pr/N`), for assertions."""
         with self._lock:
-            return dict(self.repos[(repo_type, repo_id)].head.files)
+            commit = self.repos[(repo_type, repo_id)].find(revision)
+            assert commit is not None, f"no revision {revision} in {repo_type} {repo_id}"
+            return dict(commit.files)
 
     def commit_count(self, repo_id: str, repo_type: str = "dataset") -> int:
         with self._lock:
@@ -434,6 +476,7 @@ class HubServer:
             ("GET", "commits"): lambda: self.list_commits(repo, rev),
             ("GET", "refs"): lambda: self.refs(repo),
             ("PUT", "settings"): lambda: self.settings(req, repo),
+            ("GET", "discussions"): lambda: self.discussions(req, repo),
         }
         route = routes.get((req.method, action))
         return route() if route else _error(405, f"{req.method} not allowed on {action}")
@@ -655,21 +698,38 @@ class HubServer:
         return Response(200)
 
     def commit(self, req: _Request, repo: Repo, revision: str) -> Response:
-        if req.flag("create_pr"):
-            return _error(400, "Pull requests are not supported by the test server")
-        if repo.find(revision) is not repo.head:
-            return _error(400, f"Can only commit to the head of main, not {revision}")
+        """A commit on the head of main, on a PR (`refs/pr/N`), or (`create_pr`) a new PR."""
+        create_pr, pr = req.flag("create_pr"), repo.pr_of(revision)
+        if create_pr and repo.find(revision) is not repo.head:
+            return _error(400, f"A pull request is opened against main, not {revision}")
+        tip: Commit | None = pr.commits[-1] if pr is not None else repo.head
+        if not create_pr and repo.find(revision) is not tip:
+            return _error(400, f"Can only commit to the head of main or of a PR, not {revision}")
         lines = [json.loads(line) for line in req.body.splitlines() if line.strip()]
         header = next((item["value"] for item in lines if item["key"] == "header"), {})
         parent = header.get("parentCommit")
-        if parent is not None and parent != repo.head.sha:
+        if create_pr:  # the PR starts from the parent commit, when one is given
+            tip = repo.find(parent) if parent is not None else repo.head
+            if tip is None or tip not in repo.commits:
+                return _error(404, f"Invalid rev id: {parent}", "RevisionNotFound")
+        elif tip is None or (parent is not None and parent != tip.sha):
             return _error(412, "A commit has happened since. Please refresh and try again.")
-        files, lfs = dict(repo.head.files), set(repo.head.lfs)
+        files, lfs = dict(tip.files), set(tip.lfs)
         for item in lines:
             failed = self._apply_operation(files, lfs, item["key"], item["value"])
             if failed is not None:
                 return failed
-        new = repo.commit(header.get("summary", ""), header.get("description", ""), files, lfs)
+        title, message = header.get("summary", ""), header.get("description", "")
+        pr_url = None
+        if create_pr:
+            pr = repo.open_pr(title, message, tip, files, lfs)
+            new = pr.commits[-1]
+            pr_url = f"{self._repo_url(repo.type, repo.id)}/discussions/{pr.num}"
+        elif pr is not None:
+            new = Commit(secrets.token_hex(20), title, message, _now(), files, lfs)
+            pr.commits.append(new)
+        else:
+            new = repo.commit(title, message, files, lfs)
         url = f"{self._repo_url(repo.type, repo.id)}/commit/{new.sha}"
         return _json(
             {
@@ -678,9 +738,26 @@ class HubServer:
                 "commitUrl": url,
                 "hookOutput": "",
                 "commitMessage": new.title,
-                "pullRequestUrl": None,
+                "pullRequestUrl": pr_url,
             }
         )
+
+    def discussions(self, req: _Request, repo: Repo) -> Response:
+        """The repo's pull requests (it has no other discussions), newest first, one page."""
+        kind = req.query.get("type", ["all"])[-1]
+        status = req.query.get("status", ["all"])[-1]
+        listed = [
+            pr for pr in sorted(repo.prs.values(), key=lambda pr: -pr.num)
+            if kind in ("all", "pull_request") and status in ("all", pr.status)
+        ]  # fmt: skip
+        found = [
+            {"num": pr.num, "title": pr.title, "status": pr.status, "createdAt": pr.created_at,
+             "author": {"name": self.user}, "isPullRequest": True,
+             "repo": {"name": repo.id, "type": repo.type}}
+            for pr in listed
+        ]  # fmt: skip
+        return _json({"discussions": found, "count": len(found), "start": 0,
+                      "numClosedDiscussions": 0})  # fmt: skip
 
     def _apply_operation(
         self, files: dict[str, bytes], lfs: set[str], key: str, value: dict
@@ -711,7 +788,7 @@ class HubServer:
         commit, missing = self._revision(repo, revision)
         if commit is None:
             return missing  # type: ignore[return-value]
-        history = repo.commits[: repo.commits.index(commit) + 1]
+        history = repo.history(commit)
         return _json(
             [
                 {

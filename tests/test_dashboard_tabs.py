@@ -35,6 +35,7 @@ NOW = datetime(2026, 11, 21, 13, 20, tzinfo=UTC)
 
 
 def test_the_tabs_are_the_catalogs_extra_configs_in_order_with_the_ids_the_page_had() -> None:
+    """The tasks config (one row per state of a task) is not a findings tab."""
     tabs = table_tabs()
     assert [(t.config, t.title) for t in tabs] == [
         ("findings", "Analysis findings"), ("specs", "Test specs"), ("patches", "Patches"),
@@ -48,7 +49,8 @@ def test_the_tabs_are_the_catalogs_extra_configs_in_order_with_the_ids_the_page_
 
 def _worker_info(name: str, *configs: DatasetConfig, titles: dict[str, str]) -> WorkerInfo:
     return WorkerInfo(name, name.title(), f"autocoder-{name}-results", "", 60.0, name, name,
-                      (RECORDS, *configs), table_titles=titles)  # fmt: skip
+                      (RECORDS, *configs), table_titles=titles,
+                      table_rows={c.name: dict for c in configs})  # fmt: skip
 
 
 def test_a_config_two_workers_write_is_one_tab_titled_by_the_first_that_names_it() -> None:
@@ -59,6 +61,9 @@ def test_a_config_two_workers_write_is_one_tab_titled_by_the_first_that_names_it
     assert table_tabs([quiet, named]) == (shared, own)
     assert table_tabs([quiet]) == (TableTab("findings", "Findings"),)  # its own name, untitled
     assert table_tabs([_worker_info("bare", titles={})]) == ()  # records only: no tab
+    untabled = WorkerInfo("other", "Other", "autocoder-other-results", "", 60.0, "o", "o",
+                          (RECORDS, docs))  # fmt: skip
+    assert table_tabs([untabled]) == ()  # rows the dashboard cannot show as findings
 
 
 class DeepUnderstanding:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 
@@ -70,6 +71,40 @@ class FixerError(AutocoderError):
 
 class PatchError(AutocoderError):
     """A patch does not apply: to a scratch copy at its base commit, or to the user's checkout."""
+
+
+class TaskRejected(AutocoderError):
+    """A task (from tasks.json or the task API) is not one the worker can take, and why."""
+
+
+class PublishError(AutocoderError):
+    """A verified patch could not be published: the push, the pull request or the Hub failed."""
+
+
+class PublishRefused(PublishError):
+    """Publishing was refused on purpose: the patch is not verified, or the branch is not one
+    autocoder made (the default branch, a name outside ``autocoder/``, someone else's commit)."""
+
+
+class LLMError(AutocoderError):
+    """The language model could not give a usable answer: it timed out, refused the request
+    (429, 5xx, a bad key), could not be reached, or answered in a form the stage cannot use."""
+
+
+class LLMRateLimited(LLMError):
+    """The language model answered HTTP 429; ``retry_after_s`` is its Retry-After, if any."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class LLMBudgetSpent(LLMError):
+    """The daily token budget (AUTOCODER_LLM_DAILY_TOKENS) is spent; no call until it resets."""
+
+    def __init__(self, message: str, resets_at: datetime) -> None:
+        super().__init__(message)
+        self.resets_at = resets_at
 
 
 def redact(text: str, secrets: list[str | None]) -> str:

@@ -214,11 +214,52 @@ class PatchFields(_Model):
     )
     failed_step: str = Field(default="", description="the first step that failed, if any")
     evidence: dict[str, Any] = Field(description="each verification step and its output")
+    published_kind: str = Field(default="", description="'github', 'hub', or '' (not published)")
+    published_branch: str = Field(default="", description="'autocoder/<item-id>', 'refs/pr/N'")
+    published_url: str = Field(default="", description="the pull request")
+    published_commit: str = Field(default="", description="the commit the pull request shows")
+    publish_detail: str = Field(default="", description="why it was not published, when asked")
 
 
 class PatchRow(RowMeta, PatchFields):
     """One patch of one iteration: the row of the ``patches`` config (the patch's fields, then
     the :class:`RowMeta` ones)."""
+
+
+TaskType = Literal["feature", "bug_fix", "optimization", "content"]
+TaskStatus = Literal["pending", "running", "completed", "failed"]
+TaskSource = Literal["api", "tasks.json"]
+
+
+class TaskRow(_Model):
+    """One state of one task handed to the implementation worker: the row of the ``tasks``
+    config. A task is written again whenever its state changes; its newest row (the greatest
+    ``updated_at``) is its state. Rows written outside an iteration (a submission through the
+    API, a reset after a restart) have ``iteration`` 0."""
+
+    id: str = Field(description="task-<16 hex>")
+    type: TaskType
+    priority: int = Field(ge=1, le=5, description="1 = do first")
+    description: str = Field(description="a feature's description; for the others, a summary")
+    file: str = Field(default="", description="a bug fix's repo-relative file")
+    issue: str = Field(default="", description="a bug fix's issue")
+    target: str = Field(default="", description="an optimization's target (file or function)")
+    goal: str = Field(default="", description="an optimization's goal")
+    content_type: str = Field(default="", description="a content task's kind: 'docstring'...")
+    context: str = Field(default="", description="a content task's context")
+    source: TaskSource
+    status: TaskStatus
+    created_at: str
+    updated_at: str
+    branch_name: str = Field(default="", description="the branch its change was published on")
+    published_url: str = Field(default="", description="the pull request, when published")
+    error_detail: str = Field(default="", description="why it failed, and the fix")
+    record_iterations: list[int] = Field(default_factory=list, description="its stage records")
+    patch_ids: list[str] = Field(default_factory=list, description="the patches it produced")
+    iteration: int = Field(ge=0, description="the iteration that wrote this row; 0: none")
+    worker: str
+    repo: str
+    commit: str | None
 
 
 @dataclass(frozen=True)
@@ -238,6 +279,7 @@ RECORDS = DatasetConfig("default", "data/records", Record)
 FINDINGS = DatasetConfig("findings", "data/findings", FindingRow)
 SPECS = DatasetConfig("specs", "data/specs", SpecRow)
 PATCHES = DatasetConfig("patches", "data/patches", PatchRow)
+TASKS = DatasetConfig("tasks", "data/tasks", TaskRow)
 
 
 def _feature(annotation: Any) -> dict[str, Any]:

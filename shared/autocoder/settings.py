@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import (
     AliasChoices,
@@ -74,6 +75,30 @@ class Settings(BaseSettings):
     )
     dashboard_refresh_s: float = Field(10.0, description="seconds between dashboard refreshes")
     dashboard_sessions: int = Field(128, description="browser sessions the dashboard keeps")
+    publish: Literal["off", "github", "hub"] = Field(
+        "off", description="publish verified patches as a GitHub draft PR or a Hub PR"
+    )
+    publish_checked: bool = Field(
+        False, description="also publish 'checked' patches (static checks only, tests not run)"
+    )
+    github_api_url: str = Field(
+        "https://api.github.com", description="GitHub REST API root (GitHub Enterprise: .../api/v3)"
+    )
+    github_repo: str | None = Field(
+        None, description="OWNER/NAME of the pull requests (default: from the target's remote)"
+    )
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible API root of a language model (e.g. .../v1)"
+    )
+    llm_api_key: SecretStr | None = Field(None, description="the key of AUTOCODER_LLM_BASE_URL")
+    llm_model: str | None = Field(None, description="model id asked at the endpoint or provider")
+    llm_provider: str | None = Field(
+        None, description="Hugging Face Inference Provider (with HF_TOKEN), e.g. 'auto', 'together'"
+    )
+    llm_daily_tokens: int = Field(
+        200_000, ge=0, description="tokens the model may use per UTC day (0: no model calls)"
+    )
+    llm_timeout_s: float = Field(60.0, gt=0, description="seconds one model answer may take")
     hf_token: SecretStr | None = Field(None, validation_alias="HF_TOKEN")
     hf_username: str | None = Field(None, validation_alias="HF_USERNAME")
     github_token: SecretStr | None = Field(None, validation_alias="GITHUB_TOKEN")
@@ -155,7 +180,7 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str | None]:
         return [
             s.get_secret_value() if s else None
-            for s in (self.hf_token, self.github_token, self.admin_token)
+            for s in (self.hf_token, self.github_token, self.admin_token, self.llm_api_key)
         ]
 
 

@@ -71,30 +71,34 @@ def _token_matches(settings: Settings, given: str | None) -> bool:
     )
 
 
-def _refusal(settings: Settings) -> Unauthorized:
+def _refusal(settings: Settings, actions: str = "start and stop") -> Unauthorized:
     owner = space_owner(settings)
     if token_required(settings) and settings.on_space:
         return Unauthorized(
-            "start and stop need the admin token (the AUTOCODER_ADMIN_TOKEN secret of this Space) "
+            f"{actions} need the admin token (the AUTOCODER_ADMIN_TOKEN secret of this Space) "
             f"or the Hugging Face login of the Space owner ({owner})"
         )
     if token_required(settings):
         return Unauthorized(
-            "start and stop need the admin token: enter the value of AUTOCODER_ADMIN_TOKEN in the "
-            "Admin token box (scripts pass it as the first argument of /start and /stop)"
+            f"{actions} need the admin token: enter the value of AUTOCODER_ADMIN_TOKEN in the "
+            "Admin token box (scripts pass it as the first argument of the endpoint, or as "
+            "'Authorization: Bearer TOKEN' over HTTP)"
         )
     if settings.on_space:
         return Unauthorized(
-            f"start and stop are for the Space owner ({owner}): sign in with Hugging Face as the "
+            f"{actions} are for the Space owner ({owner}): sign in with Hugging Face as the "
             "owner, or add an AUTOCODER_ADMIN_TOKEN secret to this Space"
         )
     return Unauthorized(
-        f"start and stop are closed: this app is bound to {settings.bind_host} (AUTOCODER_HOST) "
+        f"{actions} are closed: this app is bound to {settings.bind_host} (AUTOCODER_HOST) "
         "without an admin token; set AUTOCODER_ADMIN_TOKEN and restart"
     )
 
 
-def authorize(settings: Settings, admin_token: str | None, username: str | None) -> str:
+def authorize(
+    settings: Settings, admin_token: str | None, username: str | None,
+    actions: str = "start and stop",
+) -> str:  # fmt: skip
     """Return who is acting, or raise Unauthorized naming what would be accepted.
 
     ``username`` is the Hugging Face login; it counts only on a Space (Gradio mocks a login
@@ -107,4 +111,4 @@ def authorize(settings: Settings, admin_token: str | None, username: str | None)
         return username
     if not (token_required(settings) or settings.on_space) and is_loopback(settings.bind_host):
         return LOCAL_USER
-    raise _refusal(settings)
+    raise _refusal(settings, actions)

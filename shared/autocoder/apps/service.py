@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, stop_never
@@ -16,6 +17,8 @@ from autocoder.engine.spec import WorkerSpec
 from autocoder.engine.target import Target
 from autocoder.engine.worker import Worker
 from autocoder.errors import AutocoderError, redact
+from autocoder.publish import Publishable, Published, publish, remote_of
+from autocoder.schema import TASKS, utc_timestamp
 from autocoder.settings import Settings
 from autocoder.store.dataset import Dataset
 from autocoder.store.hub import HubSync
@@ -23,6 +26,7 @@ from autocoder.store.local import LocalStore
 from autocoder.store.locate import open_dataset
 from autocoder.store.reader import recent_records
 from autocoder.store.retry import RetryAfterOrBackoff, StopAfterWaiting, failure, retry_outages
+from autocoder.store.tasklog import requeue_running
 from autocoder.workers import catalog
 
 log = logging.getLogger("autocoder.service")
@@ -80,6 +84,11 @@ class WorkerService:
         """Open the Hub (retrying outages) and build the worker from the restored store."""
         if self.hub is not None:
             await self._open_hub(hub_retry_s, give_up_after_s)
+        if TASKS in self.spec.configs:
+            requeued = requeue_running(self.store.root, utc_timestamp())
+            if requeued:
+                log.info("requeued %d task(s) that were running: %s", len(requeued),
+                         ", ".join(requeued))  # fmt: skip
         self.worker = Worker(
             self.spec,
             self.store,
@@ -98,6 +107,7 @@ class WorkerService:
             secrets=self.settings.secrets(),
             peers=self.peer_reader,
             perspective_of=self.peer_perspective,
+            publish=self.publish_patch if self.settings.publish != "off" else None,
         )
         if self.hub is not None:
             self.hub.start()
@@ -147,6 +157,12 @@ class WorkerService:
                 if perspective.name == name:
                     return perspective
         return None
+
+    def publish_patch(self, patch: Publishable, root: Path) -> Published:
+        """Publish a checked patch made on the checkout at ``root`` as ``AUTOCODER_PUBLISH``
+        says (see :mod:`autocoder.publish`); PublishRefused or PublishError otherwise."""
+        remote = remote_of(self.settings.target, root)
+        return publish(patch, self.settings, remote, self.settings.cache_path / "publish")
 
     def peer_reader(self, dataset: str) -> Dataset | None:
         """Another worker's dataset: the local folder when it has records, else its Hub repo

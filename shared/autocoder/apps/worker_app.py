@@ -14,6 +14,7 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
+from autocoder.apps import tasks_api
 from autocoder.apps.controls import authorize, controls_rule, token_required
 from autocoder.apps.iteration_health import RECENT
 from autocoder.apps.service import WorkerService
@@ -31,6 +32,7 @@ from autocoder.apps.views import (
 from autocoder.engine.logbuffer import RingBuffer, logged_as
 from autocoder.engine.spec import CodeViewer, PageTable
 from autocoder.errors import StoreError, Unauthorized, redact
+from autocoder.schema import TASKS
 from autocoder.store.reader import rows_of_iteration
 
 log = logging.getLogger("autocoder.app")
@@ -203,6 +205,8 @@ def build_blocks(service: WorkerService, ring: RingBuffer) -> gr.Blocks:
         )
         blocks.load(refresh, outputs=outputs, api_name="refresh_on_load", api_visibility="private")
         _api(service)
+        if TASKS in service.spec.configs:
+            tasks_api.gradio_endpoints(service)
     blocks.state_session_capacity = SESSIONS
     built: gr.Blocks = blocks
     return built
@@ -264,6 +268,9 @@ def build_app(service: WorkerService, ring: RingBuffer) -> FastAPI:
     @app.get("/health")
     def health_route() -> dict[str, Any]:
         return health(service)
+
+    if TASKS in service.spec.configs:
+        tasks_api.http_routes(app, service)
 
     mounted: FastAPI = gr.mount_gradio_app(app, build_blocks(service, ring), path="/", css=CSS)
     return mounted

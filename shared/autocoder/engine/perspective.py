@@ -49,6 +49,10 @@ class RunContext:
     # Another worker's perspective by display name ("Security Audit"), or None: to run it again,
     # e.g. on a patched scratch copy, without this worker importing the other's package.
     perspective_of: Callable[[str], Perspective | None] = lambda _name: None
+    # Hands a checked patch (an ``autocoder.publish.Publishable``) and the checkout it was made
+    # on to the publisher the service set up, which returns a ``Published`` or raises a
+    # PublishError; None when publishing is off. Typed loosely: publishing sits above the engine.
+    publish: Callable[[Any, Path], Any] | None = None
 
 
 @dataclass

@@ -122,6 +122,12 @@ class WorkerInfo:
         return tuple(c for c in self.configs if c is not RECORDS)
 
     @property
+    def tabled_configs(self) -> tuple[DatasetConfig, ...]:
+        """The extra configs whose rows the dashboard shows as findings (``table_rows``); a
+        config of another shape (tasks, one row per state) is read its own way."""
+        return tuple(c for c in self.extra_configs if c.name in self.table_rows)
+
+    @property
     def runnable(self) -> bool:
         return self.load is not None
 

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from autocoder.engine import handoff
@@ -72,6 +73,7 @@ class Worker:
         secrets: list[str | None] | None = None,
         peers: Callable[[str], DatasetReader | None] | None = None,
         perspective_of: Callable[[str], Perspective | None] | None = None,
+        publish: Callable[[Any, Path], Any] | None = None,
     ) -> None:
         self.interval_s = spec.default_interval_s if interval_s is None else interval_s
         if self.interval_s < 0 or iteration_timeout_s <= 0:
@@ -86,6 +88,7 @@ class Worker:
         self._secrets = secrets or []
         self._peers = peers or (lambda _name: None)
         self._perspective_of = perspective_of or (lambda _name: None)
+        self._publish = publish
         self._sources: SourceFiles | None = None  # the last snapshot: its hashes are reused
         self.running = True  # start/stop controls flip this; the loop itself lives until close()
         self.current: str | None = None
@@ -204,6 +207,7 @@ class Worker:
             handoff=copy.deepcopy(self.handoffs.current.data),
             handoff_from=self.handoffs.current.perspective_id,
             perspective_of=self._perspective_of,
+            publish=self._publish,
         )
         result = perspective.run(ctx)
         result.handoff = handoff.checked(perspective.name, result.handoff)

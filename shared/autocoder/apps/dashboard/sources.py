@@ -79,7 +79,7 @@ def tail_for(
     source: WorkerSource, token: str | None = None, project: Project | None = None
 ) -> DatasetTail:
     """A tail on the source's Hub repo or local folder, with its worker's extra configs."""
-    configs = source.worker.extra_configs
+    configs = source.worker.tabled_configs
     dataset = open_location(source.location, token)
     if isinstance(dataset, HubDataset):
         return DatasetTail(dataset, configs, backfill_max=HUB_BACKFILL_MAX, project=project)

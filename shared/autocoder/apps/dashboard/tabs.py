@@ -52,7 +52,7 @@ def table_tabs(workers: Iterable[WorkerInfo] | None = None) -> tuple[TableTab, .
     """
     titles: dict[str, str | None] = {}
     for info in catalog.workers() if workers is None else workers:
-        for config in info.extra_configs:
+        for config in info.tabled_configs:
             if not titles.get(config.name):
                 titles[config.name] = info.table_titles.get(config.name)
     return tuple(TableTab(name, title or name.capitalize()) for name, title in titles.items())

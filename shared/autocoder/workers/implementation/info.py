@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from autocoder.engine.spec import CodeViewer, MetricTable, PageTable, WorkerInfo
-from autocoder.schema import PATCHES, RECORDS
+from autocoder.schema import PATCHES, RECORDS, TASKS
 
 STATUS_SEVERITY = {"failed": "high", "unverified": "medium", "checked": "low", "verified": "info"}
 COUNTS = (
@@ -35,13 +35,14 @@ IMPLEMENTATION = WorkerInfo(
     description=(
         "One record per iteration of the autocoder implementation worker (six stages, one item "
         "at a time, from a finding to a verified patch), and every patch with its diff and "
-        "verification in the `patches` config. "
+        "verification in the `patches` config, and the tasks a team handed it (every state of "
+        "each, the newest is current) in the `tasks` config. "
         "`load_dataset(repo)['train'][-1]['analysis']['code_changes']` is the newest change."
     ),
     default_interval_s=120.0,
     space="autocoder-implementation",
     folder="3_implementation_worker",
-    configs=(RECORDS, PATCHES),
+    configs=(RECORDS, PATCHES, TASKS),
     table_rows={PATCHES.name: patch_as_finding},
     table_titles={PATCHES.name: "Patches"},
     metrics=(

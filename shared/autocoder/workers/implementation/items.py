@@ -33,7 +33,7 @@ DEPENDENCY_TOOL = "deptry"
 SPEC_STATUSES = ("passed", "not_run")  # a spec whose test failed or could not run is not taken
 # A missing test is worth less than a defect of the same rank: P1 ranks with medium findings.
 SPEC_SEVERITY: dict[int, Severity] = {1: "medium", 2: "low", 3: "info", 4: "info", 5: "info"}
-KIND_ORDER = {"finding": 0, "dependency": 1, "spec": 2}
+KIND_ORDER = {"finding": 0, "dependency": 1, "spec": 2, "task": 3}  # "task": one no finding serves
 
 InTree = Callable[[SourceFiles, str], bool]  # is this test code already in the target's tests?
 
@@ -139,7 +139,7 @@ def rank(item: WorkItem) -> tuple[bool, int, int, int, int, str, int]:
     """Worst first: a test nobody has run yet after everything else (it may fail or always skip);
     then severity, then a defect before a declaration before a missing test, then the spec's
     priority, then the code's fan-in (a module many others import first); ties by place, so the
-    order is the same on every run."""
+    order is the same on every run. (A team's tasks come before all of these: see taskboard.)"""
     never_ran = item.kind == "spec" and item.spec_status == "not_run"
     return (never_ran, severity_rank(item.severity), KIND_ORDER[item.kind], item.priority,
             -item.fan_in, item.file, item.line)  # fmt: skip

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from autocoder.engine.perspective import PerspectiveResult
-from autocoder.schema import PATCHES, PatchFields, PatchRow, Record
+from autocoder.schema import PATCHES, TASKS, PatchFields, PatchRow, Record, TaskRow
 
 NO_CHANGES = {"file": "", "code": "", "diff": "", "language": ""}
 
@@ -34,10 +34,24 @@ def record_analysis(result: PerspectiveResult) -> dict[str, Any]:
 
 
 def patch_rows(record: Record, result: PerspectiveResult) -> dict[str, list[BaseModel]]:
+    """The iteration's rows of the extra configs: its patches, and the tasks whose state it
+    changed or worked on (each with this record's iteration added to its list)."""
     meta = record.row_meta()
-    rows: list[BaseModel] = [
+    patches: list[BaseModel] = [
         PatchRow.model_validate({**p.model_dump(), **meta})
         for p in result.items
         if isinstance(p, PatchFields)
     ]
-    return {PATCHES.name: rows}
+    tasks: list[BaseModel] = [
+        _task_row(record, task) for task in result.items if isinstance(task, TaskRow)
+    ]
+    return {PATCHES.name: patches, TASKS.name: tasks}
+
+
+def _task_row(record: Record, task: TaskRow) -> TaskRow:
+    """The task's row as this iteration writes it: its meta, and this record in its list."""
+    return task.model_copy(update={
+        "iteration": record.iteration, "worker": record.worker, "repo": record.target.repo,
+        "commit": record.target.commit,
+        "record_iterations": sorted({*task.record_iterations, record.iteration}),
+    })  # fmt: skip

@@ -15,12 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from autocoder.schema import Severity
 
-ItemKind = Literal["finding", "dependency", "spec"]
+ItemKind = Literal["finding", "dependency", "spec", "task"]
 
 
 class WorkItem(BaseModel):
-    """One thing to change: a finding a fixer can fix, a dependency declaration, or a spec's test
-    that is not yet in the target's test tree."""
+    """One thing to change: a finding a fixer can fix, a dependency declaration, a spec's test
+    that is not yet in the target's test tree, or a team's task (``task_id``; one served by a
+    finding keeps the finding's kind, tool and rule, so the same fixers serve it)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -40,6 +41,7 @@ class WorkItem(BaseModel):
     spec_status: str = Field(default="", description="a spec's test run: 'passed', 'not_run'")
     priority: int = Field(default=3, ge=1, le=5, description="1 = do first")
     fan_in: int = Field(default=0, ge=0, description="first-party modules importing the file")
+    task_id: str = Field(default="", description="the task it serves, if a team asked for it")
 
 
 def item_id(kind: ItemKind, answers: str) -> str:

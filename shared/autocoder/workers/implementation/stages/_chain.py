@@ -16,7 +16,10 @@ from typing import Any
 
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.errors import PerspectiveSkipped, TargetError
+from autocoder.schema import TaskRow, TaskStatus
+from autocoder.store.tasklog import latest_tasks
 from autocoder.workers.implementation.stages import STAGES
+from autocoder.workers.implementation.taskboard import changed
 from autocoder.workers.implementation.workitem import WorkItem
 
 NAMES = dict(STAGES)
@@ -31,6 +34,12 @@ class InProgress:
     base_commit: str | None
     conclusions: list[dict[str, str]] = field(default_factory=list)  # {"stage", "conclusion"}
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # stage id -> its facts
+    task: TaskRow | None = None  # the task the item serves, as it stands
+
+    def task_rows(self, status: TaskStatus = "running", **update: Any) -> list[TaskRow]:
+        """The task's row for this stage's iteration (none without a task): its state, and the
+        record it is in (added when the row is written)."""
+        return [changed(self.task, status, **update)] if self.task is not None else []
 
     def handoff(self, stage_id: str, conclusion: str, facts: dict[str, Any]) -> dict[str, Any]:
         """What the next stage reads: this item with this stage's conclusion and facts added."""
@@ -63,6 +72,7 @@ class InProgress:
                 **record,
             },
             handoff=self.handoff(stage_id, conclusion, facts if facts is not None else content),
+            items=list(self.task_rows()),
         )
 
 
@@ -83,6 +93,8 @@ def in_progress(ctx: RunContext, stage_id: str) -> InProgress:
         WorkItem.model_validate(data["item"]), data.get("base_commit"),
         list(data.get("conclusions", [])), dict(data.get("facts", {})),
     )  # fmt: skip
+    if progress.item.task_id:
+        progress.task = _running_task(ctx, progress.item.task_id)
     if progress.base_commit != ctx.commit:
         raise TargetError(
             f"the target moved from {progress.base_commit} to {ctx.commit} since Deep "
@@ -91,9 +103,24 @@ def in_progress(ctx: RunContext, stage_id: str) -> InProgress:
     return progress
 
 
+def _running_task(ctx: RunContext, task_id: str) -> TaskRow:
+    """The task the item serves, which must still be running: a restart puts a running task
+    back to pending, and Deep Understanding then takes it from the start."""
+    task = latest_tasks(ctx.reader).get(task_id)
+    if task is None or task.status != "running":
+        now = task.status if task is not None else "gone"
+        raise PerspectiveSkipped(
+            f"no item in progress: task {task_id} is {now} (the worker restarted while it ran); "
+            "Deep Understanding takes it again"
+        )
+    return task
+
+
 def _why_none(handed_on_by: str | None) -> str:
     if handed_on_by is None or handed_on_by not in ORDER:
         return "Deep Understanding has not taken an item yet"
+    if handed_on_by == ORDER[0]:
+        return "Deep Understanding took no item (its record says why)"
     if handed_on_by == ORDER[-1]:
         return "the last item ended at Implementation Plan and Deep Understanding took no new one"
     failed = NAMES[ORDER[ORDER.index(handed_on_by) + 1]]

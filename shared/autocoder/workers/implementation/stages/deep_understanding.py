@@ -15,12 +15,12 @@ from typing import Any, ClassVar
 
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.errors import PerspectiveSkipped
-from autocoder.workers.implementation import context, fixers, items
+from autocoder.workers.implementation import context, fixers, items, taskboard
 from autocoder.workers.implementation.fixers.test_files import test_in_tree
 from autocoder.workers.implementation.ledger import Ledger
 from autocoder.workers.implementation.stages import _chain
 from autocoder.workers.implementation.wording import plural
-from autocoder.workers.implementation.workitem import WorkItem
+from autocoder.workers.implementation.workitem import WorkItem, item_id
 
 ASK_BUDGET_S = 20.0  # asking items for fixes stops after this long; the rest wait their turn
 SHOWN_REASONS = 3  # reasons quoted when no item could be taken
@@ -32,27 +32,50 @@ class DeepUnderstanding:
 
     def run(self, ctx: RunContext) -> PerspectiveResult:
         pool = items.collect(ctx, test_in_tree)
-        if not pool.items:
-            raise PerspectiveSkipped(f"no work items at this commit: {pool.why_empty()}")
+        tasks = taskboard.task_round(ctx, pool.items, model_available=False)
         ledger = Ledger.from_state(ctx.previous_state)
         retired = ledger.retire_gone({item.id for item in pool.items}, ctx.commit)
-        item, fixes, passed_over = self._take(ctx, pool.items, ledger)
+        item, fixes = self._take_task(ctx, tasks)
+        passed_over: dict[str, str] = {}
         if item is None:
-            raise PerspectiveSkipped(
-                _none_taken(pool.items, ledger, passed_over, ctx.commit), ledger.to_state()
-            )
-        ledger.taken[item.id] = ctx.commit
+            item, fixes, passed_over = self._take(ctx, pool.items, ledger)
+        if item is None:
+            why = (
+                _none_taken(pool.items, ledger, passed_over, ctx.commit) if pool.items
+                else f"no work items at this commit: {pool.why_empty()}"
+            )  # fmt: skip
+            if not tasks.rows:
+                raise PerspectiveSkipped(why, ledger.to_state())
+            return _tasks_only(tasks, why, ledger)
+        if item.task_id:
+            tasks.set(item.task_id, "running")
+        for answered in _answered(item):
+            ledger.taken[answered] = ctx.commit
         content = understanding(ctx, item)
         content["fixes_offered"] = fixes
         content["pool"] = {"items": len(pool.items), "sources": pool.read,
                            "retired": retired, "passed_over": passed_over}  # fmt: skip
+        content["tasks"] = tasks.summary()
         result = _chain.started(item, ctx.commit).result(
             self.id, _conclusion(item, content), content
         )
         result.state = ledger.to_state()
         result.metrics = {"items_in_pool": len(pool.items), "items_retired": len(retired),
                           "items_without_fix": len(passed_over)}  # fmt: skip
+        result.items = list(tasks.rows.values())
         return result
+
+    def _take_task(
+        self, ctx: RunContext, tasks: taskboard.TaskRound
+    ) -> tuple[WorkItem | None, list[str]]:
+        """The first pending task an item serves and a fixer has something for; the others
+        asked on the way fail with the fixer's reason."""
+        for item in tasks.items:
+            offered, why = fixers.fixes_for(item, ctx.root, ctx.options)
+            if offered:
+                return item, [f"{fix.fixer}: {fix.title}" for fix in offered]
+            tasks.set(item.task_id, "failed", error_detail=f"no fix could be made: {why}")
+        return None, []
 
     def _take(
         self, ctx: RunContext, ranked: list[WorkItem], ledger: Ledger
@@ -70,6 +93,27 @@ class DeepUnderstanding:
             ledger.unfixable[item.id] = ctx.commit
             passed_over[item.id] = why
         return None, [], passed_over
+
+
+def _answered(item: WorkItem) -> list[str]:
+    """The pool items taking ``item`` answers: itself, or for a task served by a finding, that
+    finding's item (so it is not patched a second time at this commit)."""
+    if not item.task_id:
+        return [item.id]
+    return [item_id(item.kind, fingerprint) for fingerprint in item.fingerprints]
+
+
+def _tasks_only(tasks: taskboard.TaskRound, why: str, ledger: Ledger) -> PerspectiveResult:
+    """No item taken, but tasks changed (new, failed): an ok record that writes them and says
+    why nothing was taken; it hands on nothing, so the other stages say so."""
+    summary = tasks.summary()
+    return PerspectiveResult(
+        summary=f"Deep Understanding took no item: {why}",
+        details={"conclusion": f"took no item: {why}", "content": {"tasks": summary}},
+        metrics={"tasks_failed": len(summary["failed"]), "tasks_rejected": len(tasks.rejected)},
+        state=ledger.to_state(),
+        items=list(tasks.rows.values()),
+    )
 
 
 def _none_taken(

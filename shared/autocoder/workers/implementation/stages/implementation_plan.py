@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 from autocoder.engine.modules import is_test_file
 from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.errors import FixerError
-from autocoder.schema import PatchFields
-from autocoder.workers.implementation import fixers, items, patching, verify
+from autocoder.schema import PatchFields, TaskRow
+from autocoder.workers.implementation import fixers, items, patching, publishing, verify
 from autocoder.workers.implementation.fixers import test_files
 from autocoder.workers.implementation.fixers.base import Fix
 from autocoder.workers.implementation.scratchdir import scratch_dir
@@ -22,6 +22,7 @@ from autocoder.workers.implementation.stages._chain import InProgress
 from autocoder.workers.implementation.stages.approach_evaluation import key_of
 from autocoder.workers.implementation.workitem import WorkItem
 
+DONE = ("verified", "checked")  # patch labels that complete a task
 LANGUAGES = {".py": "python", ".toml": "toml", ".txt": "text", ".cfg": "ini", ".md": "markdown"}
 
 
@@ -45,11 +46,14 @@ class ImplementationPlan:
             new_tests=new_tests,
             before_after_test=new_tests[0] if test_fix is not None and new_tests else None,
         )  # fmt: skip
+        published = publishing.published_fields(
+            ctx, progress.item, patch, checked, progress.conclusions
+        )
         row = PatchFields(
             id=patch.id, item_id=progress.item.id, fingerprints=progress.item.fingerprints,
             spec_ids=spec_ids, base_commit=patch.base_commit, fixer=patch.fixer,
             files=list(patch.files), diff=patch.diff, status=checked.status,
-            failed_step=checked.failed_step or "", evidence=checked.as_evidence(),
+            failed_step=checked.failed_step or "", evidence=checked.as_evidence(), **published,
         )  # fmt: skip
         note = never_ran(progress.item, checked)
         result = progress.result(
@@ -62,9 +66,22 @@ class ImplementationPlan:
                           **checked.as_evidence()},
             patch_id=patch.id,
         )  # fmt: skip
-        result.items = [row]
+        result.items = [row, *_task_outcome(progress, patch, checked, published)]
         result.metrics = {"patch_status": checked.status}
         return result
+
+
+def _task_outcome(
+    progress: InProgress, patch: patching.Patch, checked: verify.Verification,
+    published: dict[str, str],
+) -> list[TaskRow]:  # fmt: skip
+    """The served task's last row: completed when the patch passed every check that was
+    allowed to run (verified, or checked with the target's tests off), else failed with why."""
+    patch_ids = [*(progress.task.patch_ids if progress.task else []), patch.id]
+    if checked.status in DONE:
+        return progress.task_rows("completed", patch_ids=patch_ids, error_detail="",
+                                  **publishing.task_fields(published))  # fmt: skip
+    return progress.task_rows("failed", patch_ids=patch_ids, error_detail=checked.summary())
 
 
 def _fixes(ctx: RunContext, progress: InProgress) -> tuple[Fix, Fix | None, list[str]]:
