@@ -53,6 +53,10 @@ class RunContext:
     # on to the publisher the service set up, which returns a ``Published`` or raises a
     # PublishError; None when publishing is off. Typed loosely: publishing sits above the engine.
     publish: Callable[[Any, Path], Any] | None = None
+    # Asks the optional language model ``(system, user, max_tokens)`` for an
+    # ``autocoder.llm.Completion``, within the daily token budget; raises LLMError. None: no
+    # model is configured and the stages stay deterministic.
+    ask_model: Callable[[str, str, int], Any] | None = None
 
 
 @dataclass

@@ -74,6 +74,7 @@ class Worker:
         peers: Callable[[str], DatasetReader | None] | None = None,
         perspective_of: Callable[[str], Perspective | None] | None = None,
         publish: Callable[[Any, Path], Any] | None = None,
+        ask_model: Callable[[str, str, int], Any] | None = None,
     ) -> None:
         self.interval_s = spec.default_interval_s if interval_s is None else interval_s
         if self.interval_s < 0 or iteration_timeout_s <= 0:
@@ -89,6 +90,7 @@ class Worker:
         self._peers = peers or (lambda _name: None)
         self._perspective_of = perspective_of or (lambda _name: None)
         self._publish = publish
+        self._ask_model = ask_model
         self._sources: SourceFiles | None = None  # the last snapshot: its hashes are reused
         self.running = True  # start/stop controls flip this; the loop itself lives until close()
         self.current: str | None = None
@@ -208,6 +210,7 @@ class Worker:
             handoff_from=self.handoffs.current.perspective_id,
             perspective_of=self._perspective_of,
             publish=self._publish,
+            ask_model=self._ask_model,
         )
         result = perspective.run(ctx)
         result.handoff = handoff.checked(perspective.name, result.handoff)

@@ -20,6 +20,9 @@ HIGH = ("critical", "high")
 
 
 def check_finding_gone(trees: Trees) -> Step:
+    if trees.item.kind == "task":
+        return step("finding gone", "not_run", "a task's change answers no finding",
+                    "not applicable")  # fmt: skip
     if not trees.item.fingerprints:
         return _spec_test_collects(trees)
     if trees.recheck is None:
@@ -61,6 +64,11 @@ def check_no_new_high(trees: Trees) -> Step:
     """New: in a (tool, rule, file) group at critical or high that has more findings after the
     patch than before, those whose fingerprint is new. So a finding whose line the patch edited
     (a new fingerprint, the same count) is not counted, while a second one in the file is."""
+    if trees.recheck is not None and trees.findings_after is None and trees.item.kind == "task":
+        try:  # a task's change answers no finding: the audit runs here for the first time
+            trees.findings_after = findings_on(trees, trees.patched)
+        except Exception as e:  # whatever it raised: the check could not run
+            return step("no new high", "not_run", _could_not(trees, e), "could not run")
     if trees.recheck is None or trees.findings_after is None:
         if not trees.item.fingerprints:
             return step("no new high", "not_run", "a test-only patch that no perspective raised: "

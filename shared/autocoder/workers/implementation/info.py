@@ -10,7 +10,8 @@ from autocoder.schema import PATCHES, RECORDS, TASKS
 STATUS_SEVERITY = {"failed": "high", "unverified": "medium", "checked": "low", "verified": "info"}
 COUNTS = (
     "items_taken", "items_finished", "items_retired", "patches_total", "patches_verified",
-    "patches_checked", "patches_failed", "patches_unverified",
+    "patches_checked", "patches_failed", "patches_unverified", "patches_published",
+    "tasks_total", "tasks_completed", "tasks_failed",
 )  # fmt: skip
 
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from autocoder.engine.perspective import Perspective, PerspectiveResult
 from autocoder.engine.spec import IterationCounts
-from autocoder.schema import PatchFields
+from autocoder.schema import PatchFields, TaskRow
 
 PATCH_STATUSES = ("verified", "checked", "failed", "unverified")
+TASK_STATUSES = ("pending", "running", "completed", "failed")  # as this worker's rows left them
 
 
 class ImplementationInsights:
@@ -21,6 +22,8 @@ class ImplementationInsights:
         self.finished: dict[str, int] = dict(state.get("finished", {}))
         self.retired: dict[str, int] = {str(k): v for k, v in state.get("retired", {}).items()}
         self.patches: dict[str, str] = dict(state.get("patches", {}))  # patch id -> status
+        self.published: dict[str, str] = dict(state.get("published", {}))  # patch id -> url
+        self.tasks: dict[str, str] = dict(state.get("tasks", {}))  # task id -> status
 
     def apply(
         self,
@@ -38,12 +41,16 @@ class ImplementationInsights:
             self.retired[str(iteration)] = int(result.metrics.get("items_retired", 0))
         if perspective.id == "implementation_plan" and item:
             self.finished.setdefault(item, iteration)
-        for patch in result.items:
-            if isinstance(patch, PatchFields):
-                self.patches[patch.id] = patch.status
+        for row in result.items:
+            if isinstance(row, PatchFields):
+                self.patches[row.id] = row.status
+                if row.published_url:
+                    self.published[row.id] = row.published_url
+            elif isinstance(row, TaskRow):
+                self.tasks[row.id] = row.status
 
     def summary(self) -> dict[str, Any]:
-        by_status = Counter(self.patches.values())
+        by_status, tasks = Counter(self.patches.values()), Counter(self.tasks.values())
         return {
             **self.counts.summary(),
             "items_taken": len(self.taken),
@@ -51,6 +58,9 @@ class ImplementationInsights:
             "items_retired": sum(self.retired.values()),
             "patches_total": len(self.patches),
             **{f"patches_{s}": by_status[s] for s in PATCH_STATUSES},
+            "patches_published": len(self.published),
+            "tasks_total": len(self.tasks),
+            **{f"tasks_{s}": tasks[s] for s in TASK_STATUSES},
         }
 
     def to_state(self) -> dict[str, Any]:
@@ -60,4 +70,6 @@ class ImplementationInsights:
             "finished": self.finished,
             "retired": self.retired,
             "patches": self.patches,
+            "published": self.published,
+            "tasks": self.tasks,
         }

@@ -26,6 +26,7 @@ def record_analysis(result: PerspectiveResult) -> dict[str, Any]:
         "test_code": d.get("test_code", ""),
         "verification": d.get("verification", {}),
         "patch_id": d.get("patch_id", ""),
+        "model": d.get("model", {}),  # {} without a language model
         "metrics": result.metrics,
         "skipped": result.skipped,
         "tools": result.tools,

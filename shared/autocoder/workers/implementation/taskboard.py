@@ -87,7 +87,21 @@ def serve(task: TaskRow, findings: list[WorkItem], model_available: bool) -> Wor
                     f"described {LLM_NEEDED}")  # fmt: skip
     if not model_available:
         return f"a {task.type.replace('_', ' ')} task {LLM_NEEDED}"
-    return "the language model path of tasks is not built in this version"
+    return _for_the_model(task)
+
+
+def _for_the_model(task: TaskRow) -> WorkItem:
+    """The item a language model serves: the task's file (a bug fix's, an optimization's
+    target without its ``:name``), or none for the model to choose; what to do as the message."""
+    file = task.file or task.target.split(":", 1)[0]
+    asked = {"feature": task.description, "bug_fix": f"fix in {task.file}: {task.issue}",
+             "optimization": f"optimize {task.target}: {task.goal}",
+             "content": f"write {task.content_type}: {task.context}"}[task.type]  # fmt: skip
+    return WorkItem(
+        id=item_id("task", task.id), kind="task", source="task", tool="task", rule=task.type,
+        severity="medium", file=file, line=0, message=asked, priority=task.priority,
+        task_id=task.id,
+    )  # fmt: skip
 
 
 def changed(task: TaskRow, status: TaskStatus, **update: Any) -> TaskRow:

@@ -18,6 +18,7 @@ from autocoder.engine.perspective import PerspectiveResult, RunContext
 from autocoder.errors import PerspectiveSkipped, TargetError
 from autocoder.schema import TaskRow, TaskStatus
 from autocoder.store.tasklog import latest_tasks
+from autocoder.workers.implementation import modelled
 from autocoder.workers.implementation.stages import STAGES
 from autocoder.workers.implementation.taskboard import changed
 from autocoder.workers.implementation.workitem import WorkItem
@@ -57,10 +58,21 @@ class InProgress:
         conclusion: str,
         content: dict[str, Any],
         facts: dict[str, Any] | None = None,
+        ctx: RunContext | None = None,
         **record: Any,
     ) -> PerspectiveResult:
         """The stage's result: its record names the item, the earlier conclusions, this one and
-        the stage's content; ``record`` adds the Implementation Plan's keys (code_changes...)."""
+        the stage's content; ``record`` adds the Implementation Plan's keys (code_changes...).
+        With a language model (``ctx.ask_model``) the conclusion is the model's, drawn from the
+        same content (the Implementation Plan's stays its verification label and summary), and
+        the record's ``model`` says which model, what it concluded and what it cost."""
+        note = modelled.stage_note(ctx, NAMES[stage_id], self.item.model_dump(mode="json"),
+                                   content) if ctx is not None else None  # fmt: skip
+        if note is not None and stage_id != ORDER[-1]:  # the last one's leads with its label
+            record = {**record, "model": note, "evidence_conclusion": conclusion}
+            conclusion = note["conclusion"]
+        elif note is not None:
+            record = {**record, "model": note}
         return PerspectiveResult(
             summary=f"{NAMES[stage_id]} of {self.item.id}: {conclusion}",
             details={

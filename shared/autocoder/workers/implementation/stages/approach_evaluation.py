@@ -22,7 +22,7 @@ class ApproachEvaluation:
 
     def run(self, ctx: RunContext) -> PerspectiveResult:
         progress = _chain.in_progress(ctx, self.id)
-        offered, why = fixers.fixes_for(progress.item, ctx.root, ctx.options)
+        offered, why = fixers.fixes_for(progress.item, ctx.root, ctx.options, ctx)
         if not offered:
             raise FixerError(f"no candidate fix for {progress.item.id} any more: {why}")
         tried = [_tried(ctx, progress.item, fix, n) for n, fix in enumerate(offered)]
@@ -37,7 +37,7 @@ class ApproachEvaluation:
             f"{plural(len(tried), 'candidate')} tried, {len(made)} made a change; chose "
             f"{chosen['fixer']} ({chosen['title']}): {content['why']}"
         )
-        return progress.result(self.id, conclusion, content)
+        return progress.result(self.id, conclusion, content, ctx=ctx)
 
 
 def key_of(fix: Fix) -> str:

@@ -36,7 +36,7 @@ class ArchitecturalAnalysis:
                 content["tests"] = [asdict(r) for r in tests[: context.MAX_LISTED]]
                 content["tests_total"] = len(tests)
                 content["test_files"] = sorted({r.file for r in tests})
-        return progress.result(self.id, _conclusion(item.file, content), content)
+        return progress.result(self.id, _conclusion(item.file, content), content, ctx=ctx)
 
 
 def _conclusion(file: str, content: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from typing import Any, ClassVar
 
 from autocoder.engine.perspective import PerspectiveResult, RunContext
-from autocoder.errors import PerspectiveSkipped
+from autocoder.errors import LLMError, PerspectiveSkipped
 from autocoder.workers.implementation import context, fixers, items, taskboard
 from autocoder.workers.implementation.fixers.test_files import test_in_tree
 from autocoder.workers.implementation.ledger import Ledger
@@ -32,7 +32,7 @@ class DeepUnderstanding:
 
     def run(self, ctx: RunContext) -> PerspectiveResult:
         pool = items.collect(ctx, test_in_tree)
-        tasks = taskboard.task_round(ctx, pool.items, model_available=False)
+        tasks = taskboard.task_round(ctx, pool.items, model_available=ctx.ask_model is not None)
         ledger = Ledger.from_state(ctx.previous_state)
         retired = ledger.retire_gone({item.id for item in pool.items}, ctx.commit)
         item, fixes = self._take_task(ctx, tasks)
@@ -47,18 +47,25 @@ class DeepUnderstanding:
             if not tasks.rows:
                 raise PerspectiveSkipped(why, ledger.to_state())
             return _tasks_only(tasks, why, ledger)
-        if item.task_id:
-            tasks.set(item.task_id, "running")
-        for answered in _answered(item):
-            ledger.taken[answered] = ctx.commit
         content = understanding(ctx, item)
         content["fixes_offered"] = fixes
         content["pool"] = {"items": len(pool.items), "sources": pool.read,
                            "retired": retired, "passed_over": passed_over}  # fmt: skip
-        content["tasks"] = tasks.summary()
-        result = _chain.started(item, ctx.commit).result(
-            self.id, _conclusion(item, content), content
-        )
+        try:
+            result = _chain.started(item, ctx.commit).result(
+                self.id, _conclusion(item, content), content, ctx=ctx
+            )
+        except LLMError as e:  # the model failed: the tasks' changes are written all the same
+            if not tasks.rows and not item.task_id:
+                raise
+            if item.task_id:
+                tasks.set(item.task_id, "failed", error_detail=f"Deep Understanding: {e}")
+            return _tasks_only(tasks, f"the model could not conclude on {item.id}: {e}", ledger)
+        if item.task_id:
+            tasks.set(item.task_id, "running")
+        for answered in _answered(item):
+            ledger.taken[answered] = ctx.commit
+        result.details["content"]["tasks"] = tasks.summary()
         result.state = ledger.to_state()
         result.metrics = {"items_in_pool": len(pool.items), "items_retired": len(retired),
                           "items_without_fix": len(passed_over)}  # fmt: skip
@@ -71,7 +78,7 @@ class DeepUnderstanding:
         """The first pending task an item serves and a fixer has something for; the others
         asked on the way fail with the fixer's reason."""
         for item in tasks.items:
-            offered, why = fixers.fixes_for(item, ctx.root, ctx.options)
+            offered, why = fixers.fixes_for(item, ctx.root, ctx.options, ctx)
             if offered:
                 return item, [f"{fix.fixer}: {fix.title}" for fix in offered]
             tasks.set(item.task_id, "failed", error_detail=f"no fix could be made: {why}")
@@ -87,7 +94,7 @@ class DeepUnderstanding:
         for item in [i for i in ranked if not ledger.done_at(i.id, ctx.commit)]:
             if passed_over and time.monotonic() > deadline:
                 break
-            offered, why = fixers.fixes_for(item, ctx.root, ctx.options)
+            offered, why = fixers.fixes_for(item, ctx.root, ctx.options, ctx)
             if offered:
                 return item, [f"{fix.fixer}: {fix.title}" for fix in offered], passed_over
             ledger.unfixable[item.id] = ctx.commit

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from autocoder.engine.modules import is_test_file
-from autocoder.engine.perspective import PerspectiveResult, RunContext
+from autocoder.engine.perspective import Perspective, PerspectiveResult, RunContext
 from autocoder.errors import FixerError
 from autocoder.schema import PatchFields, TaskRow
 from autocoder.workers.implementation import fixers, items, patching, publishing, verify
@@ -40,8 +40,7 @@ class ImplementationPlan:
         new_tests = [f for f in patch.added if is_test_file(f)]
         checked = verify.verify_patch(
             ctx.root, ctx.commit, progress.item, patch,
-            recheck=ctx.perspective_of(progress.item.source)
-            if progress.item.kind != "spec" else None,
+            recheck=_recheck(ctx, progress.item),
             cache=ctx.cache, options=ctx.options, scratch_dir=scratch_dir(ctx),
             new_tests=new_tests,
             before_after_test=new_tests[0] if test_fix is not None and new_tests else None,
@@ -58,7 +57,7 @@ class ImplementationPlan:
         note = never_ran(progress.item, checked)
         result = progress.result(
             self.id, _conclusion(patch, checked) + (f" {note}" if note else ""),
-            _content(patch, checked, new_tests),
+            _content(patch, checked, new_tests), ctx=ctx,
             code_changes=code_changes(patch, new_tests),
             test_code=patch.new_texts.get(new_tests[0], "") if new_tests else "",
             verification={"status": checked.status, "summary": checked.summary(),
@@ -69,6 +68,14 @@ class ImplementationPlan:
         result.items = [row, *_task_outcome(progress, patch, checked, published)]
         result.metrics = {"patch_status": checked.status}
         return result
+
+
+def _recheck(ctx: RunContext, item: WorkItem) -> Perspective | None:
+    """What runs again on the patched copy: the perspective that raised the finding; for a
+    task's change, the Security Audit (no new high finding); nothing for a spec's test."""
+    if item.kind == "spec":
+        return None
+    return ctx.perspective_of("Security Audit" if item.kind == "task" else item.source)
 
 
 def _task_outcome(
@@ -89,7 +96,7 @@ def _fixes(ctx: RunContext, progress: InProgress) -> tuple[Fix, Fix | None, list
     the spec ids the patch answers."""
     item = progress.item
     chosen = progress.facts["approach_evaluation"]["chosen"]
-    offered, why = fixers.fixes_for(item, ctx.root, ctx.options)
+    offered, why = fixers.fixes_for(item, ctx.root, ctx.options, ctx)
     fix = next((f for f in offered if key_of(f) == chosen), None)
     if fix is None:
         raise FixerError(f"the chosen fix '{chosen}' is not offered any more: {why or 'changed'}")

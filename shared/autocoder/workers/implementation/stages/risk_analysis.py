@@ -50,7 +50,7 @@ class RiskAnalysis:
             f"{plural(len(chosen['files']), 'file')} ({plural(chosen['changed_lines'], 'line')} "
             "changed)"
         )
-        return progress.result(self.id, conclusion, content)
+        return progress.result(self.id, conclusion, content, ctx=ctx)
 
 
 def level(

@@ -33,7 +33,7 @@ class TestingStrategy:
             "steps": [*STATIC_STEPS, *(["tests", "before/after"] if tests_run else [])],
             "tests_allowed": tests_run,
         }
-        return progress.result(self.id, _conclusion(item, content), content)
+        return progress.result(self.id, _conclusion(item, content), content, ctx=ctx)
 
 
 def _spec_for(ctx: RunContext, item: WorkItem, where: dict[str, Any]) -> dict[str, Any] | None:
