@@ -107,6 +107,13 @@ def test_api_summary_matches_the_datasets(worker_data: Path, served: str) -> Non
     insights = analysis["cumulative_insights"]
     assert summary["findings_by_severity"] == insights["unique_findings_by_severity"]
     assert sum(summary["findings_by_severity"].values()) == insights["unique_findings"] > 0
+    traced = summary["traceability"]  # no implementation dataset: its stages are 0, and why
+    assert traced["findings"] == insights["unique_findings"]
+    assert [traced[k] for k in ("items_taken", "patches", "verified", "published")] == [0] * 4
+    assert len(traced["notes"]) == 1
+    assert traced["notes"][0].startswith("no dataset found for the Implementation Worker (")
+    assert summary["tasks"] == {"total": 0, "pending": 0, "running": 0, "completed": 0,
+                                "failed": 0}  # fmt: skip
     counts = planning["cumulative_insights"]
     assert summary["test_planning"]["test_specs_total"] == counts["test_specs_total"] > 0
     assert summary["newest_iteration_at"] == planning["timestamp"]
@@ -309,19 +316,21 @@ def _outputs() -> tuple[int, int, int]:
     """Where a tick's charts, filters and tables start: after the banner, the overview, the
     workers and one box per metrics table of the catalog."""
     charts_at = 3 + metric_slots()
-    return charts_at, charts_at + 3, charts_at + 6
+    filters_at = charts_at + len(charts.CHARTS)
+    return charts_at, filters_at, filters_at + 3
 
 
 async def test_a_tick_sends_the_charts_and_choices_only_when_they_changed() -> None:
     shown = await SharedSnapshot(Provider(snapshot())).get()
     charts_at, filters_at, tables_at = _outputs()
     first = render(shown, ("All", "All", "All"), {}, NOW)
-    assert len(first) == tables_at + 2 * len(table_tabs()) + 1
+    tables_end = tables_at + 2 * len(table_tabs())
+    assert len(first) == tables_end + 3 + 1  # the funnel's words, the tasks' line and table
     assert first[charts_at:filters_at] == shown.figures
     assert first[filters_at].choices == [("All", "All"), ("analysis", "analysis"),
                                          ("test-planning", "test-planning")]  # fmt: skip
     again = render(shown, ("analysis", "gone", "All"), first[-1], NOW)
-    assert again[charts_at:tables_at] == (gr.skip(),) * 6
+    assert again[charts_at:tables_at] == (gr.skip(),) * (len(charts.CHARTS) + 3)
     assert [row[1] for row in again[tables_at]] == ["analysis"]  # "gone" no longer filters
     assert again[tables_at + 1] == "rows 1-1 of 1 · page 1 of 1"
     assert again[tables_at + 2 : tables_at + 4] == ([], "no rows")
@@ -419,7 +428,7 @@ def test_charts_have_an_empty_state_and_plot_the_series() -> None:
         specs_over_time=[{"timestamp": "2026-11-21T13:15:00+00:00", "test_specs_total": 5,
                           "test_specs_active": 4}],
     )  # fmt: skip
-    per_hour, by_commit, specs = (chart(full) for chart in charts.CHARTS)
+    per_hour, by_commit, specs, _ = (chart(full) for chart in charts.CHARTS)
     assert list(per_hour.data[0].y) == [6] and per_hour.data[0].name == "analysis"
     assert [trace.name for trace in by_commit.data] == ["high", "low"]  # by severity
     active, total = specs.data  # "total" drawn last, on top, dashed: never hidden by "active"

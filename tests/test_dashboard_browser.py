@@ -19,10 +19,11 @@ from typing import Any
 
 from browserkit import NEEDS_CHROMIUM, TIMEOUT_MS
 from browserkit import browser as chromium
-from test_dashboard_app import dashboard, worker_data  # noqa: F401 - the module's fixture
+from test_dashboard_app import dashboard, newest, worker_data  # noqa: F401 - the fixture
 
-from autocoder.schema import RECORDS, utc_timestamp
+from autocoder.schema import RECORDS, TaskRow, utc_timestamp
 from autocoder.store.layout import jsonl, shard_path
+from autocoder.store.tasklog import write_task_rows
 
 from appkit import serving
 
@@ -31,6 +32,8 @@ MISSING = (
     "reach, then restart the worker"
 )
 SKIPPED = "no Python package found (no folder with __init__.py, nothing in pyproject.toml)"
+PR = "https://github.com/acme/shop/pull/7"
+NEEDS_LLM = "a feature task needs a language model: set AUTOCODER_LLM_BASE_URL"
 WHEN = re.compile(r"(just now|\d+ (s|min|h|d) ago) · (\d{4}-\d\d-\d\d )?\d\d:\d\d UTC")
 # Words a header or a cell breaks inside of (the "iteratio/ns" defect): one entry per word.
 # Gradio 6 draws a table's cells as ``.body-cell`` divs of a virtual table, its headers as ``th``.
@@ -70,8 +73,18 @@ def _record(i: int, at: datetime, status: str, error: str | None) -> dict[str, A
     }  # fmt: skip
 
 
+def _task(n: int, status: str, at: datetime, **fields: Any) -> TaskRow:
+    return TaskRow.model_validate({
+        "id": f"task-{n:016x}", "type": "feature", "priority": n, "description": f"feature {n}",
+        "source": "api", "status": status, "created_at": utc_timestamp(at),
+        "updated_at": utc_timestamp(at), "iteration": 0, "worker": "implementation",
+        "repo": "/nope", "commit": None, **fields,
+    })  # fmt: skip
+
+
 def troubled(worker_output: Path, data: Path) -> Path:
-    """The workers' real output, a corrupt analysis shard, and a worker that only fails."""
+    """The workers' real output, a corrupt analysis shard, and a worker that only fails (its
+    tasks handed over the API: one published long ago, one failed since)."""
     shutil.copytree(worker_output, data)
     analysis = data / "autocoder-analysis-results"
     (analysis / shard_path(RECORDS, 7)).write_bytes(b'{"iteration": 7, "timest\n')
@@ -83,6 +96,11 @@ def troubled(worker_output: Path, data: Path) -> Path:
         path = failing / shard_path(RECORDS, row["iteration"])
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(jsonl([row]))
+    write_task_rows(failing, [
+        _task(1, "completed", now - timedelta(hours=2), branch_name="autocoder/item-1",
+              published_url=PR),
+        _task(2, "failed", now - timedelta(seconds=30), error_detail=NEEDS_LLM),
+    ])  # fmt: skip
     return data
 
 
@@ -113,7 +131,32 @@ def test_the_page_tells_the_truth_about_health_and_stays_readable(
         assert len(clipped.first.inner_text()) < len(MISSING)  # cut short, whole on hover
         assert WHEN.search(workers.inner_text())
         charts = page.locator(".js-plotly-plot")
-        expect(charts).to_have_count(3, timeout=TIMEOUT_MS)
+        expect(charts).to_have_count(4, timeout=TIMEOUT_MS)
+
+        findings_count = newest(worker_data, "autocoder-analysis-results")["cumulative_insights"][
+            "unique_findings"
+        ]
+        traced = page.locator("#traceability-text")
+        expect(traced).to_contain_text(
+            f"{findings_count} findings (unique findings the analysis worker has recorded"
+        )
+        expect(traced).to_contain_text("0 published (patches published as a branch or a pull")
+        expect(traced).to_contain_text(
+            "counted as 0: the Implementation Worker's newest record has no items_taken, "
+            "patches_total, patches_verified, patches_published counts"
+        )
+        funnel = page.evaluate(
+            "() => document.querySelector('#traceability .js-plotly-plot').data"
+            ".map((t) => [t.type, t.x])"
+        )
+        assert funnel == [["funnel", [findings_count, 0, 0, 0, 0]]]
+        expect(page.locator("#tasks-note")).to_contain_text("2 tasks: 1 completed, 1 failed")
+        tasks = page.locator("#tasks")
+        expect(tasks).to_contain_text(f"task-{2:016x}")
+        expect(tasks).to_contain_text(NEEDS_LLM)
+        expect(tasks.get_by_role("link", name="autocoder/item-1")).to_have_attribute("href", PR)
+        shown = tasks.inner_text()
+        assert shown.index(f"task-{2:016x}") < shown.index(f"task-{1:016x}")  # newest first
 
         findings = page.locator("#findings")
         expect(findings).to_contain_text("Security Audit", timeout=TIMEOUT_MS)
@@ -134,7 +177,7 @@ def test_the_page_tells_the_truth_about_health_and_stays_readable(
         expect(label).to_contain_text("page 1 of")  # a new filter starts on page 1
         expect(page.locator("#findings-page input")).to_have_value("1")
 
-        for table in ("#workers", "#findings"):
+        for table in ("#workers", "#findings", "#tasks"):
             assert page.evaluate(BROKEN_WORDS_JS, f"{table} th") == []
         assert page.evaluate(BROKEN_WORDS_JS, "#workers .body-cell") == []
         header = page.locator("#workers thead").bounding_box()
@@ -155,7 +198,8 @@ def test_the_page_tells_the_truth_about_health_and_stays_readable(
         page.get_by_role("tab", name="Analysis findings").click()
 
         page.wait_for_timeout(2500)  # one timer tick: the page must still be whole after it
-        expect(charts).to_have_count(3)
+        expect(charts).to_have_count(4)
+        expect(tasks).to_contain_text(NEEDS_LLM)
         expect(banner).to_contain_text("Degraded")
         page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000

@@ -43,7 +43,7 @@ class Shown:
 
 def _charts_key(snapshot: Snapshot) -> int:
     return hash(repr((snapshot.iterations_per_hour, snapshot.findings_by_commit,
-                      snapshot.specs_over_time)))  # fmt: skip
+                      snapshot.specs_over_time, snapshot.funnel)))  # fmt: skip
 
 
 class SharedSnapshot:

@@ -29,6 +29,7 @@ SPEC_LINES: dict[str, dict[str, Any]] = {
         "marker": {"size": 7, "symbol": "diamond"},
     },
 }
+FUNNEL_COLORS = ["#f59e0b", "#3b82f6", "#6366f1", "#16a34a", "#15803d"]
 HEIGHT = 320
 HOUR = timedelta(hours=1)
 HOUR_MS = 3_600_000
@@ -145,4 +146,29 @@ def specs_over_time(snapshot: Snapshot) -> go.Figure:
     return _layout(figure, title, "specifications")
 
 
-CHARTS = (iterations_per_hour, findings_by_commit, specs_over_time)
+def traceability(snapshot: Snapshot) -> go.Figure:
+    """The funnel findings -> items taken -> patches -> verified -> published, with its numbers.
+
+    Each bar has its own number only: the stages are not subsets of one another (items also
+    come from test specs and tasks), so a share of the stage before would mislead.
+    """
+    title = "Traceability: from findings to published patches"
+    stages = snapshot.funnel
+    if not any(stage.count for stage in stages):
+        return empty_figure(title, "No findings or patches yet")
+    figure = go.Figure(
+        go.Funnel(
+            y=[stage.label for stage in stages],
+            x=[stage.count for stage in stages],
+            textinfo="value",
+            hovertext=[stage.counts for stage in stages],
+            hoverinfo="text+x",
+            marker={"color": FUNNEL_COLORS[: len(stages)]},
+        )
+    )
+    labels = [f"{stage.label}: {stage.count}" for stage in stages]  # a 0 has no bar to show it
+    figure.update_yaxes(tickvals=[stage.label for stage in stages], ticktext=labels)
+    return _layout(figure, title, "")
+
+
+CHARTS = (iterations_per_hour, findings_by_commit, specs_over_time, traceability)

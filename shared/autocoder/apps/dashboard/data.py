@@ -5,6 +5,10 @@ new records into compact aggregates (:class:`WorkerHistory`): never a re-scan of
 A refresh less than ``min_refresh_s`` after the last returns the cached snapshot, since every open
 tab runs its own timer. A worker whose dataset cannot be read keeps its last good view, judged at
 the time of that read, with "showing data as of ..." in ``problems``.
+
+The traceability funnel is read off the workers' newest cumulative insights (``funnel.py``); the
+tasks of the workers that take them come from a :class:`TaskBoard` each, which reads a task file
+once and lists the tasks folder only when the dataset moved (``tasks.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from autocoder.apps.dashboard.funnel import funnel_stages
 from autocoder.apps.dashboard.health import (
     Ping,
     banner,
@@ -35,8 +40,9 @@ from autocoder.apps.dashboard.model import (
 )
 from autocoder.apps.dashboard.pings import ping_all
 from autocoder.apps.dashboard.sources import tail_for, worker_sources
+from autocoder.apps.dashboard.tasks import TASKS_KEPT, TaskBoard, task_counts, task_dict
 from autocoder.apps.iteration_health import judge
-from autocoder.schema import SEVERITIES, severity_rank, utc_timestamp
+from autocoder.schema import SEVERITIES, TASKS, severity_rank, utc_timestamp
 from autocoder.settings import Settings
 from autocoder.store.locate import hub_token
 from autocoder.store.tail import DatasetTail
@@ -113,6 +119,11 @@ class DashboardData:
         self.histories = [
             WorkerHistory(s, tails.get(s.name) or tail_for(s, token, slim_record)) for s in sources
         ]
+        # The workers that take tasks (their datasets have the tasks config): a board each.
+        self.boards = {
+            h.source.name: TaskBoard(h.tail.source)
+            for h in self.histories if TASKS in h.source.worker.configs
+        }  # fmt: skip
         self.clock = clock
         self.pinger: Pinger = pinger or (lambda urls: ping_all(urls, token=token))
         self.min_refresh_s = min_refresh_s
@@ -165,10 +176,34 @@ class DashboardData:
                 return cached
             for history in self.histories:
                 history.poll(self.clock())
+            self._read_tasks()
             now = self.clock()
             answers = pings.result() if pings is not None else {}
             self.snapshot, self._built_at = self._build(now, answers), now
             return self.snapshot
+
+    def _read_tasks(self) -> None:
+        """Each board at the dataset version its tail just saw; one whose tail failed keeps
+        the tasks it had (its worker's problem says why)."""
+        for history in self.histories:
+            board = self.boards.get(history.source.name)
+            if board is not None and history.error is None:
+                board.read(history.tail.head if history.exists else None)
+
+    def _tasks(self) -> dict[str, Any]:
+        """The snapshot's tasks: every board's, newest first, with the counts and sources."""
+        titled = [
+            (task, h.source.title)
+            for h in self.histories if h.source.name in self.boards
+            for task in self.boards[h.source.name].tasks
+        ]  # fmt: skip
+        titled.sort(key=lambda pair: (pair[0].updated_at, pair[0].id), reverse=True)
+        return {
+            "tasks": [task_dict(task, title) for task, title in titled[:TASKS_KEPT]],
+            "task_counts": task_counts([task for task, _ in titled]),
+            "task_sources": [h.source.title for h in self.histories
+                             if h.source.name in self.boards and h.exists],
+        }  # fmt: skip
 
     def _view(self, history: WorkerHistory, now: datetime, ping: Ping | None) -> WorkerView:
         source, newest = history.source, history.newest
@@ -221,6 +256,8 @@ class DashboardData:
         read = [h.read_at for h in self.histories if h.read_at is not None]
         as_of = utc_timestamp(min(read)) if read else None
         problems = [p for h in self.histories for p in h.problems]
+        for board in self.boards.values():
+            problems += [*board.problems, *([board.error] if board.error else [])]
         for h in self.histories:
             if h.error is not None:
                 when = utc_timestamp(h.read_at) if h.read_at else "never"
@@ -237,5 +274,7 @@ class DashboardData:
             data_as_of=as_of,
             problems=problems,
             skipped=[run for h in self.histories for run in h.skipped.values()],
+            funnel=funnel_stages(self.histories),
+            **self._tasks(),
             **self._cached_series(),
         )

@@ -104,6 +104,18 @@ class MetricCounts:
 
 
 @dataclass(frozen=True)
+class FunnelStage:
+    """One step of the traceability funnel: a count read off one worker's newest cumulative
+    insights, what it counts, and why it is 0 when there was nothing to read."""
+
+    key: str  # its key under "traceability" in GET /api/summary: "findings", "items_taken"...
+    label: str  # "items taken"
+    count: int
+    counts: str  # what the number counts, in words
+    note: str | None = None  # why there is no count: "no dataset found for the Analysis Worker"
+
+
+@dataclass(frozen=True)
 class Snapshot:
     banner: Banner
     banner_detail: str  # which worker and why, when not all operational
@@ -124,6 +136,12 @@ class Snapshot:
     # Every extra config's rows by config name ("findings", "specs", "patches"), like findings;
     # ``latest_findings`` and ``latest_specs`` are its first two, kept for their readers.
     latest: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    funnel: list[FunnelStage] = field(default_factory=list)  # findings -> ... -> published
+    # Every task of the workers that take tasks, newest state each, newest first (TaskRow
+    # fields plus "worker_title"); at most TASKS_KEPT, while ``task_counts`` counts them all.
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    task_counts: dict[str, int] = field(default_factory=dict)  # "total" and each status
+    task_sources: list[str] = field(default_factory=list)  # titles of the workers read
 
     def summary(self) -> dict[str, Any]:
         """The overview numbers for ``GET /api/summary``."""
@@ -138,7 +156,14 @@ class Snapshot:
             **{table.summary_key: table.counts for table in self.metrics},
             "problems": self.problems,
             "skipped_perspectives": [run.summary() for run in self.skipped],
+            "traceability": self.traceability(),
+            "tasks": self.task_counts,
         }
+
+    def traceability(self) -> dict[str, Any]:
+        """The funnel's counts by stage key, and the notes saying which are 0 for want of data."""
+        notes = list(dict.fromkeys(stage.note for stage in self.funnel if stage.note))
+        return {**{stage.key: stage.count for stage in self.funnel}, "notes": notes}
 
     @property
     def latest_by_config(self) -> dict[str, list[dict[str, Any]]]:

@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 from gradio.events import api as endpoint
 
-from autocoder.apps.dashboard import views
+from autocoder.apps.dashboard import sections, views
 from autocoder.apps.dashboard.cache import SharedSnapshot, Shown
 from autocoder.apps.dashboard.model import Snapshot
 from autocoder.apps.dashboard.sessions import DEFAULT_SESSIONS, SharedOutputs, bound_sessions
@@ -68,6 +68,9 @@ def render(
         *(gr.skip() if same_choices else gr.Dropdown(choices=choices[k], value=v)
           for k, v in zip(views.FILTER_KEYS, picked, strict=True)),
         *tables(snapshot, picked, pages, now, tabs),
+        sections.funnel_markdown(snapshot),
+        sections.tasks_markdown(snapshot),
+        sections.task_rows(snapshot, now),
         {"charts": shown.charts_key, "choices": choices_key},
     )  # fmt: skip
 
@@ -175,6 +178,21 @@ def _table(headers: list[str], elem_id: str) -> tuple[gr.Dataframe, gr.Markdown,
     return table, label, page
 
 
+def _traceability_and_tasks() -> tuple[gr.Plot, gr.Markdown, gr.Markdown, gr.Dataframe]:
+    """The Traceability section (the funnel and its numbers in words) and the Tasks section."""
+    gr.Markdown("## Traceability")
+    funnel = gr.Plot(show_label=False, elem_classes="ac-chart", elem_id="traceability")
+    said = gr.Markdown(elem_id="traceability-text")
+    gr.Markdown("## Tasks")
+    note = gr.Markdown(elem_id="tasks-note")
+    table = gr.Dataframe(
+        headers=sections.TASK_HEADERS, datatype=sections.TASK_TYPES,
+        column_widths=sections.TASK_WIDTHS, interactive=False, wrap=True, elem_id="tasks",
+        elem_classes="ac-table", max_height=TABLE_HEIGHT,
+    )  # fmt: skip
+    return funnel, said, note, table
+
+
 def build_blocks(
     shared: SharedSnapshot, refresh_s: float, max_sessions: int = DEFAULT_SESSIONS
 ) -> gr.Blocks:
@@ -195,6 +213,8 @@ def build_blocks(
         plots = [_plot()]
         with gr.Row():
             plots += [_plot(), _plot()]
+        funnel, traced, tasks_note, tasks_table = _traceability_and_tasks()
+        plots.append(funnel)  # the charts' order: charts.CHARTS
         gr.Markdown("## Latest findings")
         with gr.Row():
             filters = [_dropdown(key) for key in views.FILTER_KEYS]
@@ -208,7 +228,8 @@ def build_blocks(
                 shown_tables += [table, label]
                 pages.append(page)
         seen = gr.State({})  # which charts and choices this tab has: two numbers
-        outputs = [banner, overview, workers, *counts, *plots, *filters, *shown_tables, seen]
+        outputs = [banner, overview, workers, *counts, *plots, *filters, *shown_tables,
+                   traced, tasks_note, tasks_table, seen]  # fmt: skip
         events = PageEvents(shared, outputs, shown_tables, len(counts), tabs)
         asked = [*filters, *pages]
         private: dict[str, Any] = {"postprocess": False, "api_visibility": "private"}
