@@ -114,11 +114,30 @@ def test_a_malformed_answer_fails_the_stage_and_the_task_says_where_it_stopped(
     assert task.error_detail.startswith("stopped at Architectural Analysis: "), task.error_detail
 
 
-def test_a_spent_budget_asks_nothing_and_the_task_fails_saying_so(
+def test_a_spent_budget_asks_nothing_and_the_task_waits_saying_so(
     target: tuple[Path, Path], llm: LLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AUTOCODER_LLM_DAILY_TOKENS", "0")
     run(*target, 1)
     (task,) = latest_tasks(LocalDataset(target[1] / IMPLEMENTATION)).values()
-    assert task.status == "failed" and "AUTOCODER_LLM_DAILY_TOKENS=0" in task.error_detail
+    assert task.status == "pending" and "AUTOCODER_LLM_DAILY_TOKENS=0" in task.error_detail
     assert llm.chat_requests == []
+
+
+def test_a_malformed_answer_is_asked_again_and_the_task_waits_meanwhile(
+    target: tuple[Path, Path], llm: LLMServer
+) -> None:
+    """Only answers that parsed are cached: the next round asks again, and gets a good one."""
+    llm.answer(json.dumps({"file": "pkg/app.py"}))
+    llm.answer(f"```python\n{NEW_APP}```")
+    llm.answer("Looks fine to me.")  # Deep Understanding's note: no JSON object
+    run(*target, 1)
+    (task,) = latest_tasks(LocalDataset(target[1] / IMPLEMENTATION)).values()
+    assert task.status == "pending" and "waiting for the model" in task.error_detail
+    for stage in range(6):
+        llm.answer(note(f"model conclusion {stage + 1}"))
+    records = run(*target, 11)  # the other five stages say no item, then the chain runs
+    assert [r["status"] for r in records[-6:]] == ["ok"] * 6, [r["error"] for r in records]
+    (task,) = latest_tasks(LocalDataset(target[1] / IMPLEMENTATION)).values()
+    assert task.status == "completed", task.error_detail
+    assert len(llm.chat_requests) == 9  # file and text asked once, the bad note twice

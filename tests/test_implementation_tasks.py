@@ -5,6 +5,7 @@ and kept in the dataset's tasks config, newest state last."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from autocoder.errors import TaskRejected
 from autocoder.store.dataset import LocalDataset
 from autocoder.store.tasklog import latest_tasks
 from autocoder.workers.implementation.taskboard import LLM_NEEDED
-from autocoder.workers.implementation.tasks import new_task
+from autocoder.workers.implementation.tasks import new_task, read_tasks_file
 
 from patchkit import git
 
@@ -107,3 +108,42 @@ def test_a_path_through_a_symlink_out_of_the_repository_is_rejected(tmp_path: Pa
     entry = {"type": "bug_fix", "file": "link.py", "issue": "x"}
     with pytest.raises(TaskRejected, match=r"'link\.py' is a symlink out of the repository"):
         new_task(entry, root, "api")
+
+
+@pytest.mark.parametrize(
+    ("entry", "said"),
+    [
+        ({"type": [], "issue": "x"}, "type [] is not one of"),
+        ({"type": "bug_fix", "file": "pkg/\x00core.py", "issue": "x"}, "is not a file of the"),
+        ({"type": "bug_fix", "file": ".git/config", "issue": "x"}, "is not a file of the"),
+    ],
+)
+def test_hostile_entries_are_rejected_with_a_reason_not_a_crash(
+    tmp_path: Path, entry: dict[str, Any], said: str
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text("[core]\n")
+    with pytest.raises(TaskRejected, match=re.escape(said)):
+        new_task(entry, tmp_path, "api")
+
+
+def test_a_tasks_file_nested_too_deep_is_one_rejection(tmp_path: Path) -> None:
+    (tmp_path / "tasks.json").write_text("[" * 200_000 + "]" * 200_000)
+    assert read_tasks_file(tmp_path) == (
+        [], ["tasks.json is not valid JSON (nested too deep); fix it and commit"])  # fmt: skip
+
+
+def test_a_bug_fix_whose_issue_names_no_finding_is_not_served_by_another_one_in_the_file(
+    target: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTOCODER_NETWORK", "0")
+    unrelated = {"type": "bug_fix", "file": "pkg/config.py",
+                 "issue": "load_config crashes when the name key is missing"}  # fmt: skip
+    root, data = target
+    (root / "tasks.json").write_text(json.dumps([unrelated]))
+    git(root, "commit", "-qam", "another task")
+    assert main(["once", "analysis", "--target", str(root), "--data-dir", str(data),
+                 "--iterations", "6"]) == 0  # fmt: skip
+    once(root, data, 1)
+    (task,) = [t for t in tasks(data).values() if "name key" in t.description]
+    assert task.status == "failed" and "names no rule" in task.error_detail

@@ -26,6 +26,7 @@ from autocoder.workers.catalog import worker_spec
 from autocoder.workers.implementation.tasks import new_task
 
 from appkit import serving
+from hubserver import TEST_TOKEN, TEST_USER, HubServer
 
 ADMIN = "adm-" + "q4" * 10  # built at run time: no token-looking literal in the source
 TOKENS = {"anonymous": "", "wrong": "adm-" + "w8" * 10, "right": ADMIN}
@@ -142,3 +143,27 @@ def test_a_running_task_goes_back_to_pending_when_the_worker_restarts(tmp_path: 
     assert latest_tasks(LocalDataset(root))[task.id].status == "pending"
     assert requeue_running(root, utc_timestamp()) == []  # nothing running any more
     service.cache.close()
+
+
+async def test_tasks_come_back_with_a_restart_on_an_empty_disk(
+    hub: HubServer, tmp_path: Path
+) -> None:
+    """A Space's disk is not persistent: what was pushed is all there is after a restart."""
+    (tmp_path / "target").mkdir()
+
+    def service(disk: str) -> WorkerService:
+        settings = Settings(target=str(tmp_path / "target"), data_dir=tmp_path / disk,  # type: ignore[call-arg]
+                            interval_s=3600, hf_token=TEST_TOKEN, hf_username=TEST_USER,
+                            push_every_s=3600)  # fmt: skip
+        return WorkerService(worker_spec("implementation"), settings)
+
+    first = service("disk1")
+    await first.open()
+    task = new_task(FEATURE, tmp_path / "target", "api")
+    write_task_rows(first.store.root, [task.model_copy(update={"status": "running"})])
+    await first.close()  # the final push
+    second = service("disk2")
+    await second.open()
+    restored = latest_tasks(LocalDataset(second.store.root))
+    assert restored[task.id].status == "pending"  # back, and requeued: it was running
+    await second.close()

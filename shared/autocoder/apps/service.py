@@ -18,7 +18,7 @@ from autocoder.engine.spec import WorkerSpec
 from autocoder.engine.target import Target
 from autocoder.engine.worker import Worker
 from autocoder.errors import AutocoderError, redact
-from autocoder.llm import Completion, TokenBudget, ask, model_from_settings
+from autocoder.llm import ChatModel, Completion, TokenBudget, ask, model_from_settings
 from autocoder.publish import Publishable, Published, publish, remote_of
 from autocoder.schema import TASKS, utc_timestamp
 from autocoder.settings import Settings
@@ -74,7 +74,6 @@ class WorkerService:
         )
         self.cache = ResultCache(settings.cache_path / "results.sqlite3")
         self.model = model_from_settings(settings)  # None: no AUTOCODER_LLM_* set
-        self.budget_file = settings.cache_path / "llm-budget.json"
         self.worker: Worker | None = None
         self.waiting_for: str | None = None
         self.next_try_at: float | None = None
@@ -113,7 +112,7 @@ class WorkerService:
             peers=self.peer_reader,
             perspective_of=self.peer_perspective,
             publish=self.publish_patch if self.settings.publish != "off" else None,
-            ask_model=self.ask_model if self.model is not None else None,
+            ask_model=BudgetedModel(self.model, self.settings) if self.model else None,
         )
         if self.hub is not None:
             self.hub.start()
@@ -163,19 +162,6 @@ class WorkerService:
                 if perspective.name == name:
                     return perspective
         return None
-
-    def ask_model(self, system: str, user: str, max_tokens: int) -> Completion:
-        """One call of the configured model within the daily budget, which is kept in the
-        cache folder across iterations and restarts (an empty disk starts the day afresh)."""
-        assert self.model is not None
-        budget = TokenBudget.from_state(
-            _read_json(self.budget_file), self.settings.llm_daily_tokens
-        )
-        try:
-            return ask(self.model, budget, system, user, max_tokens=max_tokens)
-        finally:
-            atomic_write(self.budget_file.parent, self.budget_file.name,
-                         json.dumps(budget.to_state()).encode())  # fmt: skip
 
     def publish_patch(self, patch: Publishable, root: Path) -> Published:
         """Publish a checked patch made on the checkout at ``root`` as ``AUTOCODER_PUBLISH``
@@ -309,3 +295,21 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return loaded if isinstance(loaded, dict) else None
+
+
+class BudgetedModel:
+    """The configured model within the daily budget (:class:`autocoder.llm.TokenBudget`), kept
+    in the cache folder across iterations and restarts (an empty disk starts the day afresh)."""
+
+    def __init__(self, model: ChatModel, settings: Settings) -> None:
+        self.model, self.name = model, model.name
+        self.daily_tokens = settings.llm_daily_tokens
+        self.budget_file = settings.cache_path / "llm-budget.json"
+
+    def __call__(self, system: str, user: str, max_tokens: int) -> Completion:
+        budget = TokenBudget.from_state(_read_json(self.budget_file), self.daily_tokens)
+        try:
+            return ask(self.model, budget, system, user, max_tokens=max_tokens)
+        finally:
+            atomic_write(self.budget_file.parent, self.budget_file.name,
+                         json.dumps(budget.to_state()).encode())  # fmt: skip

@@ -4,9 +4,10 @@ HTTP (``POST /api/tasks``, ``GET /api/tasks/{id}``, ``GET /api/tasks``).
 
 Every call needs what start and stop need (:func:`autocoder.apps.controls.authorize`): the
 admin token (the first argument over Gradio, ``Authorization: Bearer TOKEN`` over HTTP) or, on
-a Space, the owner's Hugging Face login. A submitted task is checked against the target's
-checkout (its file must be in the repository) and written to the dataset at once, so a restart
-or an empty Space disk restored from the Hub keeps it.
+a Space, the owner's Hugging Face login (through the Gradio endpoints only: the login lives in
+Gradio's session, which the plain routes outside it do not see). A submitted task is checked
+against the target's checkout (its file must be in the repository) and written to the dataset at
+once, so a restart or an empty Space disk restored from the Hub keeps it.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ class TaskDesk:
 
     def submit(self, entry: Any) -> dict[str, Any]:
         checkout = self.service.target.prepare()
-        task = new_task(entry, checkout.root, "api")
+        try:
+            task = new_task(entry, checkout.root, "api")
+        except (ValueError, RecursionError):
+            raise TaskRejected("a task is a JSON object of plain values") from None
         task = task.model_copy(update={"repo": checkout.repo, "commit": checkout.commit})
         write_task_rows(self.service.store.root, [task])
         log.info("task %s submitted (%s, priority %d)", task.id, task.type, task.priority)
@@ -113,7 +117,7 @@ def http_routes(app: FastAPI, service: WorkerService) -> None:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         token = value.strip() if scheme.lower() == "bearer" else None
         try:
-            desk.allow(token, _session_user(request))
+            desk.allow(token, None)  # no login over plain HTTP: Gradio's session is its own
         except Unauthorized as e:
             log.warning("task API refused: %s", e)
             raise HTTPException(401, str(e)) from None
@@ -123,7 +127,7 @@ def http_routes(app: FastAPI, service: WorkerService) -> None:
         allowed(request)
         try:
             entry = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise HTTPException(400, "the body must be a JSON task object") from None
         return await asyncio.to_thread(_or_http_error, desk.submit, entry, 422)
 
@@ -144,13 +148,3 @@ def _or_http_error(call: Any, argument: Any, status: int) -> Any:
         return call(argument)
     except AutocoderError as e:
         raise HTTPException(status, str(e)) from None
-
-
-def _session_user(request: Request) -> str | None:
-    """The Hugging Face login of Gradio's OAuth session, when the app has one (a Space with
-    ``hf_oauth: true``): what the page's login button set."""
-    if "session" not in request.scope:
-        return None
-    info = request.session.get("oauth_info") or {}
-    user = (info.get("userinfo") or {}).get("preferred_username")
-    return str(user) if user else None

@@ -27,6 +27,14 @@ class RunOptions:
     max_file_bytes: int = 1_000_000  # larger target files are skipped, with the reason
 
 
+class ModelAsk(Protocol):
+    """The optional language model as a perspective sees it: its name, and one call."""
+
+    name: str
+
+    def __call__(self, system: str, user: str, max_tokens: int) -> Any: ...
+
+
 @dataclass(frozen=True)
 class RunContext:
     """Everything a perspective may look at for one run."""
@@ -56,7 +64,7 @@ class RunContext:
     # Asks the optional language model ``(system, user, max_tokens)`` for an
     # ``autocoder.llm.Completion``, within the daily token budget; raises LLMError. None: no
     # model is configured and the stages stay deterministic.
-    ask_model: Callable[[str, str, int], Any] | None = None
+    ask_model: ModelAsk | None = None
 
 
 @dataclass

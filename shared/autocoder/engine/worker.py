@@ -18,7 +18,13 @@ from typing import Any
 
 from autocoder.engine import handoff
 from autocoder.engine.cache import ResultCache
-from autocoder.engine.perspective import Perspective, PerspectiveResult, RunContext, RunOptions
+from autocoder.engine.perspective import (
+    ModelAsk,
+    Perspective,
+    PerspectiveResult,
+    RunContext,
+    RunOptions,
+)
 from autocoder.engine.sources import SourceFiles
 from autocoder.engine.spec import WorkerSpec
 from autocoder.engine.target import Checkout, Target
@@ -74,7 +80,7 @@ class Worker:
         peers: Callable[[str], DatasetReader | None] | None = None,
         perspective_of: Callable[[str], Perspective | None] | None = None,
         publish: Callable[[Any, Path], Any] | None = None,
-        ask_model: Callable[[str, str, int], Any] | None = None,
+        ask_model: ModelAsk | None = None,
     ) -> None:
         self.interval_s = spec.default_interval_s if interval_s is None else interval_s
         if self.interval_s < 0 or iteration_timeout_s <= 0:

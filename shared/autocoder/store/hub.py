@@ -23,6 +23,7 @@ from huggingface_hub import CommitOperationAdd, HfApi
 from tenacity import RetryCallState, Retrying
 
 from autocoder.errors import StoreError
+from autocoder.schema import TASKS
 from autocoder.store.dataset import HubDataset
 from autocoder.store.hub_errors import NETWORK_ERRORS, hub_failure
 from autocoder.store.layout import STATE_PATH, atomic_write
@@ -94,6 +95,10 @@ class HubSync:
             p for p in remote if p.startswith("data/records/") and p.endswith(".jsonl")
         )
         wanted += records[-1:]
+        # Tasks are read from the local folder (the worker, its task API, the requeue at start):
+        # every state of every task comes back, not only the newest shard.
+        tasks = f"{TASKS.folder}/"
+        wanted += sorted(p for p in remote if p.startswith(tasks) and p.endswith(".jsonl"))
         for path in wanted:
             local_copy = self.api.hf_hub_download(self.repo_id, path, repo_type="dataset")
             atomic_write(self.local.root, path, Path(local_copy).read_bytes())

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
 from autocoder.engine.perspective import RunContext
 from autocoder.llm import json_answer
+from autocoder.redaction import redact_text
 
+T = TypeVar("T")
 PROMPT_CHARS = 24_000  # of evidence sent with one question
 NOTE_TOKENS = 700
 SYSTEM = (
@@ -35,20 +38,27 @@ class StageNote(BaseModel):
     points: list[str] = Field(default_factory=list, max_length=5)
 
 
-def asked(ctx: RunContext, system: str, user: str, max_tokens: int) -> dict[str, Any]:
-    """The model's answer to ``user`` (``text``, ``model``, token counts, ``cached``), from the
-    cache when this very question was asked before; LLMError when the model fails."""
+def asked(
+    ctx: RunContext, system: str, user: str, max_tokens: int, parse: Callable[[str, str], T]
+) -> tuple[T, dict[str, Any]]:
+    """The model's answer to ``user`` read by ``parse(text, where)``, and its metadata
+    (``model``, token counts, ``cached``). Only an answer that parsed is kept in the cache (by
+    model, question and token limit): a malformed one is asked again next time. LLMError when
+    the model fails or its answer does not parse."""
     assert ctx.ask_model is not None
-    key = hashlib.sha256(f"{system}\0{user}\0{max_tokens}".encode()).hexdigest()
-    known = ctx.cache.get("llm", "1", key)
+    key = hashlib.sha256(
+        f"{ctx.ask_model.name}\0{system}\0{user}\0{max_tokens}".encode()
+    ).hexdigest()
+    known = ctx.cache.get("llm", "2", key)
     if isinstance(known, dict):
-        return {**known, "cached": True}
+        return parse(known["text"], f"model {known['model']!r}"), {**known, "cached": True}
     completion = ctx.ask_model(system, user, max_tokens)
     answer = {"text": completion.text, "model": completion.model,
               "prompt_tokens": completion.prompt_tokens,
               "completion_tokens": completion.completion_tokens}  # fmt: skip
-    ctx.cache.put("llm", "1", key, answer)
-    return {**answer, "cached": False}
+    parsed = parse(completion.text, f"model {completion.model!r}")
+    ctx.cache.put("llm", "2", key, answer)
+    return parsed, {**answer, "cached": False}
 
 
 def stage_note(
@@ -58,10 +68,12 @@ def stage_note(
     ``model`` entry (name, tokens, conclusion, points)."""
     if ctx.ask_model is None:
         return None
-    shown = json.dumps({"stage": stage, "item": item, "evidence": evidence}, default=str)
+    shown, _ = redact_text(  # the code around a hard-coded password goes out without it
+        json.dumps({"stage": stage, "item": item, "evidence": evidence}, default=str)
+    )
     user = f"Stage: {stage}. {NOTE_ASK}\n\nEvidence (JSON):\n{shown[:PROMPT_CHARS]}"
-    answer = asked(ctx, SYSTEM + f"You are doing the {stage} stage.", user, NOTE_TOKENS)
-    note = json_answer(answer["text"], StageNote, where=f"model {answer['model']!r}")
+    note, answer = asked(ctx, SYSTEM + f"You are doing the {stage} stage.", user, NOTE_TOKENS,
+                         lambda text, where: json_answer(text, StageNote, where=where))  # fmt: skip
     return {"name": answer["model"], "prompt_tokens": answer["prompt_tokens"],
             "completion_tokens": answer["completion_tokens"], "cached": answer["cached"],
             "conclusion": note.conclusion, "points": note.points}  # fmt: skip

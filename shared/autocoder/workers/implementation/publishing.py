@@ -39,6 +39,8 @@ def published_fields(
         done: Published = ctx.publish(publishable, ctx.root)
     except PublishError as e:
         return {"publish_detail": str(e)}
+    except Exception as e:  # a disk or git failure outside the publisher's own errors
+        return {"publish_detail": f"not published: {type(e).__name__}: {e}"}
     return {"published_kind": done.kind, "published_branch": done.branch,
             "published_url": done.url, "published_commit": done.commit}  # fmt: skip
 

@@ -3,9 +3,10 @@
 - New entries of ``tasks.json`` become pending tasks (rejected ones are listed with why); tasks
   submitted through the API are read from the dataset's ``tasks`` config.
 - A task whose item stopped in the chain (a stage failed) is failed, with that stage's error.
-- Each pending task is served by an item, or failed with the reason: a bug fix naming a file
-  with a finding a fixer handles is served by that finding's fixers; anything else needs a
-  language model, and without one it fails saying which variables to set.
+- Each pending task is served by an item, or failed with the reason: a bug fix whose issue
+  names the rule (``B506``) or the line (``line 9``) of a finding a fixer handles in its file is
+  served by that finding's fixers; anything else needs a language model, and without one it
+  fails saying which variables to set.
 - A task's rows carry its whole state; the newest row is the task (see ``store.tasklog``).
 """
 
@@ -77,13 +78,14 @@ def serve(task: TaskRow, findings: list[WorkItem], model_available: bool) -> Wor
     """The item that serves ``task``, or why none does."""
     if task.type == "bug_fix":
         there = [i for i in findings if i.file == task.file and i.kind != "spec" and not i.task_id]
-        if there:
-            named = [i for i in there if _named_in(task.issue, i)]
-            best = (named or there)[0]
-            return best.model_copy(update={"id": item_id("task", task.id), "task_id": task.id,
-                                           "priority": task.priority})  # fmt: skip
+        named = [i for i in there if _named_in(task.issue, i)]
+        if named:  # only the finding the issue names: another one in the file is not the bug
+            update = {"id": item_id("task", task.id), "task_id": task.id,
+                      "priority": task.priority}  # fmt: skip
+            return named[0].model_copy(update=update)
         if not model_available:
-            return (f"no finding in {task.file} that a fixer handles, and a fix of the issue as "
+            return (f"the issue names no rule (e.g. B506) or line of a finding in {task.file} "
+                    f"that a fixer handles ({len(there)} there), and a fix of the issue as "
                     f"described {LLM_NEEDED}")  # fmt: skip
     if not model_available:
         return f"a {task.type.replace('_', ' ')} task {LLM_NEEDED}"

@@ -38,7 +38,7 @@ def new_task(entry: Any, root: Path, source: TaskSource, *, task_id: str | None 
     if not isinstance(entry, dict):
         raise TaskRejected(f"a task is a JSON object, not {type(entry).__name__}: {entry!r:.80}")
     kind = entry.get("type")
-    if kind not in FIELDS:
+    if not isinstance(kind, str) or kind not in FIELDS:
         raise TaskRejected(f"type {kind!r} is not one of: {', '.join(FIELDS)}")
     needed = FIELDS[str(kind)]
     unknown = sorted(set(entry) - {"type", "priority", *needed})
@@ -71,8 +71,9 @@ def read_tasks_file(root: Path) -> tuple[list[TaskRow], list[str]]:
         return [], [f"{TASKS_FILE} is larger than {MAX_TASKS_FILE_BYTES} bytes: not read"]
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        return [], [f"{TASKS_FILE} is not valid JSON ({e}); fix it and commit"]
+    except (ValueError, RecursionError) as e:  # not UTF-8, not JSON, nested too deep
+        why = "nested too deep" if isinstance(e, RecursionError) else str(e)
+        return [], [f"{TASKS_FILE} is not valid JSON ({why}); fix it and commit"]
     if not isinstance(entries, list):
         return [], [f"{TASKS_FILE} holds a {type(entries).__name__}; it must be a list of tasks"]
     tasks, rejected = [], []
@@ -81,6 +82,8 @@ def read_tasks_file(root: Path) -> tuple[list[TaskRow], list[str]]:
             tasks.append(new_task(entry, root, "tasks.json", task_id=file_task_id(entry)))
         except TaskRejected as e:
             rejected.append(f"{TASKS_FILE} entry {number}: {e}")
+        except (ValueError, RecursionError):  # a value no task has (nested too deep)
+            rejected.append(f"{TASKS_FILE} entry {number}: not a task object of plain values")
     return tasks, rejected
 
 
@@ -94,10 +97,12 @@ def inside_repo(root: Path, relative: str) -> Path:
     pure = PurePosixPath(relative)
     if pure.is_absolute() or relative.startswith(("/", "\\")) or ".." in pure.parts:
         raise TaskRejected(f"path {relative!r} leaves the repository; give a repo-relative path")
+    if "\0" in relative or (pure.parts and pure.parts[0] == ".git"):
+        raise TaskRejected(f"path {relative!r} is not a file of the repository's tree")
     path = root / relative
     try:
         resolved = path.resolve(strict=True)
-    except (OSError, RuntimeError):
+    except (OSError, RuntimeError, ValueError):
         raise TaskRejected(f"file {relative!r} does not exist in the repository") from None
     if not resolved.is_relative_to(root.resolve()):
         raise TaskRejected(f"path {relative!r} is a symlink out of the repository; not read")

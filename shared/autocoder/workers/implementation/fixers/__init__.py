@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from autocoder.engine.perspective import RunContext, RunOptions
-from autocoder.errors import AutocoderError
+from autocoder.errors import AutocoderError, LLMError
 from autocoder.schema import severity_rank
 from autocoder.workers.implementation.fixers import (
     dependencies,
@@ -53,6 +53,8 @@ def _task_fixes(item: WorkItem, ctx: RunContext | None) -> tuple[list[Fix], str]
         return [], "a task no finding serves needs a language model"
     try:
         return model_fixes.fixes(item, ctx), ""
+    except LLMError:  # the model could not answer now: the caller decides (it may retry)
+        raise
     except AutocoderError as e:
         return [], f"model_fixes: {e}"
 

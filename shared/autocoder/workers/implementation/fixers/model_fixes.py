@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from autocoder.engine.perspective import RunContext
 from autocoder.errors import FixerError, TaskRejected
 from autocoder.llm import code_answer, json_answer
+from autocoder.redaction import redact_text
 from autocoder.workers.implementation import modelled
 from autocoder.workers.implementation.fixers.base import Fix
 from autocoder.workers.implementation.tasks import inside_repo
@@ -38,14 +39,23 @@ def fixes(item: WorkItem, ctx: RunContext) -> list[Fix]:
         path = inside_repo(ctx.root, file)
     except TaskRejected as e:
         raise FixerError(f"the file to change: {e}") from None
-    old = path.read_text(encoding="utf-8", errors="replace")
+    if file not in ctx.sources:  # untracked, ignored (.env), too large or unsafe to parse
+        why = ctx.sources.skipped.get(file, "it is not one of the target's tracked source files")
+        raise FixerError(f"{file} is not sent to the model: {why}")
+    old = path.read_text(encoding="utf-8", errors="replace")  # within max_file_bytes: listed
     if len(old) > FILE_CHARS:
         raise FixerError(f"{file} has {len(old)} characters, more than the {FILE_CHARS} sent to "
                          "the model; name a smaller file or function in the task")  # fmt: skip
-    user = f"Task ({item.rule}): {item.message}\n\nFile {file}:\n```\n{old}\n```\n\n{WRITE}"
-    answer = modelled.asked(ctx, modelled.SYSTEM, user, CODE_TOKENS)
-    new = code_answer(answer["text"], where=f"model {answer['model']!r}")
+    shown, found = redact_text(old)
+    if found:  # the model would get the file without its secrets and write them back wrong
+        raise FixerError(f"{file} holds {len(found)} value(s) that look like secrets; they are "
+                         "not sent to a model: make this change by hand")  # fmt: skip
+    user = f"Task ({item.rule}): {item.message}\n\nFile {file}:\n```\n{shown}\n```\n\n{WRITE}"
+    new, answer = modelled.asked(ctx, modelled.SYSTEM, user, CODE_TOKENS,
+                                 lambda text, where: code_answer(text, where=where))  # fmt: skip
     new = new if new.endswith("\n") else new + "\n"
+    if not new.strip():
+        raise FixerError(f"model {answer['model']!r} answered an empty {file}")
     if new == old:
         raise FixerError(f"model {answer['model']!r} changed nothing in {file}")
 
@@ -66,8 +76,12 @@ def _chosen_file(item: WorkItem, ctx: RunContext) -> str:
     user = (f"Task ({item.rule}): {item.message}\n\nFiles of the repository:\n"
             + "\n".join(files) + '\n\nAnswer with one JSON object {"file": the one file of this '
             "list the change belongs in}.")  # fmt: skip
-    answer = modelled.asked(ctx, modelled.SYSTEM, user, 200)
-    chosen = json_answer(answer["text"], FileChoice, where=f"model {answer['model']!r}").file
+
+    def read(text: str, where: str) -> FileChoice:
+        return json_answer(text, FileChoice, where=where)
+
+    choice, answer = modelled.asked(ctx, modelled.SYSTEM, user, 200, read)
+    chosen = choice.file
     if chosen not in files:
         raise FixerError(f"model {answer['model']!r} chose {chosen!r}, not a file of the list")
     return chosen

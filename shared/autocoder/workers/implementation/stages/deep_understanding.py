@@ -44,6 +44,8 @@ class DeepUnderstanding:
                 _none_taken(pool.items, ledger, passed_over, ctx.commit) if pool.items
                 else f"no work items at this commit: {pool.why_empty()}"
             )  # fmt: skip
+            if tasks.rejected:
+                why += f"; {'; '.join(tasks.rejected)}"
             if not tasks.rows:
                 raise PerspectiveSkipped(why, ledger.to_state())
             return _tasks_only(tasks, why, ledger)
@@ -58,8 +60,8 @@ class DeepUnderstanding:
         except LLMError as e:  # the model failed: the tasks' changes are written all the same
             if not tasks.rows and not item.task_id:
                 raise
-            if item.task_id:
-                tasks.set(item.task_id, "failed", error_detail=f"Deep Understanding: {e}")
+            if item.task_id:  # not the task's fault: it waits for the model
+                tasks.set(item.task_id, "pending", error_detail=f"waiting for the model: {e}")
             return _tasks_only(tasks, f"the model could not conclude on {item.id}: {e}", ledger)
         if item.task_id:
             tasks.set(item.task_id, "running")
@@ -76,9 +78,14 @@ class DeepUnderstanding:
         self, ctx: RunContext, tasks: taskboard.TaskRound
     ) -> tuple[WorkItem | None, list[str]]:
         """The first pending task an item serves and a fixer has something for; the others
-        asked on the way fail with the fixer's reason."""
+        asked on the way fail with the fixer's reason, or stay pending, saying why, when the
+        model could not answer (the next round asks again)."""
         for item in tasks.items:
-            offered, why = fixers.fixes_for(item, ctx.root, ctx.options, ctx)
+            try:
+                offered, why = fixers.fixes_for(item, ctx.root, ctx.options, ctx)
+            except LLMError as e:  # a 429, a timeout, a spent budget: not the task's fault
+                tasks.set(item.task_id, "pending", error_detail=f"waiting for the model: {e}")
+                continue
             if offered:
                 return item, [f"{fix.fixer}: {fix.title}" for fix in offered]
             tasks.set(item.task_id, "failed", error_detail=f"no fix could be made: {why}")

@@ -45,15 +45,6 @@ class ImplementationPlan:
             new_tests=new_tests,
             before_after_test=new_tests[0] if test_fix is not None and new_tests else None,
         )  # fmt: skip
-        published = publishing.published_fields(
-            ctx, progress.item, patch, checked, progress.conclusions
-        )
-        row = PatchFields(
-            id=patch.id, item_id=progress.item.id, fingerprints=progress.item.fingerprints,
-            spec_ids=spec_ids, base_commit=patch.base_commit, fixer=patch.fixer,
-            files=list(patch.files), diff=patch.diff, status=checked.status,
-            failed_step=checked.failed_step or "", evidence=checked.as_evidence(), **published,
-        )  # fmt: skip
         note = never_ran(progress.item, checked)
         result = progress.result(
             self.id, _conclusion(patch, checked) + (f" {note}" if note else ""),
@@ -64,6 +55,16 @@ class ImplementationPlan:
                           "failed_step": checked.failed_step or "", "note": note,
                           **checked.as_evidence()},
             patch_id=patch.id,
+        )  # fmt: skip
+        # Published last: a stage that fails before (the model's note) leaves no orphan PR.
+        published = publishing.published_fields(
+            ctx, progress.item, patch, checked, progress.conclusions
+        )
+        row = PatchFields(
+            id=patch.id, item_id=progress.item.id, fingerprints=progress.item.fingerprints,
+            spec_ids=spec_ids, base_commit=patch.base_commit, fixer=patch.fixer,
+            files=list(patch.files), diff=patch.diff, status=checked.status,
+            failed_step=checked.failed_step or "", evidence=checked.as_evidence(), **published,
         )  # fmt: skip
         result.items = [row, *_task_outcome(progress, patch, checked, published)]
         result.metrics = {"patch_status": checked.status}
