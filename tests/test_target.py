@@ -71,6 +71,7 @@ def test_git_url_is_cloned_shallowly_and_fetched_again(shop_repo: Path, tmp_path
         check=True,
         env={**env, "PATH": "/usr/bin:/bin"},
     )
+    assert target.current().commit == first.commit  # a reader beside the worker: no fetch
     second = target.prepare()
     assert second.commit != first.commit
     assert (second.root / "shop" / "new.py").exists()

@@ -41,7 +41,7 @@ class TaskDesk:
         return authorize(self.service.settings, admin_token, username, ACTIONS)
 
     def submit(self, entry: Any) -> dict[str, Any]:
-        checkout = self.service.target.prepare()
+        checkout = self.service.target.current()  # never a fetch under a running iteration
         try:
             task = new_task(entry, checkout.root, "api")
         except (ValueError, RecursionError):

@@ -124,6 +124,14 @@ class Target:
         root = local_root(self.spec, self.given_as)
         return Checkout(root=root, repo=str(root), commit=head_commit(root))
 
+    def current(self) -> Checkout:
+        """The checkout as the worker last prepared it, without fetching (what a reader beside
+        the worker, such as the task API, may look at without moving the worker's files); the
+        first one is made when there is none yet."""
+        if is_url(self.spec) and (self._clone / ".git").exists():
+            return Checkout(root=self._clone, repo=self.display, commit=head_commit(self._clone))
+        return self.prepare()
+
     def _prepare_clone(self) -> Checkout:
         """Clone once, fetch when due, under a file lock on the clone: two processes given the
         same clone folder never clone or fetch into it at once. Each worker has its own folder

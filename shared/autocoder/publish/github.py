@@ -4,8 +4,10 @@ PyGithub is the well-kept client of that API: it takes ``base_url`` for GitHub E
 the tests' server on 127.0.0.1) and speaks the documented shapes: ``GET /repos/{owner}/{repo}/
 pulls?head=owner:branch&state=open`` first, so re-publishing finds the open pull request instead
 of opening a second, then ``POST /repos/{owner}/{repo}/pulls`` with ``draft: true``. It sends
-the token as ``Authorization: token ...``; no retry or throttle is configured here, because a
-failed publication is tried again at the worker's next run, not in a loop inside this one.
+the token as ``Authorization: token ...``; no retry or throttle is configured here: a failed
+publication is recorded in the patch row (``publish_detail``) and the worker does not try it
+again, since the item is done at that commit; the patch can be applied by hand
+(``autocoder apply``).
 
 Every failure becomes a :class:`PublishError` that names the repository and the fix and never
 the token.
@@ -132,7 +134,8 @@ def _explained(exc: GithubException, repo: str, head: str, api_url: str) -> str:
             "a branch without changes, is to be closed or deleted by hand"
         )
     if exc.status >= 500:
-        return f"GitHub failed on {where} ({exc.status}): {said}; it is tried again next run"
+        return (f"GitHub failed on {where} ({exc.status}): {said}; the patch is kept: apply it "
+                "with `autocoder apply` and open the pull request by hand")  # fmt: skip
     return f"GitHub answered {exc.status} for {where}: {said}"
 
 
