@@ -41,7 +41,7 @@ TASKS = [
     {"type": "bug_fix", "priority": 1, "file": "planted/config.py",
      "issue": "B506: yaml.load builds arbitrary objects"},
     {"type": "bug_fix", "priority": 2, "file": "planted/fetch.py",
-     "issue": "requests without a timeout hang forever"},
+     "issue": "B113: requests without a timeout hang forever"},
     {"type": "feature", "priority": 2,
      "description": "add sentence_count(text) returning the number of sentences"},
     {"type": "content", "priority": 3, "content_type": "docstring", "context": "planted.cache"},

@@ -286,6 +286,7 @@ def test_version_and_help_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     listing = capsys.readouterr().out.split("Commands:")[1].strip().splitlines()
     assert [line.split()[0] for line in listing] == [
         "up", "serve", "once", "latest", "sarif", "tests", "gate", "repair", "patches", "apply",
+        "status",
     ]  # fmt: skip
     assert main(["gate", "-h"]) == 0
     assert "--fail-on FAIL_ON" in capsys.readouterr().out

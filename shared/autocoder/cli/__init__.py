@@ -1,16 +1,18 @@
-"""The autocoder command: up, serve, once, latest, sarif, tests, gate, repair, patches, apply.
+"""The autocoder command: up, serve, once, latest, sarif, tests, gate, repair, patches, apply,
+status.
 
 Every flag also reads an environment variable (``--target`` / ``AUTOCODER_TARGET`` and so on),
-flags win. Exit status: 0; 1 when ``gate`` fails; 2 for a usage error and for every error,
-which is one line on stderr with the secrets hidden (an unusable data folder at start, full
-disk, a file where a folder must be, included); 130 on Ctrl+C. When the reader of the output
+flags win. Exit status: 0; 1 when ``gate`` fails (``status``: 1 degraded, 2 down); 2 for a
+usage error and for every error, which is one line on stderr with the secrets hidden (an
+unusable data folder at start, full disk, a file where a folder must be, included); 130 on
+Ctrl+C. When the reader of the output
 goes away (``autocoder sarif | head``), click ends the command quietly, status 1, no stderr.
 
 The app is built on each call from the worker catalog (:func:`build_app`): a worker added to
 ``autocoder.workers.catalog.CATALOG`` is offered by serve, once and latest and started by up,
 with no change here. One module per command group: :mod:`.apps` (up, serve), :mod:`.runs`
 (once), :mod:`.results` (latest, sarif, tests, gate), :mod:`.repair` (repair), :mod:`.patches`
-(patches, apply).
+(patches, apply), :mod:`.status` (status).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Annotated
 import typer
 
 from autocoder import __version__
-from autocoder.cli import apps, patches, repair, results, runs
+from autocoder.cli import apps, patches, repair, results, runs, status
 from autocoder.cli.common import Invocation
 from autocoder.errors import AutocoderError, one_line
 
@@ -64,6 +66,7 @@ def build_app() -> typer.Typer:
     results.register(app)
     repair.register(app)
     patches.register(app)
+    status.register(app)
     return app
 
 
