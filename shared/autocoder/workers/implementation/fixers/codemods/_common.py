@@ -68,7 +68,9 @@ class LineCallCodemod(VisitorBasedCodemodCommand):
         return hits[0] if len(hits) == 1 else None
 
     def rewrite(self, name: str, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        raise NotImplementedError
+        """The flagged call made safe; each codemod module's subclass says how (this base class
+        is never used on its own: a codemod without its rewrite is a bug, hence the error)."""
+        raise NotImplementedError(f"{type(self).__name__} has no rewrite for {name}")
 
 
 Factory = Callable[[CodemodContext, int], LineCallCodemod]
