@@ -130,7 +130,7 @@ def test_hostile_entries_are_rejected_with_a_reason_not_a_crash(
 def test_a_tasks_file_nested_too_deep_is_one_rejection(tmp_path: Path) -> None:
     (tmp_path / "tasks.json").write_text("[" * 200_000 + "]" * 200_000)
     assert read_tasks_file(tmp_path) == (
-        [], ["tasks.json is not valid JSON (nested too deep); fix it and commit"])  # fmt: skip
+        None, ["tasks.json is not valid JSON (nested too deep); fix it and commit"])  # fmt: skip
 
 
 def test_a_bug_fix_whose_issue_names_no_finding_is_not_served_by_another_one_in_the_file(
@@ -147,3 +147,30 @@ def test_a_bug_fix_whose_issue_names_no_finding_is_not_served_by_another_one_in_
     once(root, data, 1)
     (task,) = [t for t in tasks(data).values() if "name key" in t.description]
     assert task.status == "failed" and "names no rule" in task.error_detail
+
+
+def test_a_pending_task_whose_entry_was_edited_is_dropped_not_served(
+    target: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two bug fixes the finding serves: the first is taken, the second waits; the team then
+    edits the second's issue, so the old text is failed and the edited entry is a new task."""
+    monkeypatch.setenv("AUTOCODER_NETWORK", "0")
+    root, data = target
+    first = {"type": "bug_fix", "priority": 1, "file": "pkg/config.py", "issue": "B506 first"}
+    second = {**first, "priority": 2, "issue": "B506 second"}
+    (root / "tasks.json").write_text(json.dumps([first, second]))
+    git(root, "commit", "-qam", "two tasks")
+    assert main(["once", "analysis", "--target", str(root), "--data-dir", str(data),
+                 "--iterations", "6"]) == 0  # fmt: skip
+    once(root, data, 1)
+    assert tasks(data)["bug fix in pkg/config.py: B506 second"].status == "pending"
+    edited = {**second, "issue": "B506 second, reworded"}
+    (root / "tasks.json").write_text(json.dumps([first, edited]))
+    git(root, "commit", "-qam", "reworded")
+    assert main(["once", "analysis", "--target", str(root), "--data-dir", str(data),
+                 "--iterations", "6"]) == 0  # fmt: skip
+    once(root, data, 6)  # the rest of the first task's chain, then Deep Understanding again
+    found = tasks(data)
+    old = found["bug fix in pkg/config.py: B506 second"]
+    assert old.status == "failed" and "no longer in tasks.json" in old.error_detail
+    assert "bug fix in pkg/config.py: B506 second, reworded" in found

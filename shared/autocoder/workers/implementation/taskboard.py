@@ -21,7 +21,7 @@ from autocoder.schema import TaskRow, TaskStatus, utc_timestamp
 from autocoder.store.reader import recent_records
 from autocoder.store.tasklog import latest_tasks
 from autocoder.workers.implementation.stages import STAGES
-from autocoder.workers.implementation.tasks import read_tasks_file
+from autocoder.workers.implementation.tasks import TASKS_FILE, read_tasks_file
 from autocoder.workers.implementation.workitem import WorkItem, item_id
 
 LLM_NEEDED = (
@@ -57,9 +57,11 @@ def task_round(ctx: RunContext, findings: list[WorkItem], model_available: bool)
     served by items (best priority first, then oldest) or failed with the reason."""
     from_file, rejected = read_tasks_file(ctx.root)
     found = TaskRound(rejected=rejected, known=latest_tasks(ctx.reader))
-    for task in from_file:
+    for task in from_file or []:
         if task.id not in found.known:
             found.known[task.id] = found.rows[task.id] = task
+    if from_file is not None:  # the file was read: a pending entry no longer in it is dropped
+        _drop_removed(found, {task.id for task in from_file})
     stopped = _stopped(ctx, found.known)
     if stopped is not None:
         found.set(stopped[0], "failed", error_detail=stopped[1])
@@ -72,6 +74,15 @@ def task_round(ctx: RunContext, findings: list[WorkItem], model_available: bool)
         else:
             found.items.append(served)
     return found
+
+
+def _drop_removed(found: TaskRound, listed: set[str]) -> None:
+    """Fail the pending tasks.json tasks whose entry is gone: removed, or edited (an edited entry
+    is a new task, with a new id), so the old text is not served after the team changed it."""
+    for task in list(found.known.values()):
+        if task.source == "tasks.json" and task.status == "pending" and task.id not in listed:
+            found.set(task.id, "failed", error_detail=f"no longer in {TASKS_FILE} (an edited "
+                      "entry is a new task); not done")  # fmt: skip
 
 
 def serve(task: TaskRow, findings: list[WorkItem], model_available: bool) -> WorkItem | str:

@@ -61,21 +61,24 @@ def new_task(entry: Any, root: Path, source: TaskSource, *, task_id: str | None 
     })  # fmt: skip
 
 
-def read_tasks_file(root: Path) -> tuple[list[TaskRow], list[str]]:
+def read_tasks_file(root: Path) -> tuple[list[TaskRow] | None, list[str]]:
     """The tasks of ``root/tasks.json`` (each with an id from its content, so the same entry is
-    the same task on every read) and why each other entry was rejected; ([], []) without one."""
+    the same task on every read) and why each other entry was rejected; ([], []) without one,
+    and (None, [why]) for a file that could not be read as a list of tasks."""
     path = root / TASKS_FILE
-    if not path.is_file() or path.is_symlink():
-        return [], ([f"{TASKS_FILE} is a symlink: not read"] if path.is_symlink() else [])
+    if path.is_symlink():
+        return None, [f"{TASKS_FILE} is a symlink: not read"]
+    if not path.is_file():
+        return [], []
     if path.stat().st_size > MAX_TASKS_FILE_BYTES:
-        return [], [f"{TASKS_FILE} is larger than {MAX_TASKS_FILE_BYTES} bytes: not read"]
+        return None, [f"{TASKS_FILE} is larger than {MAX_TASKS_FILE_BYTES} bytes: not read"]
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, RecursionError) as e:  # not UTF-8, not JSON, nested too deep
         why = "nested too deep" if isinstance(e, RecursionError) else str(e)
-        return [], [f"{TASKS_FILE} is not valid JSON ({why}); fix it and commit"]
+        return None, [f"{TASKS_FILE} is not valid JSON ({why}); fix it and commit"]
     if not isinstance(entries, list):
-        return [], [f"{TASKS_FILE} holds a {type(entries).__name__}; it must be a list of tasks"]
+        return None, [f"{TASKS_FILE} holds a {type(entries).__name__}; it must be a list of tasks"]
     tasks, rejected = [], []
     for number, entry in enumerate(entries, start=1):
         try:
