@@ -46,7 +46,7 @@ class Stage:
         self.id, self.name = perspective_id, name
 
     def run(self, ctx: Any) -> PerspectiveResult:
-        raise NotImplementedError
+        raise AssertionError("a stand-in: the insights read its id and name, never run it")
 
 
 class Clock:
