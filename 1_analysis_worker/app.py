@@ -1,4 +1,4 @@
-"""Hugging Face Space entry point of the analysis worker: settings in, app out.
+"""Hugging Face Space entry point of the autocoder analysis worker: settings in, app out.
 
 Runs the same way locally: ``python 1_analysis_worker/app.py`` (with autocoder installed).
 """

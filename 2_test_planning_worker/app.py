@@ -1,4 +1,4 @@
-"""Hugging Face Space entry point of the test planning worker: settings in, app out.
+"""Hugging Face Space entry point of the autocoder test planning worker: settings in, app out.
 
 Runs the same way locally: ``python 2_test_planning_worker/app.py`` (with autocoder installed).
 """

@@ -1,4 +1,4 @@
-"""Hugging Face Space entry point of the implementation worker: settings in, app out.
+"""Hugging Face Space entry point of the autocoder implementation worker: settings in, app out.
 
 Runs the same way locally: ``python 3_implementation_worker/app.py`` (with autocoder installed).
 """

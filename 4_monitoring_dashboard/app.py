@@ -1,7 +1,6 @@
-"""Hugging Face Space entry point of the monitoring dashboard: settings in, app out.
+"""Hugging Face Space entry point of the autocoder monitoring dashboard: settings in, app out.
 
-Runs the same way locally: ``python 4_monitoring_dashboard/app.py`` (with autocoder installed);
-it reads ``AUTOCODER_DATA_DIR``, or the Hub datasets when ``HF_TOKEN`` and ``HF_USERNAME`` are set.
+Runs the same way locally: ``python 4_monitoring_dashboard/app.py`` (with autocoder installed).
 """
 
 import sys

@@ -17,8 +17,15 @@ go through the classic git-lfs batch + PUT path, as `Dataset.push_to_hub` needs.
 Pull requests: a commit with `create_pr=1` opens PR N (`refs/pr/N`, answered as
 `pullRequestUrl` .../discussions/N) from its `parentCommit` (else the head of main), leaving main
 alone; commits to `refs/pr/N` extend it; `GET .../discussions` lists them.
-Not implemented: branches, tags, discussion comments, merging, Xet, pagination, Space runtime
-management.
+Spaces: `create_repo(repo_type="space", space_sdk=..., space_hardware=..., space_secrets=...,
+space_variables=...)`, `GET /api/spaces/{id}` (with `sdk`, `subdomain`, `runtime`),
+`GET/POST/DELETE /api/spaces/{id}/secrets` (values write-only: GET lists keys), the same for
+`/variables` (GET answers values), `POST /api/spaces/{id}/hardware` (`{"flavor"}`: becomes the
+runtime's requested and current hardware at once) and `GET /api/spaces/{id}/runtime` (always
+RUNNING). What is set is inspectable: `hub.space_secrets(id)`, `hub.space_variables(id)`,
+`hub.space_hardware(id)`. Spaces never build or run here.
+Not implemented: branches, tags, discussion comments, merging, Xet, pagination, Space builds,
+restarts, sleep times, volumes.
 """
 
 from __future__ import annotations
@@ -174,6 +181,14 @@ class Repo:
     commits: list[Commit] = field(default_factory=list)
     sdk: str | None = None
     prs: dict[int, PullRequest] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)  # Spaces: key -> value (write-only)
+    variables: dict[str, str] = field(default_factory=dict)  # Spaces: key -> value
+    hardware: str = "cpu-basic"  # Spaces: the flavor asked for last
+
+    def runtime(self) -> dict:
+        """A Space's runtime as `GET /api/spaces/{id}/runtime` answers it."""
+        hardware = {"current": self.hardware, "requested": self.hardware}
+        return {"stage": "RUNNING", "hardware": hardware, "gcTimeout": None, "replicas": {}}
 
     @property
     def head(self) -> Commit:
@@ -286,7 +301,7 @@ class _Request:
 
 _REPO_API = re.compile(
     r"^/api/(?P<type>model|dataset|space)s/(?P<ns>[^/]+)/(?P<name>[^/]+)"
-    r"(?:/(?P<action>revision|tree|preupload|commit|commits|paths-info|refs|settings|discussions)(?:/(?P<rest>.*))?)?$"
+    r"(?:/(?P<action>revision|tree|preupload|commit|commits|paths-info|refs|settings|discussions|secrets|variables|hardware|runtime)(?:/(?P<rest>.*))?)?$"
 )
 _LFS_BATCH = re.compile(
     r"^/(?:(?P<type>dataset|space)s/)?(?P<ns>[^/]+)/(?P<name>[^/]+)\.git/info/lfs/objects/batch$"
@@ -387,6 +402,19 @@ class HubServer:
         with self._lock:
             return len(self.repos[(repo_type, repo_id)].commits)
 
+    def space_secrets(self, repo_id: str) -> dict[str, str]:
+        """A Space's secrets with their values (which the Hub API never gives back)."""
+        with self._lock:
+            return dict(self.repos[("space", repo_id)].secrets)
+
+    def space_variables(self, repo_id: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self.repos[("space", repo_id)].variables)
+
+    def space_hardware(self, repo_id: str) -> str:
+        with self._lock:
+            return self.repos[("space", repo_id)].hardware
+
     # -- dispatch ----------------------------------------------------------------------------
 
     def handle(self, req: _Request) -> Response:
@@ -461,7 +489,11 @@ class HubServer:
         action, rest = m["action"], m["rest"] or ""
         rev, _, sub = rest.partition("/")
         rev, sub = unquote(rev) or "main", unquote(sub)
-        write = action in ("preupload", "commit", "settings")
+        write = action in ("preupload", "commit", "settings", "secrets", "hardware") or (
+            action == "variables" and req.method != "GET"
+        )
+        if action in ("secrets", "variables", "hardware", "runtime") and m["type"] != "space":
+            return _error(404, f"Not found: {req.method} {req.raw_path}")
         repo, denied = self._access(req, m["type"], repo_id, write)
         if denied is not None:
             return denied
@@ -477,6 +509,7 @@ class HubServer:
             ("GET", "refs"): lambda: self.refs(repo),
             ("PUT", "settings"): lambda: self.settings(req, repo),
             ("GET", "discussions"): lambda: self.discussions(req, repo),
+            **self._space_routes(req, repo),
         }
         route = routes.get((req.method, action))
         return route() if route else _error(405, f"{req.method} not allowed on {action}")
@@ -532,7 +565,13 @@ class HubServer:
         if (repo_type, repo_id) in self.repos:
             return _json({"error": f"You already created this {repo_type} repo", "url": url}, 409)
         private = body.get("visibility", "private" if body.get("private") else "public") != "public"
+        if repo_type == "space" and body.get("sdk") not in ("gradio", "docker", "static"):
+            return _error(400, f"Invalid sdk: {body.get('sdk')!r}")
         repo = Repo(repo_type, repo_id, private, _now(), sdk=body.get("sdk"))
+        if repo_type == "space":
+            repo.secrets = {e["key"]: e["value"] for e in body.get("secrets") or []}
+            repo.variables = {e["key"]: e["value"] for e in body.get("variables") or []}
+            repo.hardware = body.get("hardware") or repo.hardware
         repo.commit("initial commit", "", {".gitattributes": _GITATTRIBUTES.encode()}, set())
         self.repos[(repo_type, repo_id)] = repo
         return _json({"url": url, "name": repo_id, "id": repo_id})
@@ -597,9 +636,52 @@ class HubServer:
         except ValueError:
             pass
         if repo.type == "space":
-            runtime = {"stage": "RUNNING", "hardware": {"current": "cpu-basic"}}
-            info.update(sdk=repo.sdk, subdomain=repo.id.replace("/", "-"), runtime=runtime)
+            subdomain = re.sub(r"[_./]", "-", repo.id.lower())
+            info.update(sdk=repo.sdk, subdomain=subdomain, runtime=repo.runtime())
         return _json(info)
+
+    # -- Spaces: secrets, variables, hardware, runtime -------------------------------------
+
+    def _space_routes(self, req: _Request, repo: Repo) -> dict:
+        return {
+            ("GET", "secrets"): lambda: self._settings_listing(repo.secrets, values=False),
+            ("POST", "secrets"): lambda: self._set_setting(req, repo.secrets, values=False),
+            ("DELETE", "secrets"): lambda: self._delete_setting(req, repo.secrets, values=False),
+            ("GET", "variables"): lambda: self._settings_listing(repo.variables, values=True),
+            ("POST", "variables"): lambda: self._set_setting(req, repo.variables, values=True),
+            ("DELETE", "variables"): lambda: self._delete_setting(req, repo.variables, True),
+            ("POST", "hardware"): lambda: self._request_hardware(req, repo),
+            ("GET", "runtime"): lambda: _json(repo.runtime()),
+        }
+
+    @staticmethod
+    def _settings_listing(settings: dict[str, str], values: bool) -> Response:
+        """Variables with their values; secrets by key only, as the Hub answers."""
+        listing = {
+            key: ({"value": value} if values else {}) | {"updatedAt": _now(), "description": None}
+            for key, value in settings.items()
+        }
+        return _json(listing)
+
+    def _set_setting(self, req: _Request, settings: dict[str, str], values: bool) -> Response:
+        body = req.json()
+        key, value = body["key"], body["value"]
+        if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            return _error(400, f"Invalid key: {key!r}")
+        settings[key] = str(value)
+        return self._settings_listing(settings, values)
+
+    def _delete_setting(self, req: _Request, settings: dict[str, str], values: bool) -> Response:
+        settings.pop(req.json()["key"], None)
+        return self._settings_listing(settings, values)
+
+    @staticmethod
+    def _request_hardware(req: _Request, repo: Repo) -> Response:
+        flavor = req.json()["flavor"]
+        if not isinstance(flavor, str) or not flavor:
+            return _error(400, f"Invalid hardware flavor: {flavor!r}")
+        repo.hardware = flavor
+        return _json(repo.runtime())
 
     def _entry(self, repo: Repo, commit: Commit, path: str, expand: bool) -> dict | None:
         """A tree entry (file or directory) for `path` at `commit`, None if absent."""

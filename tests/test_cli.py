@@ -18,6 +18,7 @@ from autocoder.engine.spec import WorkerSpec
 from autocoder.errors import one_line
 from autocoder.workers import catalog
 from autocoder.workers.analysis.info import ANALYSIS
+from autocoder.workers.catalog import worker_names
 
 from hubserver import TEST_TOKEN, TEST_USER, HubServer
 
@@ -286,7 +287,7 @@ def test_version_and_help_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     listing = capsys.readouterr().out.split("Commands:")[1].strip().splitlines()
     assert [line.split()[0] for line in listing] == [
         "up", "serve", "once", "latest", "sarif", "tests", "gate", "repair", "patches", "apply",
-        "status",
+        "status", "deploy",
     ]  # fmt: skip
     assert main(["gate", "-h"]) == 0
     assert "--fail-on FAIL_ON" in capsys.readouterr().out
@@ -338,6 +339,19 @@ def test_an_unusable_environment_breaks_commands_but_not_help(
     assert main(["sarif", "--data-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("autocoder: error: invalid settings: AUTOCODER_ITERATIONS: "), err
+
+
+@pytest.mark.parametrize("variable", ["AUTOCODER_PORT", "GRADIO_SERVER_PORT"])
+def test_a_bad_value_of_a_setting_with_two_names_names_the_variable_that_was_set(
+    variable: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(variable, "abc")
+    assert main(["sarif", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"autocoder: error: invalid settings: {variable}: "), err
 
 
 def test_fail_on_comes_from_the_environment_and_the_flag_wins(
@@ -405,7 +419,7 @@ def test_a_worker_added_to_the_catalog_is_offered_run_and_read(
     assert main(["latest", "fourth", "--data-dir", str(tmp_path)]) == 2
     capsys.readouterr()
     monkeypatch.setattr(catalog, "CATALOG", [*catalog.CATALOG, FOURTH])
-    assert "<analysis|test-planning|implementation|fourth|dashboard>" in _choices("serve", capsys)
+    assert "<analysis|test-planning|implementation|fourth|dashboard|combined>" in _choices("serve", capsys)
     assert "<analysis|test-planning|implementation|fourth>" in _choices("once", capsys)
     assert "<analysis|test-planning|implementation|fourth>" in _choices("latest", capsys)
     target = tmp_path / "target"
@@ -441,3 +455,12 @@ def test_ctrl_c_exits_130(
     monkeypatch.setattr(catalog, "CATALOG", [*catalog.CATALOG, halted])
     assert main(["once", "fourth", "--target", str(tmp_path), "--data-dir", str(tmp_path)]) == 130
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_serve_offers_every_worker_the_dashboard_and_the_combined_space(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["serve", "everything"]) == 2
+    err = capsys.readouterr().err
+    for name in [*worker_names(), "dashboard", "combined"]:
+        assert f"'{name}'" in err, err

@@ -25,6 +25,7 @@ from autocoder.apps.dashboard.health import (
 from autocoder.apps.dashboard.model import WorkerStatus, WorkerView
 from autocoder.apps.dashboard.pings import auth_headers, ping_all
 from autocoder.apps.dashboard.sources import parse_worker_urls, space_url, worker_sources
+from autocoder.apps.launch import bind, with_sibling_urls
 from autocoder.errors import ConfigError
 from autocoder.settings import Settings
 from autocoder.store.locate import is_hub_location
@@ -347,3 +348,17 @@ async def test_dashboard_pings_workers_while_it_reads_and_judges_with_the_answer
         "last iteration 25 min ago (interval 60 s); GET /health failed: HTTP 503"
     )
     assert (snap.banner, snap.online, snap.expected) == ("Degraded", 1, 2)
+
+
+def test_a_dashboard_served_alone_pings_the_space_urls_and_one_served_with_workers_their_ports(
+    tmp_path: Path, no_hub: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_" + "x" * 30)
+    monkeypatch.setenv("HF_USERNAME", "jane")
+    settings = Settings(data_dir=tmp_path)
+    with bind("127.0.0.1", 0) as dashboard, bind("127.0.0.1", 0) as analysis:
+        alone = worker_sources(with_sibling_urls(["dashboard"], [dashboard], settings))
+        assert alone[0].space_url == "https://jane-autocoder-analysis.hf.space"
+        both = ["dashboard", "analysis"]
+        beside = worker_sources(with_sibling_urls(both, [dashboard, analysis], settings))
+        assert beside[0].space_url == f"http://127.0.0.1:{analysis.getsockname()[1]}"

@@ -200,6 +200,23 @@ def test_a_command_reads_the_explicit_repo_then_the_hub_repo_setting_then_the_lo
     assert _where(open_dataset(hub_mode, ANALYSIS)) == f"LocalDataset {tmp_path}/data/{ANALYSIS}"
 
 
+def test_a_space_given_only_hf_token_writes_to_its_owners_repo_and_off_a_space_nothing(
+    tmp_path: Path,
+) -> None:
+    on_space = settings(
+        tmp_path,
+        hf_token=TEST_TOKEN,
+        space_id="alice/autocoder-analysis",
+        space_author_name="alice",
+    )
+    assert on_space.hub_mode and on_space.repo_id(ANALYSIS) == f"alice/{ANALYSIS}"
+    named = settings(tmp_path, hf_token=TEST_TOKEN, hf_username="team", space_author_name="alice",
+                     space_id="alice/autocoder-analysis")  # fmt: skip
+    assert named.repo_id(ANALYSIS) == f"team/{ANALYSIS}"
+    off_space = settings(tmp_path, hf_token=TEST_TOKEN, space_author_name="alice")
+    assert not off_space.hub_mode and off_space.repo_id(ANALYSIS) is None
+
+
 def test_a_peer_is_read_from_disk_when_it_has_records_else_from_the_users_hub_repo(
     tmp_path: Path,
 ) -> None:

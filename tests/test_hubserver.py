@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import datasets
+import httpx
 import huggingface_hub
 import pytest
 from huggingface_hub import (
@@ -338,3 +339,88 @@ def test_down_answers_503_until_up(hub: HubServer, api: HfApi) -> None:
     assert exc.value.response.status_code == 503
     hub.up()
     assert api.repo_info(REPO, repo_type="dataset").id == REPO
+
+
+SPACE = f"{TEST_USER}/my-space"
+
+
+def test_space_is_created_with_sdk_hardware_secrets_and_variables(
+    hub: HubServer, api: HfApi
+) -> None:
+    secret = "fake-" + "secret-value"
+    api.create_repo(
+        SPACE,
+        repo_type="space",
+        space_sdk="gradio",
+        space_hardware="cpu-upgrade",
+        space_secrets=[{"key": "HF_TOKEN", "value": secret}],
+        space_variables=[{"key": "HF_USERNAME", "value": TEST_USER}],
+        private=True,
+    )
+    info = api.space_info(SPACE)
+    assert info.sdk == "gradio" and info.private
+    assert info.runtime is not None and info.runtime.hardware == "cpu-upgrade"
+    assert hub.space_secrets(SPACE) == {"HF_TOKEN": secret}
+    assert hub.space_variables(SPACE) == {"HF_USERNAME": TEST_USER}
+    create = next(r for r in hub.requests if r.path == "/api/repos/create")
+    assert create.method == "POST" and create.status == 200
+
+
+def test_space_without_a_valid_sdk_is_refused(hub: HubServer) -> None:
+    # create_repo checks the sdk on the client side: send a bad one as raw HTTP
+    answer = httpx.post(
+        f"{hub.url}/api/repos/create",
+        json={"name": "raw", "type": "space", "sdk": "nope"},
+        headers={"Authorization": f"Bearer {TEST_TOKEN}"},
+    )
+    assert answer.status_code == 400 and "nope" in answer.json()["error"]
+    assert ("space", f"{TEST_USER}/raw") not in hub.repos
+
+
+def test_space_secrets_are_write_only_and_variables_read_back(hub: HubServer, api: HfApi) -> None:
+    api.create_repo(SPACE, repo_type="space", space_sdk="gradio")
+    secret = "fake-" + "github-token"
+    api.add_space_secret(SPACE, "GITHUB_TOKEN", secret)
+    api.add_space_secret(SPACE, "OLD", "x")
+    api.delete_space_secret(SPACE, "OLD")
+    listed = api.get_space_secrets(SPACE)
+    assert list(listed) == ["GITHUB_TOKEN"] and listed["GITHUB_TOKEN"].updated_at is not None
+    raw = httpx.get(
+        f"{hub.url}/api/spaces/{SPACE}/secrets", headers={"Authorization": f"Bearer {TEST_TOKEN}"}
+    )
+    assert secret not in raw.text
+    assert hub.space_secrets(SPACE) == {"GITHUB_TOKEN": secret}
+
+    api.add_space_variable(SPACE, "AUTOCODER_TARGET", "https://example.org/a.git")
+    api.add_space_variable(SPACE, "GONE", "1")
+    after = api.delete_space_variable(SPACE, "GONE")
+    assert {k: v.value for k, v in after.items()} == {
+        "AUTOCODER_TARGET": "https://example.org/a.git"
+    }
+    assert api.get_space_variables(SPACE)["AUTOCODER_TARGET"].value == "https://example.org/a.git"
+
+
+def test_space_hardware_request_shows_in_the_runtime(hub: HubServer, api: HfApi) -> None:
+    api.create_repo(SPACE, repo_type="space", space_sdk="gradio")
+    assert api.get_space_runtime(SPACE).hardware == "cpu-basic"
+    runtime = api.request_space_hardware(SPACE, "cpu-upgrade")
+    assert runtime.requested_hardware == "cpu-upgrade" and runtime.stage == "RUNNING"
+    assert api.get_space_runtime(SPACE).hardware == "cpu-upgrade"
+    assert hub.space_hardware(SPACE) == "cpu-upgrade"
+    posted = [r for r in hub.requests if r.method == "POST" and r.path.endswith("/hardware")]
+    assert [r.path for r in posted] == [f"/api/spaces/{SPACE}/hardware"]
+
+
+def test_space_settings_need_a_valid_token_and_a_space(hub: HubServer, api: HfApi) -> None:
+    api.create_repo(SPACE, repo_type="space", space_sdk="gradio")
+    api.create_repo(REPO, repo_type="dataset")
+    wrong = HfApi(token="wrong-" + "token")
+    with pytest.raises(HfHubHTTPError):
+        wrong.add_space_secret(SPACE, "HF_TOKEN", "x")
+    with pytest.raises(HfHubHTTPError):
+        HfApi(token=False).add_space_variable(SPACE, "A", "1", token=False)
+    assert hub.space_secrets(SPACE) == {} and hub.space_variables(SPACE) == {}
+    not_a_space = httpx.get(
+        f"{hub.url}/api/datasets/{REPO}/secrets", headers={"Authorization": f"Bearer {TEST_TOKEN}"}
+    )
+    assert not_a_space.status_code == 404

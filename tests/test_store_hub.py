@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -13,15 +15,16 @@ from pathlib import Path
 
 import pytest
 from datasets import load_dataset
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, close_session
 
 from autocoder.apps.service import WorkerService
 from autocoder.errors import HubUnavailable, StoreError
 from autocoder.schema import RECORDS
 from autocoder.settings import Settings
-from autocoder.store import manifest
+from autocoder.store import hub_client, manifest
 from autocoder.store.dataset import HubDataset
 from autocoder.store.hub import HubSync, hub_failure
+from autocoder.store.hub_client import hub_api
 from autocoder.store.layout import CARD_PATH, shard_path
 from autocoder.store.local import LocalStore
 from autocoder.store.reader import latest_record
@@ -124,6 +127,31 @@ async def test_restart_on_a_fresh_disk_continues_from_the_hub(
     assert latest is not None and latest["iteration"] == 4
     assert latest["cumulative_insights"]["unique_findings"] == unique
     assert latest["cumulative_insights"]["iterations_completed"] == 4
+
+
+async def test_a_stale_copy_of_the_folder_continues_from_the_hub_not_from_its_own_count(
+    hub: HubServer, shop_dir: Path, tmp_path: Path
+) -> None:
+    first = _service(tmp_path / "disk", shop_dir)
+    await first.open()
+    await first.run(iterations=1)
+    await first.close()
+    shutil.copytree(tmp_path / "disk", tmp_path / "stale")  # say, a CI cache of the data folder
+    again = _service(tmp_path / "disk", shop_dir)
+    await again.open()
+    await again.run(iterations=2)
+    await again.close()
+    on_hub = hub.files(REPO)
+
+    restored = _service(tmp_path / "stale", shop_dir)
+    worker = await restored.open()
+    assert worker.iteration == 3
+    await restored.run(iterations=1)
+    await restored.close()
+    assert _records_on_hub(hub)[-1] == "data/records/0000/000000004.jsonl"
+    for shard in ("000000002", "000000003"):
+        path = f"data/records/0000/{shard}.jsonl"
+        assert hub.files(REPO)[path] == on_hub[path]  # never pushed over
 
 
 async def test_hub_down_at_start_means_waiting_not_starting_over(
@@ -317,3 +345,27 @@ def test_a_manifest_without_stats_is_trusted_after_one_hash_per_file(
         assert restarted.status()["pending_files"] == 0
         assert restarted.status()["pending_files"] == 0
     assert sorted(opened) == sorted(root / r for r in digests) and root / rel in opened
+
+
+# -- a Hub that takes the connection and never answers ------------------------------------------
+
+
+@pytest.fixture
+def short_hub_timeouts(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Hub requests time out after half a second; the shared client is made again both ways."""
+    monkeypatch.setattr(hub_client, "READ_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(hub_client, "CONNECT_TIMEOUT_S", 0.5)
+    close_session()
+    yield
+    close_session()  # the next client gets the real limits back
+
+
+def test_a_hub_that_never_answers_is_an_outage_to_retry_not_a_push_that_hangs(
+    short_hub_timeouts: None, tmp_path: Path
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # listens, accepts, never answers
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        store = LocalStore(tmp_path / "data", "hub sync test", "a silent Hub", (RECORDS,))
+        sync = HubSync(store, REPO, TEST_TOKEN, api=hub_api(TEST_TOKEN, endpoint=endpoint))
+        with pytest.raises(HubUnavailable, match=REPO):
+            sync.open()

@@ -129,3 +129,7 @@ def one_line(error: Exception, secrets: list[str | None]) -> str:
     else:
         text = str(error) or type(error).__name__
     return redact(" ".join(text.split()), secrets)
+
+
+class DeployError(AutocoderError):
+    """``autocoder deploy`` could not create, upload or configure a repo on the Hub."""

@@ -153,13 +153,19 @@ class Settings(BaseSettings):
 
     @property
     def hub_mode(self) -> bool:
-        return self.hf_token is not None and (self.hf_username or self.hub_repo) is not None
+        return self.hf_token is not None and (self.owner or self.hub_repo) is not None
+
+    @property
+    def owner(self) -> str | None:
+        """Whose datasets: ``HF_USERNAME``, else on a Space its owner (``SPACE_AUTHOR_NAME``), so
+        a Space given only ``HF_TOKEN`` still writes to the Hub instead of its passing disk."""
+        return self.hf_username or (self.space_author_name if self.on_space else None)
 
     def repo_id(self, dataset: str) -> str | None:
         """The Hub repo of a dataset, or None in local mode."""
         if self.hub_repo:
             return self.hub_repo
-        return f"{self.hf_username}/{dataset}" if self.hf_username else None
+        return f"{self.owner}/{dataset}" if self.owner else None
 
     def given_as(self, name: str) -> str:
         """How the user gave setting ``name``: ``--data-dir`` for a flag, else its environment
@@ -187,7 +193,8 @@ class Settings(BaseSettings):
 def env_name(loc: tuple[int | str, ...]) -> str:
     """The environment variable a validation error is about: ``AUTOCODER_PORT``, ``HF_TOKEN``."""
     name = "_".join(map(str, loc)).upper()
-    return name if name.isupper() and name in ALIASED else f"AUTOCODER_{name}"
+    named_by_alias = name in ALIASED or name.startswith(("AUTOCODER_", "GRADIO_"))
+    return name if named_by_alias else f"AUTOCODER_{name}"
 
 
 def as_given(given_as: str, value: object) -> str:
@@ -225,4 +232,8 @@ def _named(loc: tuple[int | str, ...], flags: dict[str, object]) -> str:
     name = str(loc[0]) if loc else ""
     if name in flags:
         return f"{flag_name(name)} {flags[name]!r}"
+    for field in Settings.model_fields:  # a setting with two variables: the one that is set
+        names = env_names(field)
+        if len(names) > 1 and name in names:
+            return next((env for env in names if env in os.environ), name)
     return env_name(loc)

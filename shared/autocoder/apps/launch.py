@@ -21,17 +21,36 @@ from autocoder.settings import Settings, as_given
 from autocoder.workers.catalog import worker_spec
 
 DASHBOARD = "dashboard"
+COMBINED = "combined"  # autocoder.apps.combined.COMBINED: every worker and the dashboard, one port
 ALL_INTERFACES = ("0.0.0.0", "::")  # noqa: S104
 FREE_PORT_TRIES = 20  # blocks of ports `autocoder up` tries when the default one is taken
+# How long a stop waits for open connections. Every open page holds one (Gradio's heartbeat
+# stream), and without a bound uvicorn would wait for them forever before the workers' shutdown
+# (their final push) runs: a Space stopped with a visitor's tab open would lose records.
+CONNECTIONS_GRACE_S = 5
 
 
 def _server(app: object, host: str, port: int) -> uvicorn.Server:
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")  # type: ignore[arg-type]
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=CONNECTIONS_GRACE_S,
+    )
     return uvicorn.Server(config)
 
 
 def _app(name: str, settings: Settings, ring: RingBuffer) -> tuple[object, str, str]:
-    """The app of ``name`` (a worker or ``dashboard``), its title and what it works on."""
+    """The app of ``name`` (a worker, ``dashboard`` or ``combined``), its title and what it
+    works on."""
+    if name == COMBINED:
+        from autocoder.apps.combined import combined_app, mounted_names
+
+        paths = ", ".join(f"/{worker}/" for worker in mounted_names())
+        about = f"target {settings.target}; dashboard at /, workers at {paths}"
+        return combined_app(settings, ring), "Combined Space", about
     if name == DASHBOARD:
         from autocoder.apps.dashboard.app import dashboard_app
 
@@ -82,15 +101,37 @@ def bound_urls(sock: socket.socket, space_host: str | None = None) -> str:
     return f"{_url(host, port)} (bound to all interfaces; from this machine: {here}{public})"
 
 
+def _local_url(sock: socket.socket) -> str:
+    """The URL of ``sock`` from this machine (loopback when bound to all interfaces)."""
+    host, port = sock.getsockname()[:2]
+    local = ("::1" if host == "::" else "127.0.0.1") if host in ALL_INTERFACES else host
+    return _url(local, port).rstrip("/")
+
+
 def _sibling_urls(names: list[str], sockets: list[socket.socket]) -> str:
-    """``AUTOCODER_WORKER_URLS`` for the dashboard of ``autocoder up``: its siblings' loopback."""
+    """``AUTOCODER_WORKER_URLS`` for the dashboard of ``autocoder up``: its siblings' loopback;
+    for the combined app, the workers mounted beside its dashboard on the same port."""
     pairs = []
     for name, sock in zip(names, sockets, strict=True):
-        host, port = sock.getsockname()[:2]
-        if name != DASHBOARD:
-            local = ("::1" if host == "::" else "127.0.0.1") if host in ALL_INTERFACES else host
-            pairs.append(f"{name}={_url(local, port).rstrip('/')}")
+        if name == COMBINED:
+            from autocoder.apps.combined import worker_urls
+
+            pairs.append(worker_urls(_local_url(sock)))
+        elif name != DASHBOARD:
+            pairs.append(f"{name}={_local_url(sock)}")
     return ",".join(pairs)
+
+
+def with_sibling_urls(
+    names: list[str], sockets: list[socket.socket], settings: Settings
+) -> Settings:
+    """``settings`` with the dashboard pointed at the apps served beside it: ``autocoder up``'s
+    sibling ports, or the workers mounted on the combined app's port. A dashboard served alone
+    (its own Space) keeps what it would derive: https://USER-SPACE.hf.space in Hub mode."""
+    if (DASHBOARD not in names and COMBINED not in names) or settings.worker_urls:
+        return settings
+    urls = _sibling_urls(names, sockets)
+    return settings.model_copy(update={"worker_urls": urls}) if urls else settings
 
 
 def _port_label(given_as: str, first: int, port: int) -> str:
@@ -144,10 +185,7 @@ def serve_all(names: list[str], settings: Settings, ring: RingBuffer) -> None:
         ports = [settings.port + offset if settings.port else 0 for offset in range(count)]
         sockets = _bind_all(host, ports, settings.given_as("port"))
     try:
-        if DASHBOARD in names and not settings.worker_urls:
-            # `autocoder up`: the dashboard pings its sibling apps' GET /health.
-            urls = _sibling_urls(names, sockets)
-            settings = settings.model_copy(update={"worker_urls": urls})
+        settings = with_sibling_urls(names, sockets, settings)
         apps = [_app(name, settings, ring) for name in names]
     except BaseException:
         for sock in sockets:
@@ -173,6 +211,7 @@ def serve_all(names: list[str], settings: Settings, ring: RingBuffer) -> None:
 
 def run_space(name: str) -> None:
     """What a Space's ``app.py`` calls: settings from the environment, one app, served forever.
+    ``name`` is a worker, ``dashboard``, or ``combined`` (every worker and the dashboard).
 
     A start-up failure (bad setting, unusable data folder, port in use) is one line on stderr
     and exit status 2, as with the ``autocoder`` command.

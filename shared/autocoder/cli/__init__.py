@@ -1,5 +1,5 @@
 """The autocoder command: up, serve, once, latest, sarif, tests, gate, repair, patches, apply,
-status.
+status, deploy.
 
 Every flag also reads an environment variable (``--target`` / ``AUTOCODER_TARGET`` and so on),
 flags win. Exit status: 0; 1 when ``gate`` fails (``status``: 1 degraded, 2 down); 2 for a
@@ -12,7 +12,7 @@ The app is built on each call from the worker catalog (:func:`build_app`): a wor
 ``autocoder.workers.catalog.CATALOG`` is offered by serve, once and latest and started by up,
 with no change here. One module per command group: :mod:`.apps` (up, serve), :mod:`.runs`
 (once), :mod:`.results` (latest, sarif, tests, gate), :mod:`.repair` (repair), :mod:`.patches`
-(patches, apply), :mod:`.status` (status).
+(patches, apply), :mod:`.status` (status), :mod:`.deploy` (deploy).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Annotated
 import typer
 
 from autocoder import __version__
-from autocoder.cli import apps, patches, repair, results, runs, status
+from autocoder.cli import apps, deploy, patches, repair, results, runs, status
 from autocoder.cli.common import Invocation
 from autocoder.errors import AutocoderError, one_line
 
@@ -67,6 +67,7 @@ def build_app() -> typer.Typer:
     repair.register(app)
     patches.register(app)
     status.register(app)
+    deploy.register(app)
     return app
 
 

@@ -20,6 +20,7 @@ from autocoder.workers.catalog import worker_names
 # The dashboard's app name (autocoder.apps.launch.DASHBOARD): not imported from there, because
 # launch loads gradio and uvicorn, which only a command that serves needs.
 DASHBOARD = "dashboard"
+COMBINED = "combined"  # every worker and the dashboard on one port (autocoder.apps.combined)
 
 
 def _serve(ctx: typer.Context, names: list[str], **flags: object) -> None:
@@ -51,7 +52,9 @@ def up(
 
 def serve(
     ctx: typer.Context,
-    worker: Annotated[str, typer.Argument(metavar="APP", help="a worker, or dashboard")],
+    worker: Annotated[
+        str, typer.Argument(metavar="APP", help="a worker, dashboard, or combined (all in one)")
+    ],
     target: Target = None,
     data_dir: DataDir = None,
     port: Annotated[
@@ -68,5 +71,5 @@ def serve(
 
 def register(app: typer.Typer) -> None:
     app.command("up", help="run every app locally and print their URLs")(up)
-    serve_one = choosing_worker(serve, [*worker_names(), DASHBOARD])
+    serve_one = choosing_worker(serve, [*worker_names(), DASHBOARD, COMBINED])
     app.command("serve", help="run one app (what a Space runs)")(serve_one)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
+import threading
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
@@ -36,6 +40,20 @@ async def run_iterations(service: WorkerService, iterations: int) -> None:
         )
 
 
+@contextlib.contextmanager
+def sigterm_as_ctrl_c() -> Iterator[None]:
+    """CI runners and HF Jobs stop a job with SIGTERM: stop as on Ctrl+C (the running iteration
+    is counted, the final push made), not at once with the records unpushed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def once(
     ctx: typer.Context,
     worker: Annotated[str, typer.Argument(metavar="WORKER", help="the worker to run")],
@@ -57,7 +75,8 @@ def once(
     check_target(settings)  # before the service, which creates the dataset folder
     back_to_back = settings.model_copy(update={"interval_s": 0.0})
     service = WorkerService(worker_spec(worker), back_to_back)
-    asyncio.run(run_iterations(service, settings.iterations))
+    with sigterm_as_ctrl_c():
+        asyncio.run(run_iterations(service, settings.iterations))
     print(json.dumps(service.store.latest(), indent=2))
 
 

@@ -34,6 +34,8 @@ from autocoder.store.hub import HubSync
 from autocoder.store.local import LocalStore
 from autocoder.store.reader import DatasetReader
 
+RUST_PANIC = "PanicException"  # a Rust extension's panic (pyo3): a BaseException, not Exception
+
 log = logging.getLogger("autocoder.worker")
 STORE_RETRY_S = 1.0  # first wait after a failed write; doubles up to STORE_BACKOFF_MAX_S
 STORE_BACKOFF_MAX_S = 300.0
@@ -193,7 +195,9 @@ class Worker:
             return Outcome("error", message, None, checkout)
         except AutocoderError as e:
             return Outcome("error", redact(str(e), self._secrets), None, checkout)
-        except Exception as e:  # a bug in one perspective must not stop the worker
+        except BaseException as e:  # a bug in one perspective must not stop the worker
+            if not isinstance(e, Exception) and type(e).__name__ != RUST_PANIC:
+                raise  # cancelled, interrupted, exiting: not the perspective's failure
             log.exception("%s crashed", perspective.name)
             return Outcome(
                 "error", redact(f"{type(e).__name__}: {e}", self._secrets), None, checkout

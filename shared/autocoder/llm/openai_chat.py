@@ -1,5 +1,7 @@
 """A model behind any OpenAI-compatible chat API, through the official ``openai`` client.
 
+``openai`` is imported when a model is made, not with this module: it takes seconds to import,
+and every worker start and CLI command would pay for it with no model configured.
 The client's own retries are off (``max_retries=0``): :class:`RetryingChatModel` retries a 429
 once and nothing else, the same for every client. Errors are built outside the ``except``
 block, so they carry no chained ``openai`` exception (whose request holds the key).
@@ -9,14 +11,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import openai
-from openai.types.chat import (
-    ChatCompletionMessageParam,
-    ChatCompletionSystemMessageParam,
-    ChatCompletionUserMessageParam,
-)
 
 from autocoder.errors import LLMError
 from autocoder.llm.client import (
@@ -32,6 +28,9 @@ from autocoder.llm.client import (
     unreachable_error,
     unreadable_error,
 )
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 KEY_VAR = "AUTOCODER_LLM_API_KEY"
 URL_VAR = "AUTOCODER_LLM_BASE_URL"
@@ -58,11 +57,19 @@ class OpenAIChatModel(RetryingChatModel):
         )
         self._secrets: list[str | None] = [api_key]
         self._timeout_s = timeout_s
+        import openai
+
         self._client = openai.OpenAI(
             base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
         )
 
     def complete_once(self, system: str, user: str, *, max_tokens: int) -> Completion:
+        import openai
+        from openai.types.chat import (
+            ChatCompletionSystemMessageParam,
+            ChatCompletionUserMessageParam,
+        )
+
         sent: list[ChatCompletionMessageParam] = [
             ChatCompletionSystemMessageParam(role="system", content=system),
             ChatCompletionUserMessageParam(role="user", content=user),
@@ -78,6 +85,8 @@ class OpenAIChatModel(RetryingChatModel):
         raise error
 
     def _explained(self, e: Exception) -> LLMError:
+        import openai
+
         if isinstance(e, openai.APITimeoutError):
             return timeout_error(self.where, self._timeout_s)
         if isinstance(e, openai.APIConnectionError):

@@ -19,6 +19,7 @@ from huggingface_hub.errors import HfHubHTTPError
 from autocoder.errors import PublishError, PublishRefused, redact
 from autocoder.publish.body import Publishable, Published, ensure_publishable
 from autocoder.publish.branch import TRAILER
+from autocoder.store.hub_client import hub_api
 from autocoder.store.hub_errors import NETWORK_ERRORS
 
 HUB_HOSTS = ("huggingface.co", "hf.co")
@@ -63,7 +64,7 @@ def publish_hub(
     if not token:
         raise PublishRefused("not published: AUTOCODER_PUBLISH=hub needs HF_TOKEN (write access)")
     base, repo_type, repo_id = found
-    api = HfApi(endpoint=base, token=token)
+    api = hub_api(token, endpoint=base)
     try:
         return _open_pr(api, patch, repo_type, repo_id)
     except HfHubHTTPError as exc:

@@ -24,6 +24,7 @@ from huggingface_hub import HfApi
 from huggingface_hub.errors import RemoteEntryNotFoundError, RepositoryNotFoundError
 
 from autocoder.errors import StoreError
+from autocoder.store.hub_client import hub_api
 from autocoder.store.hub_errors import NETWORK_ERRORS, read_failure
 
 HUB_PREFIX = "hf://datasets/"
@@ -100,7 +101,7 @@ class HubDataset:
     ) -> None:
         self.repo_id = repo_id
         self.location = f"{HUB_PREFIX}{repo_id}"
-        self.api = api or HfApi(token=token)
+        self.api = api or hub_api(token)
         self.threads = threads
         self.revision = "main"
         self._listing: list[str] | None = None  # every file of the repo at ``revision``

@@ -25,8 +25,9 @@ from tenacity import RetryCallState, Retrying
 from autocoder.errors import StoreError
 from autocoder.schema import TASKS
 from autocoder.store.dataset import HubDataset
+from autocoder.store.hub_client import hub_api
 from autocoder.store.hub_errors import NETWORK_ERRORS, hub_failure
-from autocoder.store.layout import STATE_PATH, atomic_write
+from autocoder.store.layout import STATE_PATH, atomic_write, is_record_shard, iteration_of
 from autocoder.store.local import LocalStore
 from autocoder.store.manifest import PushManifest
 from autocoder.store.retry import RetryAfterOrBackoff, StopBeforeDeadline, failure, retry_outages
@@ -63,7 +64,7 @@ class HubSync:
         self.private = private
         self.every_s = every_s
         self.min_backoff_s = min_backoff_s
-        self.api = api or HfApi(token=token)
+        self.api = api or hub_api(token)
         self.manifest = PushManifest(local.root)
         self._lock = threading.Lock()  # one commit at a time
         self._stop = threading.Event()
@@ -83,13 +84,17 @@ class HubSync:
             self.api.create_repo(
                 self.repo_id, repo_type="dataset", private=self.private, exist_ok=True
             )
-            if self.local.last_iteration() == 0:
-                self._restore()
+            remote = self.api.list_repo_files(self.repo_id, repo_type="dataset")
+            local = self.local.last_iteration()
+            if local == 0 or local < _last_iteration(remote):
+                self._restore(remote)
         except NETWORK_ERRORS as e:
             raise hub_failure(e, self.repo_id) from e
 
-    def _restore(self) -> None:
-        remote = self.api.list_repo_files(self.repo_id, repo_type="dataset")
+    def _restore(self, remote: list[str]) -> None:
+        """Bring the Hub's state, newest records shard and tasks into a folder that is behind
+        it: an empty disk (a restarted Space) or a stale copy (an old CI cache). The folder's
+        own copies of older shards are marked pushed, never pushed over the Hub's."""
         wanted = [STATE_PATH] if STATE_PATH in remote else []
         records = sorted(
             p for p in remote if p.startswith("data/records/") and p.endswith(".jsonl")
@@ -235,3 +240,8 @@ class HubSync:
             "last_push_at": self.last_push_at,
             "last_error": self.last_error,
         }
+
+
+def _last_iteration(remote: list[str]) -> int:
+    """The newest iteration of the records shards in a repo listing (0 for none)."""
+    return max((iteration_of(p) for p in remote if is_record_shard(p)), default=0)

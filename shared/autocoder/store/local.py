@@ -115,7 +115,11 @@ class LocalStore:
     def append(
         self, record: Record, items: dict[str, list[BaseModel]], state: dict[str, Any]
     ) -> None:
-        """Write one iteration, holding the folder's :func:`dataset_lock` (only while writing)."""
+        """Write one iteration, holding the folder's :func:`dataset_lock` (only while writing).
+
+        A write that fails (a full disk) is a :class:`StoreError` naming the folder and the fix;
+        nothing of the iteration counts as written until its record shard is.
+        """
         extras = [c for c in self.configs if c is not RECORDS and items.get(c.name)]
         parts, _ = scrub_parts(
             {
@@ -133,12 +137,24 @@ class LocalStore:
         state_file = json.dumps(parts["state"]).encode()
         row = _annotated(parts[RECORDS.name], {**payloads, "state": state_file}, overflow)
         payloads[RECORDS.name] = jsonl([row])
+        try:
+            self._write_iteration(record.iteration, extras, payloads, state_file)
+        except OSError as e:  # a full disk: say which folder and what to do, as at start
+            raise self._unwritable(e) from e
+
+    def _write_iteration(
+        self,
+        iteration: int,
+        extras: list[DatasetConfig],
+        payloads: dict[str, bytes],
+        state_file: bytes,
+    ) -> None:
         with dataset_lock(self.root):
             self._resync_sizes()
             for config in extras:
-                atomic_write(self.root, shard_path(config, record.iteration), payloads[config.name])
+                atomic_write(self.root, shard_path(config, iteration), payloads[config.name])
             atomic_write(self.root, STATE_PATH, state_file)
-            atomic_write(self.root, shard_path(RECORDS, record.iteration), payloads[RECORDS.name])
+            atomic_write(self.root, shard_path(RECORDS, iteration), payloads[RECORDS.name])
             for name, payload in payloads.items():  # after the commit point: see dataset_card
                 self._sizes[name] = self._sizes.get(name, 0) + len(payload)
             self._write_card()

@@ -37,11 +37,11 @@ def hub_token(settings: Settings) -> str | None:
 
 
 def hub_owner(settings: Settings) -> str | None:
-    """Whose repos the dashboard reads in Hub mode: HF_USERNAME, else the namespace of
-    AUTOCODER_HUB_REPO; None in local mode."""
+    """Whose repos the dashboard reads in Hub mode: HF_USERNAME (on a Space, its owner), else
+    the namespace of AUTOCODER_HUB_REPO; None in local mode."""
     if not settings.hub_mode:
         return None
-    return settings.hf_username or (settings.hub_repo or "").partition("/")[0] or None
+    return settings.owner or (settings.hub_repo or "").partition("/")[0] or None
 
 
 def is_hub_location(location: str) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 
 from autocoder.engine.modules import top_level_packages
 from autocoder.engine.sources import SourceFiles
+from autocoder.errors import AutocoderError, TargetError, ToolError
 from autocoder.workers.analysis.perspectives._layers import layer_breaks
 from autocoder.workers.analysis.perspectives._shape import module_shape
 
@@ -55,7 +56,8 @@ def build_graph(
     many more only deferred imports close), each module's lines and public names, and the
     files that do not parse."""
     graph, unparsed = _grimp_graph_of_mirror(root, packages, modules)
-    shapes = {m: module_shape((root / f).read_text(errors="replace")) for m, f in modules.items()}
+    texts = _module_texts(root, modules)
+    shapes = {m: module_shape(text) for m, text in texts.items()}
     imports = _direct_imports(graph, {m: set(s["deferred"]) for m, s in shapes.items()})
     breaks = layer_breaks(graph, contracts)
     all_cycles = len(import_cycles(graph))
@@ -63,11 +65,30 @@ def build_graph(
         if not eager:
             graph.remove_import(importer=importer, imported=imported)
     cycles = import_cycles(graph)
-    sizes = {m: [len((root / f).read_text(errors="replace").splitlines()), shapes[m]["public"]]
-             for m, f in modules.items()}  # fmt: skip
+    sizes = {m: [len(text.splitlines()), shapes[m]["public"]] for m, text in texts.items()}
     return {"imports": imports, "cycles": cycles, "layer_cycles": layer_cycles(graph, cycles),
             "deferred_cycles": all_cycles - len(cycles), "layer_breaks": breaks,
             "sizes": sizes, "unparsed": unparsed}  # fmt: skip
+
+
+def removed_while_read(relative: str) -> TargetError:
+    """The error of a module that went away between the file listing and the graph: the
+    target changed under the iteration (a checkout, a rebuild), which the next one sees whole."""
+    return TargetError(
+        f"{relative} was removed while the import graph was read: the target changed during "
+        "the iteration; the next iteration reads it again"
+    )
+
+
+def _module_texts(root: Path, modules: dict[str, str]) -> dict[str, str]:
+    """Each module's text, read once, or the error naming the file that went away."""
+    texts: dict[str, str] = {}
+    for module, relative in modules.items():
+        try:
+            texts[module] = (root / relative).read_text(errors="replace")
+        except FileNotFoundError:
+            raise removed_while_read(relative) from None
+    return texts
 
 
 def mirror_packages(
@@ -97,6 +118,9 @@ def _grimp_graph_of_mirror(
         while True:
             try:
                 return _grimp_graph(mirror, sorted(packages)), unparsed
+            except FileNotFoundError as e:  # grimp found the mirror's link, not the file behind
+                gone = origin.get(os.path.normpath(str(e.filename)), "a module")
+                raise removed_while_read(gone) from None
             except SourceSyntaxError as e:
                 broken = os.path.normpath(e.filename)
                 if origin.get(broken) in {None, *unparsed}:
@@ -104,6 +128,22 @@ def _grimp_graph_of_mirror(
                 unparsed[origin[broken]] = {"line": e.lineno or 0, "message": str(e)}
                 Path(broken).unlink()
                 Path(broken).write_text("")
+            except BaseException as e:  # grimp's Rust scanner panics on a file gone under it
+                error = _panic_error(e, origin)
+                if error is None:
+                    raise
+                raise error from None
+
+
+def _panic_error(e: BaseException, origin: dict[str, str]) -> AutocoderError | None:
+    """The error a panic of grimp's Rust scanner stands for (pyo3's PanicException, a
+    BaseException that would get past the worker's guard), or None for anything else."""
+    if type(e).__name__ != "PanicException":
+        return None
+    missing = [f for link, f in origin.items() if not os.path.exists(link)]
+    if missing or "Could not find module" in str(e):
+        return removed_while_read(missing[0] if missing else "a module")
+    return ToolError(f"grimp failed on the import graph: {str(e)[:200]}")
 
 
 def _grimp_graph(mirror: str, tops: list[str]) -> Any:
