@@ -15,7 +15,7 @@ from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from tenacity import Retrying, stop_after_attempt
 
 from autocoder.errors import DeployError, HubUnavailable
-from autocoder.store.hub_errors import NETWORK_ERRORS
+from autocoder.store.hub_errors import NETWORK_ERRORS, retry_after_s
 from autocoder.store.retry import RetryAfterOrBackoff, retry_outages
 
 T = TypeVar("T")
@@ -39,9 +39,8 @@ def _classify(error: Exception, what: str) -> Exception:
                 f"the Hub asks for a paid plan to create {what} (HTTP 402): Gradio Spaces need "
                 "PRO (or Team/Enterprise for an organisation); see DEPLOYMENT_GUIDE.md"
             )
-        retry = error.response.headers.get("Retry-After")
-        retry_s = float(retry) if retry and retry.replace(".", "", 1).isdigit() else None
         if status == 429 or status >= 500:
+            retry_s = retry_after_s(error.response.headers)
             return HubUnavailable(f"the Hub answered HTTP {status} for {what}", retry_s)
         detail = error.server_message or ""
         return DeployError(f"the Hub answered HTTP {status} for {what}: {detail}".rstrip(": "))

@@ -7,6 +7,8 @@ the same way, and both carry the Hub's ``Retry-After`` to whoever waits.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import httpx
 import httpx2
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
@@ -18,6 +20,12 @@ from autocoder.errors import HubUnavailable, StoreError
 NETWORK_ERRORS: tuple[type[Exception], ...] = (httpx2.HTTPError, httpx.HTTPError, OSError)
 
 
+def retry_after_s(headers: Mapping[str, str]) -> float | None:
+    """The seconds a ``Retry-After`` header asks for; None when it is missing or a date."""
+    retry = headers.get("Retry-After")
+    return float(retry) if retry and retry.replace(".", "", 1).isdigit() else None
+
+
 def _http_failure(error: HfHubHTTPError, repo_id: str) -> StoreError:
     assert error.response is not None
     status = error.response.status_code
@@ -26,8 +34,7 @@ def _http_failure(error: HfHubHTTPError, repo_id: str) -> StoreError:
             f"the Hub refused access to {repo_id!r} (HTTP {status}); give HF_TOKEN write "
             "access to it"
         )
-    retry = error.response.headers.get("Retry-After")
-    retry_s = float(retry) if retry and retry.replace(".", "", 1).isdigit() else None
+    retry_s = retry_after_s(error.response.headers)
     if status == 429 or status >= 500:
         return HubUnavailable(f"the Hub answered HTTP {status} for {repo_id!r}", retry_s)
     return StoreError(f"the Hub answered HTTP {status} for {repo_id!r}")
