@@ -132,7 +132,11 @@ async def load(
     """``viewers`` concurrent viewers of ``url``: per route, answers, errors and latencies."""
     events = event_indices(url)
     stats = {name: RouteStats(name) for name in routes}
-    limits = httpx.Limits(max_connections=viewers, max_keepalive_connections=viewers)
+    # Idle connections are dropped before uvicorn's 5 s keep-alive timeout closes them, as a
+    # browser does: else a request sent as the server closes one fails with a ReadError.
+    limits = httpx.Limits(
+        max_connections=viewers, max_keepalive_connections=viewers, keepalive_expiry=2.0
+    )
     async with httpx.AsyncClient(timeout=TIMEOUT_S, limits=limits) as client:
         await asyncio.gather(*(
             one_viewer(client, Viewer(url, events), routes, stats, rounds, more)

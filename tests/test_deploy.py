@@ -183,8 +183,10 @@ def test_what_differs_on_the_hub_is_put_back_in_one_commit(
 
 
 def test_combined_makes_one_space_with_every_dataset(
-    hub: HubServer, tokens: dict[str, str], capsys: pytest.CaptureFixture[str]
-) -> None:
+    hub: HubServer, tokens: dict[str, str], capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.delenv("GITHUB_TOKEN")  # a public target: --public is allowed
     status, out, _err = deploy(capsys, "--combined", "--target", TARGET, "--public")
     assert status == 0
     spaces = [repo_id for kind, repo_id in hub.repos if kind == "space"]
@@ -302,8 +304,9 @@ def test_a_hub_that_keeps_answering_429_is_one_clear_error(
     hub.fail_next(deploy_hub.ATTEMPTS, status=429, retry_after=0, path_contains="/commit/")
     status, _out, err = deploy(capsys, "--only", "analysis")
     assert status == 2
-    [line] = err.strip().splitlines()
+    *waits, line = err.strip().splitlines()
     assert "HTTP 429" in line and "autocoder deploy" in line and "again" in line
+    assert len(waits) == deploy_hub.ATTEMPTS - 1 and all("trying again in" in w for w in waits)
     assert len([r for r in hub.requests if "/commit/" in r.path]) == deploy_hub.ATTEMPTS
     assert deploy(capsys, "--only", "analysis")[0] == 0  # picks up where it stopped
 

@@ -19,8 +19,9 @@ from autocoder.cli.common import invocation
 from autocoder.deploy.apply import apply_plan
 from autocoder.deploy.cards import DASHBOARD
 from autocoder.deploy.hub import hub_call
-from autocoder.deploy.plan import make_plan
+from autocoder.deploy.plan import DeployPlan, make_plan
 from autocoder.deploy.report import admin_token_line, plan_lines, sets_generated_admin_token
+from autocoder.deploy.spaces import SpaceApp
 from autocoder.deploy.wanted import (
     ADMIN_TOKEN,
     DASHBOARD_PASSTHROUGH,
@@ -50,8 +51,8 @@ Combined = Annotated[
 ]
 Private = Annotated[
     bool | None,
-    typer.Option("--private/--public", help="visibility (default: new repos private, existing "
-                 "ones left as they are)"),
+    typer.Option("--private/--public", help="visibility of the repos it creates (default: "
+                 "private) and of the existing Spaces; existing datasets are left as they are"),
 ]  # fmt: skip
 Hardware = Annotated[
     str | None,
@@ -88,13 +89,19 @@ def deploy(
     run.secrets.append(token)
     api = hub_api(token)
     owner = settings.hf_username or hub_call(lambda: api.whoami()["name"], "whoami (HF_TOKEN)")
+    if private is False and settings.github_token is not None and _has_workers(apps):
+        raise ConfigError(
+            "--public with GITHUB_TOKEN set: a target that needs a token is private, and public "
+            "Spaces and datasets would show its code and findings to anyone; deploy without "
+            "--public, or unset GITHUB_TOKEN if the target is public"
+        )
     admin, generated = admin_token(_secret(settings.admin_token))
     run.secrets.append(admin)
     wanted = Wanted(
         owner=owner,
         apps=apps,
         secrets=_secrets(settings, token, admin),
-        variables=worker_variables(settings),
+        variables=worker_variables(settings) if _has_workers(apps) else {},
         dashboard_variables=passthrough(os.environ, DASHBOARD_PASSTHROUGH),
         private=private,
         hardware=hardware,
@@ -102,6 +109,7 @@ def deploy(
         admin_token_generated=generated,
     )
     plan = make_plan(api, wanted)
+    check_one_admin_token(plan)
     hidden = [*run.secrets]
 
     def say(line: str) -> None:
@@ -111,15 +119,40 @@ def deploy(
         say("dry run: only GET requests were sent; this is what `autocoder deploy` would do")
     for line in plan_lines(plan, every_file=dry_run):
         say(line)
-    if "AUTOCODER_TARGET" not in wanted.variables and any(a.name != DASHBOARD for a in apps):
+    if "AUTOCODER_TARGET" not in wanted.variables and _has_workers(apps):
         say(NO_TARGET_NOTE)
     if dry_run:
         if sets_generated_admin_token(plan):
             say(f"{ADMIN_TOKEN}: a new one would be generated and printed once")
         return
-    apply_plan(api, plan, say)
-    if sets_generated_admin_token(plan):
-        print(admin_token_line(admin))  # the one place it is shown
+    shown: list[bool] = []
+
+    def show_generated_admin_token() -> None:
+        """The one place the token is shown: as soon as it is on a Space, once."""
+        if generated and not shown:
+            shown.append(True)
+            print(admin_token_line(admin), flush=True)
+
+    apply_plan(api, plan, say, show_generated_admin_token)
+
+
+def _has_workers(apps: tuple[SpaceApp, ...]) -> bool:
+    return any(app.name != DASHBOARD for app in apps)
+
+
+def check_one_admin_token(plan: DeployPlan) -> None:
+    """Refuse to give some Spaces a new admin token while others keep the one they have:
+    the user would hold one token that works on only some of them."""
+    if not plan.admin_token_generated:
+        return
+    kept = [s.repo_id for s in plan.spaces if ADMIN_TOKEN in s.kept_secrets]
+    new = [s.repo_id for s in plan.spaces if ADMIN_TOKEN in s.secrets]
+    if kept and new:
+        raise ConfigError(
+            f"{', '.join(kept)} already has an {ADMIN_TOKEN} and {', '.join(new)} would get a "
+            f"new one; export {ADMIN_TOKEN}=<the one printed by the first deploy> so every "
+            "Space has the same, or add --reset-secrets to give every Space a new one"
+        )
 
 
 def hf_token(settings: Settings) -> str:
@@ -145,14 +178,24 @@ def worker_variables(settings: Settings) -> dict[str, str]:
                 f"{settings.quoted('target')} is a local folder, which a Space cannot reach; "
                 "give a git URL (https://github.com/OWNER/REPO)"
             )
-        parts = urlsplit(spec)
-        if parts.scheme in ("http", "https") and "@" in parts.netloc:
+        if carries_credentials(spec):
             raise ConfigError(
                 "--target/AUTOCODER_TARGET carries credentials, and Space variables are public; "
                 "give the URL without them and set GITHUB_TOKEN for a private repository"
             )
         variables["AUTOCODER_TARGET"] = spec
+    if carries_credentials(variables.get("AUTOCODER_LLM_BASE_URL", "")):
+        raise ConfigError(
+            "AUTOCODER_LLM_BASE_URL carries credentials, and Space variables are public; give "
+            "the URL without them and the key as AUTOCODER_LLM_API_KEY (a secret)"
+        )
     return variables
+
+
+def carries_credentials(url: str) -> bool:
+    """``https://user:key@host/...``: userinfo in an http(s) URL."""
+    parts = urlsplit(url.strip())
+    return parts.scheme in ("http", "https") and "@" in parts.netloc
 
 
 def _secrets(settings: Settings, token: str, admin: str) -> dict[str, str]:

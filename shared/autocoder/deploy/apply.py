@@ -13,11 +13,16 @@ from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 
 from autocoder.deploy.hub import hub_call
 from autocoder.deploy.plan import ADDED, CHANGED, DELETED, DeployPlan, SpacePlan
+from autocoder.deploy.wanted import ADMIN_TOKEN
 
 Say = Callable[[str], None]
 
 
-def apply_plan(api: HfApi, plan: DeployPlan, say: Say = print) -> None:
+def apply_plan(
+    api: HfApi, plan: DeployPlan, say: Say = print, admin_sent: Callable[[], None] = lambda: None
+) -> None:
+    """Carry out ``plan``; ``admin_sent`` is called each time the admin token reaches a Space,
+    at once, so a token shown only once is shown even when a later step fails."""
     for dataset in plan.datasets:
         if dataset.create:
             hub_call(
@@ -28,10 +33,10 @@ def apply_plan(api: HfApi, plan: DeployPlan, say: Say = print) -> None:
             )
             say(f"created dataset {dataset.repo_id}")
     for space in plan.spaces:
-        _apply_space(api, space, say)
+        _apply_space(api, space, say, admin_sent)
 
 
-def _apply_space(api: HfApi, space: SpacePlan, say: Say) -> None:
+def _apply_space(api: HfApi, space: SpacePlan, say: Say, admin_sent: Callable[[], None]) -> None:
     what = f"Space {space.repo_id!r}"
     if space.create:
         hub_call(
@@ -49,12 +54,17 @@ def _apply_space(api: HfApi, space: SpacePlan, say: Say) -> None:
         )
         say(f"created Space {space.repo_id} with {len(space.secrets)} secrets, "
             f"{len(space.variables)} variables")  # fmt: skip
+        if ADMIN_TOKEN in space.secrets:
+            admin_sent()
     else:
-        _update_settings(api, space, what, say)
+        _update_settings(api, space, what, say, admin_sent)
     _commit(api, space, what, say)
 
 
-def _update_settings(api: HfApi, space: SpacePlan, what: str, say: Say) -> None:
+def _update_settings(
+    api: HfApi, space: SpacePlan, space_name: str, say: Say, admin_sent: Callable[[], None]
+) -> None:
+    what = f"the settings of {space_name}"
     if space.private is not None:
         hub_call(
             lambda: api.update_repo_settings(
@@ -66,12 +76,17 @@ def _update_settings(api: HfApi, space: SpacePlan, what: str, say: Say) -> None:
     for key, value in space.secrets.items():
         hub_call(lambda k=key, v=value: api.add_space_secret(space.repo_id, k, v), what)  # type: ignore[misc]
         say(f"{space.repo_id}: secret {key} set")
+        if key == ADMIN_TOKEN:
+            admin_sent()
     for key, value in space.variables.items():
         hub_call(lambda k=key, v=value: api.add_space_variable(space.repo_id, k, v), what)  # type: ignore[misc]
         say(f"{space.repo_id}: variable {key}={value} set")
     if space.hardware is not None:
         hardware = space.hardware
-        hub_call(lambda: api.request_space_hardware(space.repo_id, hardware), what)  # type: ignore[arg-type]
+        hub_call(
+            lambda: api.request_space_hardware(space.repo_id, hardware),  # type: ignore[arg-type]
+            f"the hardware {hardware} of {space_name}",
+        )
         say(f"{space.repo_id}: hardware {hardware} requested")
 
 

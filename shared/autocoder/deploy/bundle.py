@@ -13,7 +13,6 @@ from autocoder.deploy.spaces import render, separate_apps
 
 LIBRARY = "autocoder"
 SKIPPED_DIRS = frozenset({"__pycache__"})
-SKIPPED_SUFFIXES = (".pyc", ".pyo")
 
 
 def library_root() -> Path:
@@ -24,11 +23,11 @@ def library_files() -> dict[str, Path]:
     """Repo-relative path (``autocoder/...``) -> installed file, bytecode and caches left out."""
     root = library_root()
     files: dict[str, Path] = {}
-    for path in sorted(root.rglob("*")):
+    # Python sources only (the package has no data files): a stray .env, swap file or scratch
+    # note in an editable checkout's folder never reaches a Space that may be public.
+    for path in sorted(root.rglob("*.py")):
         relative = path.relative_to(root)
         if not path.is_file() or SKIPPED_DIRS.intersection(relative.parts):
-            continue
-        if path.name.endswith(SKIPPED_SUFFIXES):
             continue
         files[f"{LIBRARY}/{relative.as_posix()}"] = path
     return files

@@ -8,17 +8,19 @@ untouched: the planner asks "is it there?" with it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
-from tenacity import Retrying, stop_after_attempt
+from tenacity import RetryCallState, Retrying, stop_after_attempt
 
 from autocoder.errors import DeployError, HubUnavailable
 from autocoder.store.hub_errors import NETWORK_ERRORS, retry_after_s
-from autocoder.store.retry import RetryAfterOrBackoff, retry_outages
+from autocoder.store.retry import RetryAfterOrBackoff, failure, retry_outages
 
 T = TypeVar("T")
+log = logging.getLogger("autocoder.deploy")
 ATTEMPTS = 4
 FIRST_WAIT_S = 1.0
 MAX_WAIT_S = 60.0
@@ -35,10 +37,7 @@ def _classify(error: Exception, what: str) -> Exception:
                 "your namespace: make one at https://huggingface.co/settings/tokens"
             )
         if status == 402:
-            return DeployError(
-                f"the Hub asks for a paid plan to create {what} (HTTP 402): Gradio Spaces need "
-                "PRO (or Team/Enterprise for an organisation); see DEPLOYMENT_GUIDE.md"
-            )
+            return _payment_needed(what)
         if status == 429 or status >= 500:
             retry_s = retry_after_s(error.response.headers)
             return HubUnavailable(f"the Hub answered HTTP {status} for {what}", retry_s)
@@ -49,12 +48,44 @@ def _classify(error: Exception, what: str) -> Exception:
     return error
 
 
+def _payment_needed(what: str) -> DeployError:
+    """HTTP 402: a paid plan to create a Gradio Space, else billing for paid hardware."""
+    if what.startswith("Space "):  # the create call
+        return DeployError(
+            f"the Hub asks for a paid plan to create {what} (HTTP 402): Gradio Spaces need "
+            "PRO (or Team/Enterprise for an organisation); see DEPLOYMENT_GUIDE.md"
+        )
+    return DeployError(
+        f"the Hub asks for payment for {what} (HTTP 402): paid hardware needs a billing method "
+        "on the account (https://huggingface.co/settings/billing), or deploy with --hardware "
+        "cpu-basic"
+    )
+
+
+def _too_long_to_wait(error: Exception) -> Exception:
+    """A busy Hub that asks for a wait longer than :data:`MAX_WAIT_S` (the commit rate limit
+    can ask for most of an hour): say when to run again instead of sleeping silently."""
+    asked = error.retry_after_s if isinstance(error, HubUnavailable) else None
+    if asked is None or asked <= MAX_WAIT_S:
+        return error
+    return DeployError(
+        f"{error}; it asks to wait {asked:.0f} s: run the same `autocoder deploy` again after "
+        "that, it does only what is still missing"
+    )
+
+
+def _say_waiting(retry_state: RetryCallState) -> None:
+    wait_s = retry_state.next_action.sleep if retry_state.next_action else 0.0
+    log.warning("%s; trying again in %.0f s", failure(retry_state), wait_s)
+
+
 def hub_call(call: Callable[[], T], what: str, attempts: int = ATTEMPTS) -> T:
     """``call()``, retried on outages; the last outage becomes a DeployError naming ``what``."""
     retrying = Retrying(
         retry=retry_outages,
         wait=RetryAfterOrBackoff(FIRST_WAIT_S, MAX_WAIT_S),
         stop=stop_after_attempt(attempts),
+        before_sleep=_say_waiting,
         reraise=True,
     )
     try:
@@ -65,7 +96,7 @@ def hub_call(call: Callable[[], T], what: str, attempts: int = ATTEMPTS) -> T:
                 except RepositoryNotFoundError:
                     raise
                 except HANDLED as e:
-                    raise _classify(e, what) from None
+                    raise _too_long_to_wait(_classify(e, what)) from None
     except HubUnavailable as e:
         raise DeployError(
             f"{e} after {attempts} attempts; run the same `autocoder deploy` again later: it "

@@ -73,7 +73,8 @@ def choose_apps(only: str | None, combined: bool) -> tuple[SpaceApp, ...]:
     unknown = [name for name in names if name not in known]
     if unknown or not names:
         what = f"there is no Space app {unknown[0]!r}" if unknown else "no Space app is named"
-        raise ConfigError(f"--only {only!r}: {what}; choose from: {', '.join(known)}")
+        hint = " (for one Space running them all: --combined)" if COMBINED in unknown else ""
+        raise ConfigError(f"--only {only!r}: {what}; choose from: {', '.join(known)}{hint}")
     return tuple(app for name, app in known.items() if name in names)
 
 
