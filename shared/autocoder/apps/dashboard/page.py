@@ -232,10 +232,7 @@ def build_blocks(
                    traced, tasks_note, tasks_table, seen]  # fmt: skip
         events = PageEvents(shared, outputs, shown_tables, len(counts), tabs)
         asked = [*filters, *pages]
-        # Every tab's tick is async and sends the shared, cached render, so ticks need not wait
-        # in Gradio's queue one at a time (its default): 50 open tabs would wait 50 renders.
-        private: dict[str, Any] = {"postprocess": False, "api_visibility": "private",
-                                   "concurrency_limit": None}  # fmt: skip
+        private: dict[str, Any] = {"postprocess": False, "api_visibility": "private"}
         gr.Timer(refresh_s).tick(
             events.refresh, inputs=[*asked, seen], outputs=outputs, api_name="refresh", **private
         )
