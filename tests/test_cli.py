@@ -419,7 +419,9 @@ def test_a_worker_added_to_the_catalog_is_offered_run_and_read(
     assert main(["latest", "fourth", "--data-dir", str(tmp_path)]) == 2
     capsys.readouterr()
     monkeypatch.setattr(catalog, "CATALOG", [*catalog.CATALOG, FOURTH])
-    assert "<analysis|test-planning|implementation|fourth|dashboard|combined>" in _choices("serve", capsys)
+    assert "<analysis|test-planning|implementation|fourth|dashboard|combined>" in _choices(
+        "serve", capsys
+    )
     assert "<analysis|test-planning|implementation|fourth>" in _choices("once", capsys)
     assert "<analysis|test-planning|implementation|fourth>" in _choices("latest", capsys)
     target = tmp_path / "target"
